@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+// swift-omni: load Hugging Face model directories and run Qwen2.5-Omni on CPU.
+import PackageDescription
+import Foundation
+
+/// Kernel targets are built for the host CPU unless OMNI_PORTABLE=1 (a baseline x86-64 build).
+/// C kernels choose AVX2 / AVX-512 paths at run time either way (see CKernels/dispatch.c).
+let portable = ProcessInfo.processInfo.environment["OMNI_PORTABLE"] == "1"
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+let fastSwift: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+/// A runtime plugin target under Plugins/<name> (SwiftPM would treat Plugins/ as package plugins without `path:`).
+func plugin(_ name: String, _ deps: [Target.Dependency] = [], swift: [SwiftSetting] = []) -> Target {
+    .target(name: name, dependencies: ["OmniCore"] + deps, path: "Plugins/\(name)", swiftSettings: swift)
+}
+
+let package = Package(
+    name: "swift-omni",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "OmniCore", targets: ["OmniCore"]),
+        .library(name: "OmniExec", targets: ["OmniExec"]),
+        .library(name: "Qwen25Omni", targets: ["Qwen25Omni"]),
+        .library(name: "BuiltinPlugins", targets: ["BuiltinPlugins"]),
+        .executable(name: "omni", targets: ["omni"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Core: types, protocols, registry, graph IR. Imports nothing of ours.
+        .target(name: "OmniCore"),
+        // System libraries.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // C kernels with run-time CPU dispatch.
+        .target(name: "CKernels", cSettings: kernelCFlags),
+        // The one executor.
+        .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"], swiftSettings: fastSwift),
+        // The model: configs, graph builders, tokenizer, processors, generation.
+        .target(name: "Qwen25Omni", dependencies: ["OmniCore"]),
+
+        // Runtime plugins.
+        plugin("DTypeStandard", ["CKernels"], swift: fastSwift),
+        plugin("FormatSafetensors"),
+        plugin("FormatTorchPickle"),
+        plugin("FormatGGUF"),
+        plugin("FormatZstd", ["CZstd"], swift: fastSwift),
+        plugin("AttentionEager", swift: fastSwift),
+        plugin("AttentionFlash2", ["CKernels"], swift: fastSwift),
+        plugin("PlacementStrategies"),
+        .target(name: "BuiltinPlugins", dependencies: [
+            "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
+            "AttentionEager", "AttentionFlash2", "PlacementStrategies",
+        ], path: "Plugins/BuiltinPlugins"),
+
+        // The CLI and composition root.
+        .executableTarget(name: "omni", dependencies: [
+            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fastSwift),
+
+        // Samples: real programs that CI builds.
+        .executableTarget(name: "EmbedLoader", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins"],
+                          path: "Samples/EmbedLoader"),
+        .executableTarget(name: "CustomAttention", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins"],
+                          path: "Samples/CustomAttention"),
+        .executableTarget(name: "ConvertWeights", dependencies: ["OmniCore", "BuiltinPlugins"],
+                          path: "Samples/ConvertWeights"),
+
+        // Tests.
+        .target(name: "OmniTestSupport", dependencies: ["OmniCore"], path: "Tests/OmniTestSupport"),
+        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore", "OmniTestSupport"]),
+        .testTarget(name: "PluginTests", dependencies: ["OmniCore", "OmniTestSupport", "BuiltinPlugins",
+            "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
+            "AttentionEager", "AttentionFlash2", "PlacementStrategies"]),
+        .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
+        .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
+            "BuiltinPlugins"], resources: []),
+    ]
+)

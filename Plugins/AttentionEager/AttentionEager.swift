@@ -1,0 +1,2 @@
+import OmniCore
+// The AttentionEager plugin: not implemented yet (see the open issues).

@@ -1,0 +1,2 @@
+import OmniCore
+// The AttentionFlash2 plugin: not implemented yet (see the open issues).

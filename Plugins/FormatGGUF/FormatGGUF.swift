@@ -1,0 +1,2 @@
+import OmniCore
+// The FormatGGUF plugin: not implemented yet (see the open issues).

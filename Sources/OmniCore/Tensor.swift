@@ -1,0 +1,73 @@
+/// An n-dimensional array: a typed, shaped (possibly strided) view of a `Storage`.
+///
+/// Views (`reshaped`, `permuted`, `slice`) share storage; `contiguous()` copies only when needed.
+/// Quantized tensors are always contiguous and their last dimension is a whole number of blocks.
+public struct Tensor: @unchecked Sendable, CustomStringConvertible {
+    /// The bytes.
+    public let storage: Storage
+    /// Offset of element 0 from `storage.base`, in bytes.
+    public let byteOffset: Int
+    /// Dimension sizes, outermost first.
+    public let shape: Shape
+    /// Element strides per dimension (in elements; meaningless for quantized dtypes, which must be contiguous).
+    public let strides: [Int]
+    /// Element type.
+    public let dtype: DType
+
+    /// A view of existing storage. Precondition: the view lies inside the storage.
+    public init(storage: Storage, byteOffset: Int = 0, shape: Shape, strides: [Int]? = nil, dtype: DType) {
+        self.storage = storage
+        self.byteOffset = byteOffset
+        self.shape = shape
+        self.strides = strides ?? shape.contiguousStrides
+        self.dtype = dtype
+        precondition(self.strides.count == shape.rank, "strides rank \(self.strides.count) != shape rank \(shape.rank)")
+        if strides == nil, let n = dtype.byteCount(elements: shape.elementCount) {
+            precondition(byteOffset + n <= storage.byteCount, "tensor \(shape) \(dtype) exceeds its storage")
+        }
+    }
+
+    /// A new zero-filled, contiguous tensor. Precondition: `shape` is a whole number of blocks of `dtype`.
+    public init(zeros shape: Shape, dtype: DType = .f32) {
+        guard let n = dtype.byteCount(elements: shape.elementCount) else {
+            preconditionFailure("\(shape) is not a whole number of \(dtype) blocks")
+        }
+        self.init(storage: Storage(zeroedByteCount: n), shape: shape, dtype: dtype)
+    }
+
+    /// A new f32 tensor holding `values`. Precondition: `values.count == shape.elementCount`.
+    public init(_ values: [Float], shape: Shape) {
+        precondition(values.count == shape.elementCount, "\(values.count) values for shape \(shape)")
+        self.init(zeros: shape, dtype: .f32)
+        values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    /// A new i64 tensor holding `values`. Precondition: `values.count == shape.elementCount`.
+    public init(int64 values: [Int64], shape: Shape) {
+        precondition(values.count == shape.elementCount, "\(values.count) values for shape \(shape)")
+        self.init(zeros: shape, dtype: .i64)
+        values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    /// Number of elements.
+    public var elementCount: Int { shape.elementCount }
+    /// Bytes covered by a contiguous tensor.
+    public var byteCount: Int { dtype.byteCount(elements: elementCount) ?? 0 }
+    /// True when the elements are laid out row-major without gaps.
+    public var isContiguous: Bool { strides == shape.contiguousStrides || elementCount <= 1 }
+    /// Address of element 0.
+    public var rawPointer: UnsafeRawPointer { UnsafeRawPointer(storage.base + byteOffset) }
+    /// Writable address of element 0. Precondition: the storage is not a read-only mapping.
+    public var mutableRawPointer: UnsafeMutableRawPointer {
+        precondition(!storage.isReadOnly, "writing into a read-only mapped tensor")
+        return storage.base + byteOffset
+    }
+
+    /// f32 elements of a contiguous f32 tensor. Precondition: dtype f32 and contiguous.
+    public var floatPointer: UnsafeMutablePointer<Float> {
+        precondition(dtype == .f32 && isContiguous, "floatPointer needs a contiguous f32 tensor, got \(dtype) \(shape)")
+        return (storage.base + byteOffset).assumingMemoryBound(to: Float.self)
+    }
+
+    public var description: String { "Tensor(\(dtype), \(shape))" }
+}

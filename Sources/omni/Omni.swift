@@ -1,0 +1,20 @@
+import ArgumentParser
+import BuiltinPlugins
+import OmniCore
+
+/// `omni`: load and run Qwen2.5-Omni checkpoints on CPU.
+@main
+struct Omni: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "omni",
+        abstract: "Load Hugging Face Qwen2.5-Omni checkpoints and run them on CPU.",
+        subcommands: [
+            PluginsCommand.self,
+        ]
+    )
+}
+
+/// The composition root: the one place the CLI registers plugins.
+enum Composition {
+    static func registry() -> PluginRegistry { BuiltinPlugins.registry() }
+}

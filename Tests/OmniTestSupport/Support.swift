@@ -1,0 +1,57 @@
+import Foundation
+import OmniCore
+
+/// Paths to the fixtures a fresh clone carries.
+public enum Fixtures {
+    /// The repository root (found from this file's location).
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+    /// The bundled tiny Qwen2.5-Omni checkpoint (copied from shared/fixtures/tiny-omni-public).
+    public static var tinyModel: URL { root.appendingPathComponent("Models/tiny-omni") }
+    /// Reference outputs computed by transformers 5.17.0 from the tiny checkpoint.
+    public static var reference: URL { root.appendingPathComponent("Tests/Fixtures/reference") }
+}
+
+/// Tolerance helpers used by the parity suites.
+public enum Tolerance {
+    /// max |a − b| / max |b|: the fixtures README's relative measure.
+    public static func relativeMaxError(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+        var maxErr: Float = 0, maxRef: Float = 0
+        for i in 0..<a.count {
+            maxErr = max(maxErr, abs(a[i] - b[i]))
+            maxRef = max(maxRef, abs(b[i]))
+        }
+        return maxRef > 0 ? maxErr / maxRef : maxErr
+    }
+
+    /// max |a − b|.
+    public static func maxAbsError(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+        var m: Float = 0
+        for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) }
+        return m
+    }
+}
+
+/// A deterministic random source for tests (SplitMix64), so failures reproduce.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A standard normal sample (Box–Muller).
+    public mutating func normal() -> Float {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return Float((-2 * Foundation.log(u1)).squareRoot() * cos(2 * .pi * u2))
+    }
+}
