@@ -46,8 +46,8 @@ let package = Package(
         plugin("FormatTorchPickle"),
         plugin("FormatGGUF"),
         plugin("FormatZstd", ["CZstd"], swift: fastSwift),
-        plugin("AttentionEager", swift: fastSwift),
-        plugin("AttentionFlash2", ["CKernels"], swift: fastSwift),
+        plugin("AttentionEager", ["CBLAS", "CKernels"], swift: fastSwift),
+        plugin("AttentionFlash2", ["CBLAS", "CKernels"], swift: fastSwift),
         plugin("PlacementStrategies"),
         .target(name: "BuiltinPlugins", dependencies: [
             "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
@@ -77,5 +77,8 @@ let package = Package(
         .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
             "BuiltinPlugins"], resources: []),
-    ]
+    ],
+    // Swift 5 mode: the kernels share raw buffers across DispatchQueue.concurrentPerform workers by design
+    // (disjoint ranges), which Swift 6's static data-race checking cannot express without unsafe wrappers.
+    swiftLanguageModes: [.v5]
 )

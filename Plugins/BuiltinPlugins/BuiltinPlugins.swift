@@ -1,3 +1,5 @@
+import AttentionEager
+import AttentionFlash2
 import DTypeStandard
 import OmniCore
 
@@ -7,6 +9,8 @@ public enum BuiltinPlugins {
     public static func registry() -> PluginRegistry {
         var r = PluginRegistry()
         r.register(StandardConverter())
+        r.register(FlashAttention2())
+        r.register(EagerAttention())
         return r
     }
 }

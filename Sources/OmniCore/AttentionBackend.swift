@@ -164,3 +164,20 @@ extension AttentionBackend {
         return nil
     }
 }
+
+extension AttentionMask {
+    /// The contiguous key range that query `i` may see under causal, window and segment masking
+    /// (every structural mask kind is a range); `explicit` is applied on top by the backend.
+    @inlinable public func keyRange(query i: Int, keyLength: Int) -> Range<Int> {
+        let qPos = keyOffset + i
+        var lo = 0, hi = keyLength
+        if causal { hi = min(hi, qPos + 1) }
+        if let w = window { lo = max(lo, qPos - w + 1) }
+        if let seg = segments {
+            var s = 0
+            while s + 1 < seg.count && seg[s + 1] <= i { s += 1 }
+            if s + 1 < seg.count { lo = max(lo, seg[s]); hi = min(hi, seg[s + 1]) }
+        }
+        return lo..<max(lo, hi)
+    }
+}

@@ -26,9 +26,11 @@ public final class Storage: @unchecked Sendable {
     /// Mapped file memory is read-only: writing to it faults.
     public var isReadOnly: Bool { if case .mapped = kind { return true } else { return false } }
     private let owner: AnyObject?
+    private let onFree: (@Sendable () -> Void)?
 
-    /// Allocates `byteCount` zeroed bytes, 64-byte aligned.
-    public init(zeroedByteCount byteCount: Int) {
+    /// Allocates `byteCount` zeroed bytes, 64-byte aligned; `onFree` runs when the storage is freed
+    /// (devices use it to account memory).
+    public init(zeroedByteCount byteCount: Int, onFree: (@Sendable () -> Void)? = nil) {
         precondition(byteCount >= 0, "negative allocation")
         var p: UnsafeMutableRawPointer?
         let rounded = max(64, (byteCount + 63) & ~63)
@@ -39,6 +41,7 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = byteCount
         self.kind = .owned
         self.owner = nil
+        self.onFree = onFree
     }
 
     /// A range of a mapped file. Precondition: the range lies inside the file.
@@ -48,6 +51,7 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = range.count
         self.kind = .mapped(file)
         self.owner = file
+        self.onFree = nil
     }
 
     /// Memory owned by someone else; `owner` is retained for the storage's lifetime.
@@ -56,9 +60,11 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = byteCount
         self.kind = .borrowed
         self.owner = owner
+        self.onFree = nil
     }
 
     deinit {
         if case .owned = kind { free(base) }
+        onFree?()
     }
 }

@@ -30,6 +30,36 @@ void omni_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
 void omni_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 void omni_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 
+// ---- matrix-vector products y[o] = dot(x, W[o, :]) for rows [row0, row1) (decode path) ----
+void omni_matvec_f32(const float *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+void omni_matvec_bf16(const uint16_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+void omni_matvec_f16(const uint16_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+/// Q8_0 rows (in/32 blocks of 34 bytes each). x is quantized to Q8_0 internally (as llama.cpp does) when
+/// `xq` (in/32 * 34 bytes, from omni_quantize_q8_0) is non-null; otherwise x is used in f32.
+void omni_matvec_q8_0(const uint8_t *w, const float *x, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
+void omni_matvec_q4_0(const uint8_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+/// Dequantizes `n` values (whole blocks) to f32.
+void omni_dequantize_q8_0(const uint8_t *src, float *dst, size_t n);
+void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);
+/// Quantizes `n` f32 values (whole blocks) with the ggml reference formula.
+void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n);
+
+// ---- vector helpers ----
+/// x[i] = exp(x[i] - max) for i < n; returns the sum. (Cephes-style exp, ~1 ulp in the used range.)
+float omni_exp_sub_sum(float *x, size_t n, float max);
+/// Maximum of x[0..n).
+float omni_max(const float *x, size_t n);
+/// y[i] += a * x[i].
+void omni_axpy(float *y, const float *x, float a, size_t n);
+/// y[i] *= a.
+void omni_scale(float *y, float a, size_t n);
+/// dot(x, y).
+float omni_dot(const float *x, const float *y, size_t n);
+/// RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w (w may be f32 or bf16: pass one of them, the other NULL).
+void omni_rmsnorm_row(const float *x, const float *w32, const uint16_t *w16, float *y, size_t n, float eps);
+/// y = silu(g) * u.
+void omni_swiglu(const float *g, const float *u, float *y, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,240 @@
+// Decode-path matrix-vector products over f32 / bf16 / f16 / Q8_0 / Q4_0 weight rows.
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define X86_TARGET(t) __attribute__((target(t)))
+#endif
+
+static inline float h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+    if (e == 0) { if (m == 0) u = sign; else { float v = (float)m * (1.0f / 16777216.0f); memcpy(&u, &v, 4); u |= sign; } }
+    else if (e == 31) u = sign | 0x7f800000u | (m << 13);
+    else u = sign | ((e - 15 + 127) << 23) | (m << 13);
+    float f; memcpy(&f, &u, 4); return f;
+}
+static inline float b2f(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
+
+#if defined(__x86_64__)
+X86_TARGET("avx2,fma,f16c") static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+X86_TARGET("avx2,fma,f16c") static void mv_f32_avx2(const float *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    for (size_t o = r0; o < r1; o++) {
+        const float *row = w + o * in;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 16 <= in; i += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        }
+        float s = hsum8(_mm256_add_ps(a0, a1));
+        for (; i < in; i++) s += row[i] * x[i];
+        y[o] = s;
+    }
+}
+
+X86_TARGET("avx2,fma,f16c") static inline __m256 ld_bf16(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+X86_TARGET("avx2,fma,f16c") static void mv_bf16_avx2(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    size_t o = r0;
+    // Two rows at a time: x loads are shared.
+    for (; o + 2 <= r1; o += 2) {
+        const uint16_t *ra = w + o * in, *rb = ra + in;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 16 <= in; i += 16) {
+            __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+            a0 = _mm256_fmadd_ps(ld_bf16(ra + i), x0, a0);
+            a1 = _mm256_fmadd_ps(ld_bf16(ra + i + 8), x1, a1);
+            b0 = _mm256_fmadd_ps(ld_bf16(rb + i), x0, b0);
+            b1 = _mm256_fmadd_ps(ld_bf16(rb + i + 8), x1, b1);
+        }
+        float sa = hsum8(_mm256_add_ps(a0, a1)), sb = hsum8(_mm256_add_ps(b0, b1));
+        for (; i < in; i++) { sa += b2f(ra[i]) * x[i]; sb += b2f(rb[i]) * x[i]; }
+        y[o] = sa; y[o + 1] = sb;
+    }
+    for (; o < r1; o++) {
+        const uint16_t *row = w + o * in;
+        __m256 a0 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 8 <= in; i += 8) a0 = _mm256_fmadd_ps(ld_bf16(row + i), _mm256_loadu_ps(x + i), a0);
+        float s = hsum8(a0);
+        for (; i < in; i++) s += b2f(row[i]) * x[i];
+        y[o] = s;
+    }
+}
+
+X86_TARGET("avx2,fma,f16c") static void mv_f16_avx2(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    for (size_t o = r0; o < r1; o++) {
+        const uint16_t *row = w + o * in;
+        __m256 a0 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 8 <= in; i += 8)
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i))), _mm256_loadu_ps(x + i), a0);
+        float s = hsum8(a0);
+        for (; i < in; i++) s += h2f(row[i]) * x[i];
+        y[o] = s;
+    }
+}
+
+// Q8_0 x Q8_0 block dot (llama.cpp's ggml_vec_dot_q8_0_q8_0 idea): |w| * sign(x) via sign trick and maddubs.
+X86_TARGET("avx2,fma,f16c") static void mv_q8_0_q8_avx2(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t r0, size_t r1) {
+    size_t nb = in / 32;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (size_t o = r0; o < r1; o++) {
+        const uint8_t *row = w + o * nb * 34;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t b = 0; b < nb; b++) {
+            const uint8_t *wb = row + b * 34, *xb = xq + b * 34;
+            uint16_t dw, dx; memcpy(&dw, wb, 2); memcpy(&dx, xb, 2);
+            __m256i qw = _mm256_loadu_si256((const __m256i *)(wb + 2));
+            __m256i qx = _mm256_loadu_si256((const __m256i *)(xb + 2));
+            __m256i ax = _mm256_sign_epi8(qw, qw);
+            __m256i sy = _mm256_sign_epi8(qx, qw);
+            __m256i dot16 = _mm256_maddubs_epi16(ax, sy);
+            __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, ones));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(dw) * h2f(dx)), dot, acc);
+        }
+        y[o] = hsum8(acc);
+    }
+}
+
+X86_TARGET("avx2,fma,f16c") static void mv_q8_0_f32_avx2(const uint8_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    size_t nb = in / 32;
+    for (size_t o = r0; o < r1; o++) {
+        const uint8_t *row = w + o * nb * 34;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t b = 0; b < nb; b++) {
+            const uint8_t *wb = row + b * 34; uint16_t d; memcpy(&d, wb, 2);
+            __m256 s = _mm256_setzero_ps();
+            for (int k = 0; k < 32; k += 8) {
+                __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(wb + 2 + k))));
+                s = _mm256_fmadd_ps(q, _mm256_loadu_ps(x + b * 32 + k), s);
+            }
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(d)), s, acc);
+        }
+        y[o] = hsum8(acc);
+    }
+}
+#endif
+
+// ---------------- portable ----------------
+static void mv_f32_c(const float *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    for (size_t o = r0; o < r1; o++) { float s = 0; for (size_t i = 0; i < in; i++) s += w[o * in + i] * x[i]; y[o] = s; }
+}
+static void mv_bf16_c(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    for (size_t o = r0; o < r1; o++) { float s = 0; for (size_t i = 0; i < in; i++) s += b2f(w[o * in + i]) * x[i]; y[o] = s; }
+}
+static void mv_f16_c(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    for (size_t o = r0; o < r1; o++) { float s = 0; for (size_t i = 0; i < in; i++) s += h2f(w[o * in + i]) * x[i]; y[o] = s; }
+}
+
+void omni_dequantize_q8_0(const uint8_t *src, float *dst, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        uint16_t d; memcpy(&d, src + b * 34, 2); float df = h2f(d);
+        const int8_t *q = (const int8_t *)(src + b * 34 + 2);
+        for (int j = 0; j < 32; j++) dst[b * 32 + j] = df * (float)q[j];
+    }
+}
+
+void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        uint16_t d; memcpy(&d, src + b * 18, 2); float df = h2f(d);
+        const uint8_t *q = src + b * 18 + 2;
+        for (int j = 0; j < 16; j++) {
+            dst[b * 32 + j] = df * (float)((int)(q[j] & 0x0f) - 8);
+            dst[b * 32 + j + 16] = df * (float)((int)(q[j] >> 4) - 8);
+        }
+    }
+}
+
+static uint16_t f2h(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    int exp = (int)((u >> 23) & 0xff); uint32_t mant = u & 0x7fffffu;
+    if (exp == 0xff) return mant ? (uint16_t)(sign | 0x7e00 | (mant >> 13)) : (uint16_t)(sign | 0x7c00);
+    int e = exp - 127 + 15;
+    if (e >= 31) return sign | 0x7c00;
+    if (e <= 0) {
+        if (e < -10) return sign;
+        mant |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - e), half = 1u << (shift - 1), rem = mant & ((1u << shift) - 1), r = mant >> shift;
+        if (rem > half || (rem == half && (r & 1))) r++;
+        return (uint16_t)(sign | r);
+    }
+    uint32_t r = ((uint32_t)e << 10) | (mant >> 13), rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) r++;
+    return (uint16_t)(sign | r);
+}
+
+void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const float *x = src + b * 32; float amax = 0;
+        for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint16_t dh = f2h(d); memcpy(dst + b * 34, &dh, 2);
+        int8_t *q = (int8_t *)(dst + b * 34 + 2);
+        for (int j = 0; j < 32; j++) q[j] = (int8_t)roundf(x[j] * id);
+    }
+}
+
+static void mv_q8_0_c(const uint8_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    size_t nb = in / 32;
+    for (size_t o = r0; o < r1; o++) {
+        float s = 0;
+        for (size_t b = 0; b < nb; b++) {
+            const uint8_t *wb = w + (o * nb + b) * 34; uint16_t d; memcpy(&d, wb, 2);
+            const int8_t *q = (const int8_t *)(wb + 2); float t = 0;
+            for (int j = 0; j < 32; j++) t += (float)q[j] * x[b * 32 + j];
+            s += h2f(d) * t;
+        }
+        y[o] = s;
+    }
+}
+
+void omni_matvec_f32(const float *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { mv_f32_avx2(w, x, y, in, r0, r1); return; }
+#endif
+    mv_f32_c(w, x, y, in, r0, r1);
+}
+void omni_matvec_bf16(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { mv_bf16_avx2(w, x, y, in, r0, r1); return; }
+#endif
+    mv_bf16_c(w, x, y, in, r0, r1);
+}
+void omni_matvec_f16(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { mv_f16_avx2(w, x, y, in, r0, r1); return; }
+#endif
+    mv_f16_c(w, x, y, in, r0, r1);
+}
+void omni_matvec_q8_0(const uint8_t *w, const float *x, const uint8_t *xq, float *y, size_t in, size_t r0, size_t r1) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) {
+        if (xq) mv_q8_0_q8_avx2(w, xq, y, in, r0, r1); else mv_q8_0_f32_avx2(w, x, y, in, r0, r1);
+        return;
+    }
+#endif
+    mv_q8_0_c(w, x, y, in, r0, r1);
+}
+void omni_matvec_q4_0(const uint8_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
+    size_t nb = in / 32; float tmp[32];
+    for (size_t o = r0; o < r1; o++) {
+        float s = 0;
+        for (size_t b = 0; b < nb; b++) {
+            omni_dequantize_q4_0(w + (o * nb + b) * 18, tmp, 32);
+            for (int j = 0; j < 32; j++) s += tmp[j] * x[b * 32 + j];
+        }
+        y[o] = s;
+    }
+}

@@ -1,0 +1,131 @@
+/// One node: an operation, the shape of its f32 (or i64 for inputs) result, and a stable name.
+public struct Node: Sendable {
+    public var op: Op
+    /// Result shape.
+    public var shape: Shape
+    /// Result element type (f32 activations; inputs may be i64; weights keep their stored dtype).
+    public var dtype: DType
+    /// Unique name (`thinker.L3.attn_out`) used to fetch intermediates for layer-by-layer comparison.
+    public var name: String
+}
+
+/// A computation graph built by model code and run by the executor. Nodes are appended in a valid
+/// topological order (every input precedes its user), so builders describe computation top-down.
+///
+/// Builders check shapes as they go (a mismatch is a programmer error in model code and traps with
+/// both shapes named); shapes of weights are declared by the model and checked against the checkpoint
+/// when the executor binds them.
+public struct Graph: Sendable {
+    public private(set) var nodes: [Node] = []
+    private var names: [String: ValueID] = [:]
+    /// Values the caller wants back after a run.
+    public private(set) var outputs: [ValueID] = []
+
+    public init() {}
+
+    /// The node producing `v`.
+    public subscript(v: ValueID) -> Node { nodes[v.index] }
+    /// The value named `name`, if any.
+    public func value(named name: String) -> ValueID? { names[name] }
+
+    /// Appends a node. Precondition: the name is unused.
+    @discardableResult
+    public mutating func add(_ op: Op, shape: Shape, dtype: DType = .f32, name: String) -> ValueID {
+        precondition(names[name] == nil, "duplicate node name \(name)")
+        let id = ValueID(nodes.count)
+        nodes.append(Node(op: op, shape: shape, dtype: dtype, name: name))
+        names[name] = id
+        return id
+    }
+
+    /// Marks `v` as an output of the graph.
+    public mutating func markOutput(_ v: ValueID) { if !outputs.contains(v) { outputs.append(v) } }
+
+    // MARK: builders (each states input and output shapes)
+
+    /// A run-time input of `shape` and `dtype`.
+    public mutating func input(_ name: String, shape: Shape, dtype: DType = .f32) -> ValueID {
+        add(.input(name: name), shape: shape, dtype: dtype, name: name)
+    }
+
+    /// Checkpoint tensor `key`, declared with the shape the model expects.
+    public mutating func weight(_ key: String, shape: Shape) -> ValueID {
+        if let v = names[key] { precondition(self[v].shape == shape, "\(key) declared twice with different shapes"); return v }
+        return add(.weight(key: key), shape: shape, dtype: .f32, name: key)
+    }
+
+    /// ids [T] (i64), table [V, D] → [T, D].
+    public mutating func embedding(_ table: ValueID, ids: ValueID, name: String) -> ValueID {
+        let t = self[ids].shape.elementCount
+        return add(.embedding(table: table, ids: ids), shape: [t, self[table].shape[1]], name: name)
+    }
+
+    /// x [T, in], W [out, in], b [out] → [T, out].
+    public mutating func linear(_ x: ValueID, _ w: ValueID, bias: ValueID? = nil, name: String) -> ValueID {
+        let xs = self[x].shape, ws = self[w].shape
+        precondition(xs[-1] == ws[1], "\(name): x \(xs) · W \(ws)ᵀ")
+        if let b = bias { precondition(self[b].shape == [ws[0]], "\(name): bias \(self[b].shape) for W \(ws)") }
+        return add(.linear(x: x, weight: w, bias: bias), shape: [xs[0], ws[0]], name: name)
+    }
+
+    /// x [T, D], w [D] → [T, D].
+    public mutating func rmsNorm(_ x: ValueID, _ w: ValueID, eps: Float, name: String) -> ValueID {
+        precondition(self[w].shape == [self[x].shape[-1]], "\(name): weight \(self[w].shape) for x \(self[x].shape)")
+        return add(.rmsNorm(x: x, weight: w, eps: eps), shape: self[x].shape, name: name)
+    }
+
+    /// x [T, D], optional w/b [D] → [T, D].
+    public mutating func layerNorm(_ x: ValueID, _ w: ValueID?, _ b: ValueID?, eps: Float, name: String) -> ValueID {
+        add(.layerNorm(x: x, weight: w, bias: b, eps: eps), shape: self[x].shape, name: name)
+    }
+
+    /// a + b → shape of a.
+    public mutating func add(_ a: ValueID, _ b: ValueID, name: String) -> ValueID {
+        precondition(self[a].shape == self[b].shape || self[b].shape == [self[a].shape[-1]],
+                     "\(name): \(self[a].shape) + \(self[b].shape)")
+        return add(.add(a, b), shape: self[a].shape, name: name)
+    }
+
+    /// a ⊙ b → shape of a.
+    public mutating func mul(_ a: ValueID, _ b: ValueID, name: String) -> ValueID {
+        precondition(self[a].shape == self[b].shape, "\(name): \(self[a].shape) ⊙ \(self[b].shape)")
+        return add(.mul(a, b), shape: self[a].shape, name: name)
+    }
+
+    /// silu(gate) ⊙ up, both [T, I] → [T, I].
+    public mutating func swiglu(gate: ValueID, up: ValueID, name: String) -> ValueID {
+        precondition(self[gate].shape == self[up].shape, "\(name): \(self[gate].shape) vs \(self[up].shape)")
+        return add(.swiglu(gate: gate, up: up), shape: self[gate].shape, name: name)
+    }
+
+    /// GELU of x → same shape.
+    public mutating func gelu(_ x: ValueID, tanh: Bool, name: String) -> ValueID {
+        add(.gelu(x, tanh: tanh), shape: self[x].shape, name: name)
+    }
+
+    /// x [T, heads·headDim], positions [3, T] or [T] (i64) → rotated x, same shape.
+    public mutating func rope(_ x: ValueID, positions: ValueID, heads: Int, headDim: Int, theta: Float,
+                              kind: RopeKind, name: String) -> ValueID {
+        precondition(self[x].shape[-1] == heads * headDim, "\(name): x \(self[x].shape) for \(heads)×\(headDim)")
+        if case let .multimodal(sections) = kind {
+            precondition(sections.reduce(0, +) * 2 == headDim, "\(name): mrope sections \(sections) for headDim \(headDim)")
+        }
+        return add(.rope(x: x, positions: positions, heads: heads, headDim: headDim, theta: theta, kind: kind),
+                   shape: self[x].shape, name: name)
+    }
+
+    /// q [T, H·hd], k/v [T, KV·hd] → [T, H·hd].
+    public mutating func attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec, name: String) -> ValueID {
+        precondition(self[q].shape[-1] == spec.heads * spec.headDim, "\(name): q \(self[q].shape)")
+        precondition(self[k].shape[-1] == spec.kvHeads * spec.headDim, "\(name): k \(self[k].shape)")
+        precondition(self[v].shape == self[k].shape, "\(name): v \(self[v].shape) vs k \(self[k].shape)")
+        precondition(spec.heads % spec.kvHeads == 0, "\(name): heads \(spec.heads) % kvHeads \(spec.kvHeads)")
+        return add(.attention(q: q, k: k, v: v, spec: spec), shape: self[q].shape, name: name)
+    }
+
+    /// Rows `range` of x [T, D] → [range.count, D].
+    public mutating func rows(_ x: ValueID, _ range: Range<Int>, name: String) -> ValueID {
+        precondition(range.lowerBound >= 0 && range.upperBound <= self[x].shape[0], "\(name): rows \(range)")
+        return add(.rows(x, range: range), shape: [range.count, self[x].shape[-1]], name: name)
+    }
+}

@@ -1,0 +1,75 @@
+/// A value in a graph: the index of the node that produces it.
+public struct ValueID: Hashable, Sendable, CustomStringConvertible {
+    public let index: Int
+    public init(_ index: Int) { self.index = index }
+    public var description: String { "%\(index)" }
+}
+
+/// Rotary embedding variants.
+public enum RopeKind: Sendable, Hashable {
+    /// Multimodal RoPE (Qwen2.5-Omni text/talker): frequency j takes its position from row `section(j)` of a
+    /// [3, T] position tensor; half-split `rotate_half` convention; `sections` sums to headDim/2.
+    case multimodal(sections: [Int])
+    /// Plain 1-D RoPE from a [T] or [1, T] position tensor (half-split convention).
+    case standard
+}
+
+/// What an attention node computes; the mask travels with the node into the backend call.
+public struct AttentionSpec: Sendable, Hashable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Causal masking (with the cache length as key offset).
+    public var causal: Bool
+    /// Sliding window in keys, or nil.
+    public var window: Int?
+    /// KV-cache slot (a decoder layer index): K and V are appended there and attention runs over the whole cache.
+    /// nil: attention over this call's K and V only.
+    public var cacheSlot: Int?
+    /// Attention implementation chain for this component (first supported wins; see PluginRegistry).
+    public var backendChain: [String]
+
+    public init(heads: Int, kvHeads: Int, headDim: Int, causal: Bool, window: Int? = nil, cacheSlot: Int? = nil,
+                backendChain: [String] = ["eager"]) {
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.causal = causal
+        self.window = window
+        self.cacheSlot = cacheSlot
+        self.backendChain = backendChain
+    }
+}
+
+/// The operations a graph can hold. Activations are f32; weights may be f32, f16, bf16, Q8_0 or Q4_0.
+/// Shapes: T = rows (tokens), D = features.
+public indirect enum Op: Sendable, Hashable {
+    /// A run-time input bound by name (f32 or i64).
+    case input(name: String)
+    /// A checkpoint tensor, bound through a `WeightProvider` by key.
+    case weight(key: String)
+    /// Rows of `table` [V, D] at `ids` [T] (i64) → [T, D].
+    case embedding(table: ValueID, ids: ValueID)
+    /// y[T, out] = x[T, in] · W[out, in]ᵀ (+ bias[out]).
+    case linear(x: ValueID, weight: ValueID, bias: ValueID?)
+    /// RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w.
+    case rmsNorm(x: ValueID, weight: ValueID, eps: Float)
+    /// LayerNorm over the last axis (biased variance); weight/bias optional.
+    case layerNorm(x: ValueID, weight: ValueID?, bias: ValueID?, eps: Float)
+    /// a + b (same shape, or b broadcast over rows when b is [D]).
+    case add(ValueID, ValueID)
+    /// a ⊙ b (same shape).
+    case mul(ValueID, ValueID)
+    /// x · sigmoid(x).
+    case silu(ValueID)
+    /// silu(gate) ⊙ up (fused SwiGLU).
+    case swiglu(gate: ValueID, up: ValueID)
+    /// GELU, exact (erf) or tanh approximation.
+    case gelu(ValueID, tanh: Bool)
+    /// Rotary embedding applied to x [T, heads·headDim] with positions (i64).
+    case rope(x: ValueID, positions: ValueID, heads: Int, headDim: Int, theta: Float, kind: RopeKind)
+    /// Attention of q [T, H·hd] over k, v [T, KV·hd] → [T, H·hd].
+    case attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec)
+    /// Rows `range` of x [T, D] → [range.count, D].
+    case rows(ValueID, range: Range<Int>)
+}

@@ -1,0 +1,128 @@
+import CKernels
+import Foundation
+import OmniCore
+
+/// CPU kernels for the executor's ops. Activations are contiguous f32 [rows, features].
+enum Kernels {
+    /// out[t] = table[ids[t]] widened to f32.
+    static func embedding(table: Tensor, ids: Tensor, out: Tensor, converter registry: PluginRegistry) throws {
+        let d = table.shape[1], v = table.shape[0]
+        let idList = try ids.int64s()
+        let conv = try registry.converter(from: table.dtype, to: .f32)
+        let rowBytes = table.dtype.byteCount(elements: d) ?? 0
+        for (t, id) in idList.enumerated() {
+            guard id >= 0, id < v else {
+                throw OmniError.invalidArgument(name: "input_ids", expected: "token ids in 0..<\(v)", actual: "\(id) at position \(t)")
+            }
+            try conv.convert(table.rawPointer + Int(id) * rowBytes, from: table.dtype,
+                             to: UnsafeMutableRawPointer(out.floatPointer + t * d), .f32, count: d)
+        }
+    }
+
+    /// RMSNorm per row.
+    static func rmsNorm(x: Tensor, weight: Tensor, eps: Float, out: Tensor) {
+        let d = x.shape[-1], rows = x.elementCount / d
+        let xp = x.floatPointer, yp = out.floatPointer, wp = weight.floatPointer
+        for r in 0..<rows { omni_rmsnorm_row(xp + r * d, wp, nil, yp + r * d, d, eps) }
+    }
+
+    /// LayerNorm per row (biased variance), optional affine.
+    static func layerNorm(x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, out: Tensor) {
+        let d = x.shape[-1], rows = x.elementCount / d
+        let xp = x.floatPointer, yp = out.floatPointer
+        let wp = weight?.floatPointer, bp = bias?.floatPointer
+        for r in 0..<rows {
+            let row = xp + r * d, y = yp + r * d
+            var mean = 0.0
+            for i in 0..<d { mean += Double(row[i]) }
+            mean /= Double(d)
+            var v = 0.0
+            for i in 0..<d { let c = Double(row[i]) - mean; v += c * c }
+            let inv = Float(1 / (v / Double(d) + Double(eps)).squareRoot())
+            let m = Float(mean)
+            for i in 0..<d {
+                var o = (row[i] - m) * inv
+                if let wp { o *= wp[i] }
+                if let bp { o += bp[i] }
+                y[i] = o
+            }
+        }
+    }
+
+    /// a + b; b may be a [D] row broadcast over a's rows.
+    static func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
+        let n = a.elementCount, bn = b.elementCount
+        let ap = a.floatPointer, bp = b.floatPointer, yp = out.floatPointer
+        if bn == n { for i in 0..<n { yp[i] = ap[i] + bp[i] } } else { for i in 0..<n { yp[i] = ap[i] + bp[i % bn] } }
+    }
+
+    /// a ⊙ b.
+    static func mul(_ a: Tensor, _ b: Tensor, out: Tensor) {
+        let ap = a.floatPointer, bp = b.floatPointer, yp = out.floatPointer
+        for i in 0..<a.elementCount { yp[i] = ap[i] * bp[i] }
+    }
+
+    /// x · sigmoid(x).
+    static func silu(_ x: Tensor, out: Tensor) {
+        let xp = x.floatPointer, yp = out.floatPointer
+        for i in 0..<x.elementCount { yp[i] = xp[i] / (1 + Foundation.exp(-xp[i])) }
+    }
+
+    /// silu(gate) ⊙ up.
+    static func swiglu(gate: Tensor, up: Tensor, out: Tensor) {
+        omni_swiglu(gate.floatPointer, up.floatPointer, out.floatPointer, gate.elementCount)
+    }
+
+    /// GELU: exact 0.5x(1 + erf(x/√2)) or tanh form 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    static func gelu(_ x: Tensor, tanh useTanh: Bool, out: Tensor) {
+        let xp = x.floatPointer, yp = out.floatPointer
+        let c = Float((2.0 / Double.pi).squareRoot())
+        for i in 0..<x.elementCount {
+            let v = xp[i]
+            yp[i] = useTanh ? 0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v)))
+                            : 0.5 * v * (1 + Foundation.erf(v / Float(2).squareRoot()))
+        }
+    }
+
+    /// Rotary embedding, half-split (`rotate_half`) convention: dims (j, j + hd/2) rotate by θ_j = pos · θ^(−2j/hd).
+    /// For M-RoPE, frequency j takes its position from row s(j) of positions [3, T], where s walks `sections`.
+    static func rope(x: Tensor, positions: Tensor, heads: Int, headDim: Int, theta: Float, kind: RopeKind,
+                     out: Tensor) throws {
+        let t = x.shape[0], half = headDim / 2, width = heads * headDim
+        let pos = try positions.int64s()
+        var rowOf = [Int](repeating: 0, count: half)
+        switch kind {
+        case .standard:
+            guard pos.count == t else {
+                throw OmniError.invalidArgument(name: "position_ids", expected: "\(t) positions", actual: "\(pos.count)")
+            }
+        case let .multimodal(sections):
+            guard pos.count == 3 * t else {
+                throw OmniError.invalidArgument(name: "position_ids", expected: "[3, \(t)]", actual: "\(positions.shape)")
+            }
+            var j = 0
+            for (r, s) in sections.enumerated() { for _ in 0..<s where j < half { rowOf[j] = r; j += 1 } }
+        }
+        var inv = [Float](repeating: 0, count: half)
+        for j in 0..<half { inv[j] = 1 / Foundation.pow(theta, Float(2 * j) / Float(headDim)) }
+        let xp = x.floatPointer, yp = out.floatPointer
+        var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
+        for i in 0..<t {
+            for j in 0..<half {
+                let p: Int64
+                if case .standard = kind { p = pos[i] } else { p = pos[rowOf[j] * t + i] }
+                let angle = Float(p) * inv[j]
+                cs[j] = Foundation.cos(angle)
+                sn[j] = Foundation.sin(angle)
+            }
+            for h in 0..<heads {
+                let src = xp + i * width + h * headDim, dst = yp + i * width + h * headDim
+                for j in 0..<half {
+                    let a = src[j], b = src[j + half]
+                    dst[j] = a * cs[j] - b * sn[j]
+                    dst[j + half] = b * cs[j] + a * sn[j]
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import OmniCore
+
+/// The schedule of one graph for one shape bucket: node order, and an arena offset for every activation,
+/// chosen by liveness so that buffers whose lifetimes do not overlap share memory. Planned once, run many times.
+public struct ExecutionPlan: Sendable {
+    /// The graph this plan runs.
+    public let graph: Graph
+    /// Byte offset in the arena of each node's result (nil for inputs and weights, which are bound, not allocated).
+    public let offsets: [Int?]
+    /// Bytes the arena needs: the peak activation memory of a run.
+    public let arenaBytes: Int
+    /// Sum of all activation sizes (what a planner without reuse would need).
+    public let unsharedBytes: Int
+    /// Weight keys used per node index, for the disk tier's prefetch and release.
+    public let weightKeys: [String]
+
+    /// Plans `graph`, keeping `keep` names (and the graph's outputs) alive until the end.
+    public init(graph: Graph, keep: Set<String> = []) {
+        self.graph = graph
+        let n = graph.nodes.count
+        var lastUse = [Int](repeating: -1, count: n)
+        for (i, node) in graph.nodes.enumerated() {
+            for input in node.op.inputs { lastUse[input.index] = i }
+        }
+        for o in graph.outputs { lastUse[o.index] = n }
+        for (i, node) in graph.nodes.enumerated() where keep.contains(node.name) { lastUse[i] = n }
+
+        var offsets = [Int?](repeating: nil, count: n)
+        var free: [(offset: Int, size: Int)] = []   // sorted by offset, coalesced
+        var top = 0
+        var unshared = 0
+        var keys: [String] = []
+        var expiring = [[Int]](repeating: [], count: n + 1)
+        for (i, node) in graph.nodes.enumerated() {
+            switch node.op {
+            case let .weight(key): keys.append(key); continue
+            case .input: continue
+            default: break
+            }
+            let size = Self.align(node.dtype.byteCount(elements: node.shape.elementCount) ?? 0)
+            unshared += size
+            // First fit in the free list, else grow the arena.
+            if let slot = free.firstIndex(where: { $0.size >= size }) {
+                offsets[i] = free[slot].offset
+                if free[slot].size == size { free.remove(at: slot) } else {
+                    free[slot].offset += size
+                    free[slot].size -= size
+                }
+            } else {
+                offsets[i] = top
+                top += size
+            }
+            // Free what dies at this node only after the node ran (inputs must stay intact while it writes).
+            let dieAt = max(lastUse[i], i)
+            expiring[min(dieAt, n)].append(i)
+            for dead in expiring[i] {
+                guard let off = offsets[dead] else { continue }
+                let sz = Self.align(graph.nodes[dead].dtype.byteCount(elements: graph.nodes[dead].shape.elementCount) ?? 0)
+                Self.release(&free, offset: off, size: sz)
+            }
+        }
+        self.offsets = offsets
+        self.arenaBytes = top
+        self.unsharedBytes = unshared
+        self.weightKeys = keys
+    }
+
+    static func align(_ n: Int) -> Int { (n + 63) & ~63 }
+
+    static func release(_ free: inout [(offset: Int, size: Int)], offset: Int, size: Int) {
+        guard size > 0 else { return }
+        var idx = free.firstIndex(where: { $0.offset > offset }) ?? free.count
+        free.insert((offset, size), at: idx)
+        if idx + 1 < free.count, free[idx].offset + free[idx].size == free[idx + 1].offset {
+            free[idx].size += free[idx + 1].size
+            free.remove(at: idx + 1)
+        }
+        if idx > 0, free[idx - 1].offset + free[idx - 1].size == free[idx].offset {
+            free[idx - 1].size += free[idx].size
+            free.remove(at: idx)
+            idx -= 1
+        }
+    }
+}
+
+extension Op {
+    /// The values this op reads.
+    public var inputs: [ValueID] {
+        switch self {
+        case .input, .weight: return []
+        case let .embedding(t, ids): return [t, ids]
+        case let .linear(x, w, b): return [x, w] + (b.map { [$0] } ?? [])
+        case let .rmsNorm(x, w, _): return [x, w]
+        case let .layerNorm(x, w, b, _): return [x] + [w, b].compactMap { $0 }
+        case let .add(a, b), let .mul(a, b): return [a, b]
+        case let .silu(x), let .gelu(x, _): return [x]
+        case let .swiglu(g, u): return [g, u]
+        case let .rope(x, p, _, _, _, _): return [x, p]
+        case let .attention(q, k, v, _): return [q, k, v]
+        case let .rows(x, _): return [x]
+        }
+    }
+}
