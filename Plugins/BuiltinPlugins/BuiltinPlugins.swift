@@ -1,4 +1,5 @@
 import DTypeStandard
+import FormatSafetensors
 import OmniCore
 
 /// The one explicit list of built-in plugins.
@@ -7,6 +8,7 @@ public enum BuiltinPlugins {
     public static func registry() -> PluginRegistry {
         var r = PluginRegistry()
         r.register(StandardConverter())
+        r.register(SafetensorsFormat())
         return r
     }
 }
