@@ -69,7 +69,7 @@ let package = Package(
                           path: "Samples/ConvertWeights"),
 
         // Tests.
-        .target(name: "OmniTestSupport", dependencies: ["OmniCore"], path: "Tests/OmniTestSupport"),
+        .target(name: "OmniTestSupport", dependencies: ["OmniCore", "FormatSafetensors"], path: "Tests/OmniTestSupport"),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore", "OmniTestSupport"]),
         .testTarget(name: "PluginTests", dependencies: ["OmniCore", "OmniTestSupport", "BuiltinPlugins",
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
