@@ -2,20 +2,13 @@ import CBLAS
 import Dispatch
 import OmniCore
 
-/// The results of one run: every output and kept intermediate, by node name.
-public struct ExecutionResult: @unchecked Sendable {
-    /// Copies of the requested values (f32 contiguous).
-    public var values: [String: Tensor]
-    /// Which backend ran each attention node, and why others were skipped.
-    public var attentionLog: [String]
-    public subscript(name: String) -> Tensor? { values[name] }
-}
-
 /// The one executor: runs a planned graph on the CPU device with a reusable arena, binding weights through a
 /// `WeightProvider` and attention through the registry's backends. Not reentrant: one run at a time.
-public final class Executor: @unchecked Sendable {
+public final class Executor: GraphExecutor, @unchecked Sendable {
     public let registry: PluginRegistry
-    public let device: CPUDevice
+    public let cpu: CPUDevice
+    public var device: any Device { cpu }
+    private var plans: [String: ExecutionPlan] = [:]
     /// Worker threads for kernels.
     public let threads: Int
     private var arena: Storage?
@@ -25,7 +18,7 @@ public final class Executor: @unchecked Sendable {
     /// An executor on `device` with `threads` workers (default: all cores).
     public init(registry: PluginRegistry, device: CPUDevice = CPUDevice(), threads: Int? = nil) {
         self.registry = registry
-        self.device = device
+        self.cpu = device
         let t = threads ?? System.coreCount
         self.threads = max(1, t)
         self.scratch = Array(repeating: nil, count: max(1, t))
@@ -39,7 +32,7 @@ public final class Executor: @unchecked Sendable {
     /// by this step's length at the end. Returns the graph outputs and the names in `keep`.
     public func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache? = nil, keep: Set<String> = [],
-                    isCancelled: () -> Bool = { false }) throws -> ExecutionResult {
+                    isCancelled: () -> Bool = { false }) throws -> GraphResult {
         let g = plan.graph
         try ensureArena(plan.arenaBytes)
         let base = arena!.base
@@ -123,11 +116,24 @@ public final class Executor: @unchecked Sendable {
         var result: [String: Tensor] = [:]
         for v in g.outputs { result[g[v].name] = copy(bound[v.index]!) }
         for name in keep { if let v = g.value(named: name), let t = bound[v.index] { result[name] = copy(t) } }
-        return ExecutionResult(values: result, attentionLog: log)
+        return GraphResult(values: result, attentionLog: log)
+    }
+
+    /// Runs `graph`, reusing the plan cached under `bucket` (one per shape bucket, e.g. "thinker.decode").
+    public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
+                    cache: KVCache?, keep: Set<String>) throws -> GraphResult {
+        let plan: ExecutionPlan
+        if let b = bucket, let p = plans[b], p.graph.nodes.count == graph.nodes.count {
+            plan = p
+        } else {
+            plan = ExecutionPlan(graph: graph, keep: keep)
+            if let b = bucket { plans[b] = plan }
+        }
+        return try run(plan, inputs: inputs, weights: weights, cache: cache, keep: keep)
     }
 
     /// Memory use of this executor's device.
-    public func memoryReport() -> MemoryReport { device.memory.report() }
+    public func memoryReport() -> MemoryReport { cpu.memory.report() }
 
     // MARK: helpers
 
@@ -140,7 +146,7 @@ public final class Executor: @unchecked Sendable {
     private func ensureArena(_ bytes: Int) throws {
         if let a = arena, a.byteCount >= bytes { return }
         arena = nil
-        arena = try device.allocate(max(bytes, 64), kind: .activations)
+        arena = try cpu.allocate(max(bytes, 64), kind: .activations)
     }
 
     /// Thread-local f32 panels for converting weight rows before a GEMM.
@@ -150,7 +156,7 @@ public final class Executor: @unchecked Sendable {
                 return s.base.assumingMemoryBound(to: Float.self)
             }
             self.scratch[thread] = nil
-            let s = try self.device.allocate(floats * 4, kind: .scratch)
+            let s = try self.cpu.allocate(floats * 4, kind: .scratch)
             self.scratch[thread] = s
             return s.base.assumingMemoryBound(to: Float.self)
         }
@@ -198,8 +204,8 @@ public final class Executor: @unchecked Sendable {
                                    headDim: spec.headDim)
         let (backend, log) = try registry.selectAttention(chain: spec.backendChain, shape: shape, mask: mask)
         let scratchBytes = backend.scratchBytes(for: shape, threads: threads)
-        try device.memory.reserve(scratchBytes, kind: .scratch)
-        defer { device.memory.release(scratchBytes, kind: .scratch) }
+        try cpu.memory.reserve(scratchBytes, kind: .scratch)
+        defer { cpu.memory.release(scratchBytes, kind: .scratch) }
         let call = AttentionCall(shape: shape, mask: mask,
                                  q: UnsafePointer(q.rawPointer.assumingMemoryBound(to: Float.self)), qRowStride: spec.heads * spec.headDim,
                                  k: kp, kRowStride: width, v: vp, vRowStride: width,

@@ -1,5 +1,3 @@
-import OmniCore
-
 /// Per-layer key/value cache, preallocated for `capacity` tokens and accounted as `kv_cache`.
 ///
 /// Layout per slot: K and V are [capacity, kvHeads·headDim] f32 rows. A run appends this step's rows at
@@ -12,9 +10,9 @@ public final class KVCache: @unchecked Sendable {
     /// Floats per row (kvHeads · headDim).
     public let rowWidth: Int
     /// K storage per slot: (capacity, rowWidth).
-    let keys: [Storage]
+    private let keys: [Storage]
     /// V storage per slot: (capacity, rowWidth).
-    let values: [Storage]
+    private let values: [Storage]
 
     /// Allocates `slots` layers of `capacity` × `rowWidth` floats for K and for V on `device`.
     public init(slots: Int, capacity: Int, rowWidth: Int, device: any Device) throws {
@@ -33,13 +31,13 @@ public final class KVCache: @unchecked Sendable {
     /// Bytes this cache holds.
     public var byteCount: Int { keys.count * 2 * capacity * rowWidth * 4 }
 
-    /// Pointer to K row `row` of `slot`.
-    func keyRows(_ slot: Int) -> UnsafeMutablePointer<Float> { keys[slot].base.assumingMemoryBound(to: Float.self) }
+    /// Pointer to K row 0 of `slot`.
+    public func keyRows(_ slot: Int) -> UnsafeMutablePointer<Float> { keys[slot].base.assumingMemoryBound(to: Float.self) }
     /// Pointer to V row 0 of `slot`.
-    func valueRows(_ slot: Int) -> UnsafeMutablePointer<Float> { values[slot].base.assumingMemoryBound(to: Float.self) }
+    public func valueRows(_ slot: Int) -> UnsafeMutablePointer<Float> { values[slot].base.assumingMemoryBound(to: Float.self) }
 
-    /// Commits `count` appended tokens.
-    func advance(by count: Int) { length += count }
+    /// Commits `count` appended tokens (the executor calls this once per step).
+    public func advance(by count: Int) { length += count }
 
     /// Forgets everything (a new conversation).
     public func reset() { length = 0 }
