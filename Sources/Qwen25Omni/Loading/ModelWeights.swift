@@ -1,0 +1,76 @@
+import Foundation
+import OmniCore
+
+/// Checkpoint tensors for the executor, in the dtype the policy asks for.
+///
+/// Tensors whose dtype is already right are zero-copy views of the mapped files. Others are converted with the
+/// registry's converters the first time they are used (never by copying the whole checkpoint up front), and the
+/// converted copy is accounted as `weights` on the device. Keys in `diskKeys` form the disk tier: they are never
+/// kept converted, their pages are prefetched when the executor announces them and released after each step,
+/// so resident weight memory stays inside the CPU budget.
+public final class ModelWeights: WeightProvider, @unchecked Sendable {
+    public let source: any WeightSource
+    public let registry: PluginRegistry
+    public let policy: DTypePolicy
+    public let device: any Device
+    /// Keys placed on the disk tier.
+    public let diskKeys: Set<String>
+    private let lock = NSLock()
+    private var converted: [String: Tensor] = [:]
+    private var accounted: Set<String> = []
+
+    public init(source: any WeightSource, registry: PluginRegistry, policy: DTypePolicy = .auto,
+                device: any Device, diskKeys: Set<String> = []) {
+        self.source = source
+        self.registry = registry
+        self.policy = policy
+        self.device = device
+        self.diskKeys = diskKeys
+    }
+
+    public func tensor(_ key: String) throws -> Tensor {
+        lock.lock(); defer { lock.unlock() }
+        if let t = converted[key] { return t }
+        let raw = try source.tensor(key)
+        let target = policy.dtype(for: key, stored: raw.dtype, shape: raw.shape)
+        let onDisk = diskKeys.contains(key)
+        if target == raw.dtype {
+            if !onDisk, !accounted.contains(key) {
+                try device.memory.reserve(raw.byteCount, kind: .weights)
+                accounted.insert(key)
+            }
+            return raw
+        }
+        guard let bytes = target.byteCount(elements: raw.elementCount) else {
+            throw OmniError.shapeMismatch(key: key, expected: Shape([raw.elementCount / target.blockElements * target.blockElements]),
+                                          actual: raw.shape)
+        }
+        let storage = onDisk ? Storage(zeroedByteCount: bytes) : try device.allocate(bytes, kind: .weights)
+        let out = Tensor(storage: storage, shape: raw.shape, dtype: target)
+        try convert(raw.contiguous(), to: out, key: key)
+        if !onDisk { converted[key] = out }
+        return out
+    }
+
+    private func convert(_ src: Tensor, to dst: Tensor, key: String) throws {
+        if let c = try? registry.converter(from: src.dtype, to: dst.dtype) {
+            try c.convert(src.rawPointer, from: src.dtype, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
+            return
+        }
+        // Two steps through f32 (e.g. bf16 → q8_0).
+        let mid = Tensor(zeros: src.shape, dtype: .f32)
+        try registry.converter(from: src.dtype, to: .f32)
+            .convert(src.rawPointer, from: src.dtype, to: mid.mutableRawPointer, .f32, count: src.elementCount)
+        try registry.converter(from: .f32, to: dst.dtype)
+            .convert(mid.rawPointer, from: .f32, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
+        _ = key
+    }
+
+    public func prefetch(_ keys: [String]) {
+        for k in keys where diskKeys.contains(k) { source.prefetch(k) }
+    }
+
+    public func release(_ keys: [String]) {
+        for k in keys where diskKeys.contains(k) { source.release(k) }
+    }
+}
