@@ -205,3 +205,14 @@ final class TokenizerTests: XCTestCase {
         }
     }
 }
+
+extension TokenizerTests {
+    /// A long unbroken run is one piece; the heap-driven merge keeps it linear-ish and matches HF's order.
+    func testLongRunEncodesAndRoundTrips() {
+        let tok = TinyTokenizer.shared
+        let text = String(repeating: "the", count: 20_000)
+        let ids = tok.encode(text)
+        XCTAssertLessThan(ids.count, text.utf8.count)
+        XCTAssertEqual(tok.decode(ids), text)
+    }
+}

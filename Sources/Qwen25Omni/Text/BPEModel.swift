@@ -4,6 +4,7 @@ import Foundation
 import OmniCore
 
 /// Byte-level BPE: a vocabulary, merge ranks, and a cache of already-encoded words.
+/// A byte with no symbol in the vocabulary is dropped (no unk token, as HF with `unk_token: null`).
 final class BPEModel: @unchecked Sendable {
     /// token → id.
     let vocab: [String: Int]
@@ -22,7 +23,13 @@ final class BPEModel: @unchecked Sendable {
         self.vocab = vocab
         var tokens: [Int: String] = [:]
         tokens.reserveCapacity(vocab.count)
-        for (t, id) in vocab { tokens[id] = t }
+        for (t, id) in vocab {
+            guard id >= 0, id < 1 << 31 else {
+                throw OmniError.config(file: file, keyPath: "vocab", expected: "token ids in 0..<2^31",
+                                       actual: "\(id) for \"\(t)\"")
+            }
+            tokens[id] = t
+        }
         self.tokens = tokens
         var table: [UInt64: (rank: Int, id: Int)] = [:]
         table.reserveCapacity(merges.count)
@@ -43,7 +50,10 @@ final class BPEModel: @unchecked Sendable {
         self.byteIDs = ByteLevel.scalarForByte.map { vocab[String(Character($0))] }
     }
 
-    private static func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(UInt32(truncatingIfNeeded: a)) << 32 | UInt64(UInt32(truncatingIfNeeded: b)) }
+    /// Both ids in one key; ids are checked to lie in 0..<2³¹ at load.
+    private static func key(_ a: Int, _ b: Int) -> UInt64 {
+        UInt64(UInt32(truncatingIfNeeded: a)) << 32 | UInt64(UInt32(truncatingIfNeeded: b))
+    }
 
     /// Encodes one pre-tokenized piece (raw UTF-8 bytes) into ids.
     func encode(piece: some Collection<UInt8>, appendingTo out: inout [Int]) {
@@ -57,42 +67,18 @@ final class BPEModel: @unchecked Sendable {
             return
         }
         let ids = merge(piece.compactMap { byteIDs[Int($0)] })
-        lock.lock()
-        if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
-        cache[word] = ids
-        lock.unlock()
+        // Like HF, only words shorter than 256 bytes are cached.
+        if piece.count < 256 {
+            lock.lock()
+            if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[word] = ids
+            lock.unlock()
+        }
         out.append(contentsOf: ids)
     }
 
-    /// Repeatedly merges the adjacent pair of lowest rank (every occurrence, left to right) until none applies.
+    /// HF's merge order: lowest rank first, leftmost among equal ranks (see `BPEWord`).
     private func merge(_ start: [Int]) -> [Int] {
-        var symbols = start
-        while symbols.count > 1 {
-            var bestRank = Int.max
-            var bestPair: UInt64 = 0
-            var bestID = 0
-            for k in 0..<(symbols.count - 1) {
-                if let m = merges[Self.key(symbols[k], symbols[k + 1])], m.rank < bestRank {
-                    bestRank = m.rank
-                    bestPair = Self.key(symbols[k], symbols[k + 1])
-                    bestID = m.id
-                }
-            }
-            if bestRank == Int.max { break }
-            var next: [Int] = []
-            next.reserveCapacity(symbols.count)
-            var k = 0
-            while k < symbols.count {
-                if k + 1 < symbols.count, Self.key(symbols[k], symbols[k + 1]) == bestPair {
-                    next.append(bestID)
-                    k += 2
-                } else {
-                    next.append(symbols[k])
-                    k += 1
-                }
-            }
-            symbols = next
-        }
-        return symbols
+        BPEWord.merge(start) { merges[Self.key($0, $1)] }
     }
 }
