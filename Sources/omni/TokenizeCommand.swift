@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import OmniCore
+import Qwen25Omni
+
+/// `omni tokenize MODEL --text TEXT [--json]`: prints `{"ids": [...]}`, no special tokens added.
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print {\"ids\": [...]} for a text (no special tokens added; special token strings map to their ids).")
+
+    @Argument(help: "Model folder holding tokenizer.json, or vocab.json and merges.txt.")
+    var model: String
+
+    @Option(help: "The text to tokenize.")
+    var text: String
+
+    @Flag(help: "JSON output (the default and only form; accepted for symmetry with `generate --json`).")
+    var json = false
+
+    func run() throws {
+        let ids = try Tokenizer(directory: model).encode(text)
+        print("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}")
+    }
+}
+
+/// `omni detokenize MODEL --ids 1,2,3 [--json]`: the text of token ids.
+struct DetokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "detokenize", abstract: "Print the text of token ids.")
+
+    @Argument(help: "Model folder holding tokenizer.json, or vocab.json and merges.txt.")
+    var model: String
+
+    @Option(help: "Comma-separated token ids, e.g. 39,68,396 (brackets allowed).")
+    var ids: String
+
+    @Flag(help: "Leave out special tokens such as <|im_end|>.")
+    var skipSpecialTokens = false
+
+    @Flag(help: "Print {\"text\": \"...\"} instead of the bare text.")
+    var json = false
+
+    func run() throws {
+        let tokenizer = try Tokenizer(directory: model)
+        let list = ids.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t\n"))
+        var parsed: [Int] = []
+        for field in list.split(separator: ",", omittingEmptySubsequences: false) where !list.isEmpty {
+            let trimmed = field.trimmingCharacters(in: .whitespaces)
+            guard let id = Int(trimmed) else {
+                throw OmniError.invalidArgument(name: "--ids", expected: "comma-separated integers",
+                                                actual: "\"\(trimmed)\"")
+            }
+            guard tokenizer.token(forID: id) != nil else {
+                throw OmniError.invalidArgument(name: "--ids",
+                                                expected: "ids of tokens in \(model) (0..<\(tokenizer.vocabularySize))",
+                                                actual: "\(id)")
+            }
+            parsed.append(id)
+        }
+        let text = tokenizer.decode(parsed, skipSpecialTokens: skipSpecialTokens)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            let data = try encoder.encode(["text": text])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(text)
+        }
+    }
+}
