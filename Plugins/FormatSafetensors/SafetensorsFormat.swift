@@ -13,7 +13,7 @@ public struct SafetensorsFormat: WeightFormat {
 
     /// Reads and writes f32/f16/bf16/i8/i32/i64/u8/bool.
     public var capabilities: WeightFormatCapabilities {
-        WeightFormatCapabilities(canRead: true, canWrite: false, dtypes: SafetensorsDType.all,
+        WeightFormatCapabilities(canRead: true, canWrite: true, dtypes: SafetensorsDType.all,
                                  fileExtensions: ["safetensors"])
     }
 
@@ -30,6 +30,13 @@ public struct SafetensorsFormat: WeightFormat {
                                         reasons: ["expected a .safetensors file or a folder with "
                                                   + "\(SafetensorsIndex.fileName) or model.safetensors"])
         }
+    }
+
+    /// Writes one file (`url` ends in `.safetensors` and no shard size is set) or a folder of shards with
+    /// `model.safetensors.index.json` (a single shard is written as `model.safetensors`). See
+    /// `SafetensorsWriter` for order, padding and the temporary-file protocol.
+    public func write(_ entries: [TensorEntry], to url: URL, options: WeightWriteOptions) throws -> [URL] {
+        try SafetensorsWriter.write(entries, to: url, options: options)
     }
 
     private enum Target { case file(URL), index(URL) }
