@@ -7,6 +7,7 @@ public enum BuiltinPlugins {
     public static func registry() -> PluginRegistry {
         var r = PluginRegistry()
         r.register(StandardConverter())
+        r.register(BlockQuantConverter())
         return r
     }
 }
