@@ -1,4 +1,5 @@
 import DTypeStandard
+import FormatGGUF
 import OmniCore
 
 /// The one explicit list of built-in plugins.
@@ -8,6 +9,7 @@ public enum BuiltinPlugins {
         var r = PluginRegistry()
         r.register(StandardConverter())
         r.register(BlockQuantConverter())
+        r.register(GGUFFormat())
         return r
     }
 }
