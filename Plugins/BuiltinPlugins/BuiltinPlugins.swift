@@ -1,6 +1,7 @@
 import AttentionEager
 import AttentionFlash2
 import DTypeStandard
+import FormatGGUF
 import FormatSafetensors
 import OmniCore
 
@@ -9,8 +10,13 @@ public enum BuiltinPlugins {
     /// A registry with every built-in plugin, in preference order.
     public static func registry() -> PluginRegistry {
         var r = PluginRegistry()
+        // Weight formats (the first that recognizes a path opens it).
         r.register(SafetensorsFormat())
+        r.register(GGUFFormat())
+        // DType converters.
         r.register(StandardConverter())
+        r.register(BlockQuantConverter())
+        // Attention backends (default chain order).
         r.register(FlashAttention2())
         r.register(EagerAttention())
         return r
