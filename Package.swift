@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "OmniExec", targets: ["OmniExec"]),
         .library(name: "Qwen25Omni", targets: ["Qwen25Omni"]),
         .library(name: "BuiltinPlugins", targets: ["BuiltinPlugins"]),
+        .library(name: "SwiftOmni", targets: ["SwiftOmni"]),
         .executable(name: "omni", targets: ["omni"]),
     ],
     dependencies: [
@@ -54,16 +55,19 @@ let package = Package(
             "AttentionEager", "AttentionFlash2", "PlacementStrategies",
         ], path: "Plugins/BuiltinPlugins"),
 
+        // The umbrella an app imports: everything above plus fromPretrained with the built-in plugins.
+        .target(name: "SwiftOmni", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins"]),
+
         // The CLI and composition root.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins",
+            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastSwift),
 
         // Samples: real programs that CI builds.
-        .executableTarget(name: "EmbedLoader", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins"],
+        .executableTarget(name: "EmbedLoader", dependencies: ["SwiftOmni"],
                           path: "Samples/EmbedLoader"),
-        .executableTarget(name: "CustomAttention", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins"],
+        .executableTarget(name: "CustomAttention", dependencies: ["SwiftOmni"],
                           path: "Samples/CustomAttention"),
         .executableTarget(name: "ConvertWeights", dependencies: ["OmniCore", "BuiltinPlugins"],
                           path: "Samples/ConvertWeights"),

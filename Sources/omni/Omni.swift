@@ -11,6 +11,7 @@ struct Omni: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
+            ForwardCommand.self, GenerateCommand.self,
         ]
     )
 }

@@ -1,0 +1,70 @@
+import OmniCore
+
+/// One generated token and the text it completes (may be empty while a UTF-8 sequence is incomplete).
+public struct GenerationEvent: Sendable, Equatable {
+    public var token: Int
+    public var text: String
+}
+
+/// What to generate.
+public struct GenerationOptions: Sendable {
+    public var maxNewTokens: Int
+    public var sampling: SamplingOptions
+    /// Stop tokens (nil: the model's `<|im_end|>`).
+    public var eos: Set<Int>?
+    public init(maxNewTokens: Int = 128, sampling: SamplingOptions = SamplingOptions(), eos: Set<Int>? = nil) {
+        self.maxNewTokens = maxNewTokens
+        self.sampling = sampling
+        self.eos = eos
+    }
+}
+
+extension OmniModel {
+    /// Generates from prompt ids, synchronously, calling `onToken` for each token as it is produced.
+    /// Returns every generated token (EOS included if produced). Cancellation via `options.isCancelled`.
+    @discardableResult
+    public func generate(ids: [Int], options gen: GenerationOptions,
+                         onToken: (GenerationEvent) throws -> Void = { _ in }) throws -> [Int] {
+        let session = try newSession(capacity: ids.count + gen.maxNewTokens)
+        var sampler = Sampler(options: gen.sampling)
+        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        let eos = gen.eos ?? eosTokenIDs
+        var history = ids
+        var out: [Int] = []
+        guard gen.maxNewTokens > 0 else { return [] }
+        var logits = try session.prefill(ids: ids)[ThinkerTextModel.logits]!.floats()
+        while out.count < gen.maxNewTokens {
+            if self.options.isCancelled() { throw OmniError.cancelled }
+            let next = sampler.next(logits: logits, history: history, generatedCount: out.count, eos: eos)
+            out.append(next)
+            history.append(next)
+            try onToken(GenerationEvent(token: next, text: detok.push(next)))
+            if eos.contains(next) || out.count == gen.maxNewTokens { break }
+            logits = try session.step(next)
+        }
+        let tail = detok.finish()
+        if !tail.isEmpty { try onToken(GenerationEvent(token: -1, text: tail)) }
+        return out
+    }
+
+    /// Generation as an `AsyncSequence` of tokens and text, computed on a background task.
+    /// Cancelling the consuming task stops generation at the next token.
+    public func generate(prompt: String, options gen: GenerationOptions = GenerationOptions())
+        -> AsyncThrowingStream<GenerationEvent, Error> {
+        let ids = chatPrompt(prompt)
+        return AsyncThrowingStream { continuation in
+            let task = Task.detached { [self] in
+                do {
+                    try self.generate(ids: ids, options: gen) { event in
+                        if Task.isCancelled { throw OmniError.cancelled }
+                        continuation.yield(event)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

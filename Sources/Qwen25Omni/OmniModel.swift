@@ -1,0 +1,85 @@
+import Foundation
+import OmniCore
+
+/// A loaded Qwen2.5-Omni checkpoint: config, tokenizer, weights and the model graphs, ready to generate.
+///
+/// `OmniModel.fromPretrained("Qwen/Qwen2.5-Omni-7B", options:, registry:, executor:)` resolves a folder or a
+/// Hugging Face cache entry, reads the config (either spelling), opens the weights through the registry's
+/// weight formats (headers only: tensors stay in their mapped files until first use), checks every weight the
+/// thinker's text decoder needs (missing, mis-shaped and unused keys are errors naming the key), and
+/// builds the model. Import `SwiftOmni` for the variant that fills in the built-in registry and CPU executor.
+public final class OmniModel: @unchecked Sendable {
+    public let directory: ModelDirectory
+    public let config: OmniConfig
+    public let tokenizer: Tokenizer
+    public let weights: ModelWeights
+    public let thinker: ThinkerTextModel
+    public let executor: any GraphExecutor
+    public let registry: PluginRegistry
+    public let options: LoadOptions
+
+    init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
+         thinker: ThinkerTextModel, executor: any GraphExecutor, registry: PluginRegistry, options: LoadOptions) {
+        self.directory = directory
+        self.config = config
+        self.tokenizer = tokenizer
+        self.weights = weights
+        self.thinker = thinker
+        self.executor = executor
+        self.registry = registry
+        self.options = options
+    }
+
+    /// Loads `idOrPath` (a folder, or `org/name` in the Hugging Face cache at `options.revision`).
+    public static func fromPretrained(_ idOrPath: String, options: LoadOptions = LoadOptions(),
+                                      registry: PluginRegistry, executor: any GraphExecutor,
+                                      diskKeys: Set<String> = []) throws -> OmniModel {
+        options.progress?(LoadProgress(stage: "resolving", done: 0, total: 0))
+        let dir = try ModelDirectory.resolve(idOrPath, revision: options.revision)
+        let config = try OmniConfig.load(directory: dir.folder)
+        let tokenizer = try Tokenizer(directory: dir.folder.path)
+        if options.isCancelled() { throw OmniError.cancelled }
+        let format = try registry.weightFormat(for: dir.folder)
+        let source = try format.open(dir.folder)
+        options.progress?(LoadProgress(stage: "mapping", done: source.files.count, total: source.files.count))
+        let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
+        try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
+        let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
+                                   diskKeys: diskKeys)
+        options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
+        return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
+                         executor: executor, registry: registry, options: options)
+    }
+
+    /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
+    static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {
+        for key in expected.keys.sorted() {
+            guard let info = source.info(key) else {
+                throw OmniError.missingTensor(key: key, file: source.files.first.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+            }
+            if info.shape != expected[key]! {
+                throw OmniError.shapeMismatch(key: key, expected: expected[key]!, actual: info.shape)
+            }
+        }
+        let unused = source.names.filter { n in scopePrefixes.contains { n.hasPrefix($0) } && expected[n] == nil }
+        if !unused.isEmpty { throw OmniError.unusedTensors(keys: unused) }
+    }
+
+    /// A new thinker session with room for `capacity` tokens.
+    public func newSession(capacity: Int) throws -> ThinkerSession {
+        try ThinkerSession(model: thinker, executor: executor, weights: weights, capacity: capacity)
+    }
+
+    /// The chat prompt for one user turn with the default system prompt.
+    public func chatPrompt(_ user: String, system: String? = nil) -> [Int] {
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: "system", text: system)) }
+        messages.append(ChatMessage(role: "user", text: user))
+        return tokenizer.encode(ChatTemplate().render(messages, addGenerationPrompt: true))
+    }
+
+    /// Token ids that end generation: `<|im_end|>` (and `<|endoftext|>`) when the tokenizer has them.
+    public var eosTokenIDs: Set<Int> {
+        Set(["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(forToken: $0) })
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// `omni forward MODEL --inputs IN.safetensors --out OUT.safetensors`: one thinker forward pass.
+struct ForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run one thinker forward pass on processor outputs; write logits, last_hidden and position_ids.")
+
+    @OptionGroup var modelArgs: ModelArguments
+
+    @Option(help: "Safetensors file with input_ids ([seq] or [1, seq], int64) and optional attention_mask.")
+    var inputs: String
+
+    @Option(help: "Output safetensors file: logits [seq, vocab] f32, last_hidden [seq, hidden] f32, position_ids [3, seq] i64.")
+    var out: String
+
+    func run() throws {
+        let model = try modelArgs.load()
+        let inURL = URL(fileURLWithPath: inputs)
+        let source = try model.registry.weightFormat(named: "safetensors").open(inURL)
+        guard let idsTensor = try? source.tensor("input_ids") else {
+            throw OmniError.missingTensor(key: "input_ids", file: inputs)
+        }
+        guard idsTensor.dtype == .i64 || idsTensor.dtype == .i32,
+              idsTensor.shape.rank == 1 || (idsTensor.shape.rank == 2 && idsTensor.shape[0] == 1) else {
+            throw OmniError.invalidArgument(name: "\(inputs): input_ids", expected: "[seq] or [1, seq] int64",
+                                            actual: "\(idsTensor.shape) \(idsTensor.dtype)")
+        }
+        let ids = try idsTensor.int64s().map { Int($0) }
+        var mask = [Int64](repeating: 1, count: ids.count)
+        if let m = try? source.tensor("attention_mask") {
+            mask = try m.int64s()
+            guard mask.count == ids.count else {
+                throw OmniError.invalidArgument(name: "\(inputs): attention_mask", expected: "\(ids.count) values",
+                                                actual: "\(mask.count)")
+            }
+        }
+        let result = try Forward.run(model: model, ids: ids, mask: mask)
+        try Forward.write(result, to: URL(fileURLWithPath: out), registry: model.registry)
+    }
+}
+
+/// The forward computation shared by the CLI and tests.
+enum Forward {
+    struct Output {
+        var logits: Tensor      // (seq, vocab)
+        var lastHidden: Tensor  // (seq, hidden)
+        var positions: Tensor   // (3, seq) i64
+    }
+
+    /// Runs the valid (mask = 1) tokens, which must form a suffix (left padding, as the processor pads);
+    /// padded rows get zeros and position 1, as `get_rope_index` gives them.
+    static func run(model: OmniModel, ids: [Int], mask: [Int64]) throws -> Output {
+        guard let first = mask.firstIndex(of: 1), mask[first...].allSatisfy({ $0 == 1 }),
+              mask[..<first].allSatisfy({ $0 == 0 }) else {
+            throw OmniError.invalidArgument(name: "attention_mask", expected: "left padding (0…0 1…1) with at least one 1",
+                                            actual: "\(mask.prefix(16))…")
+        }
+        let valid = Array(ids[first...])
+        let session = try model.newSession(capacity: valid.count)
+        let r = try session.prefill(ids: valid, allLogits: true)
+        let vocab = model.config.thinker.text.vocabSize, d = model.config.thinker.text.hiddenSize
+        let n = ids.count, pad = first
+        let logits = Tensor(zeros: [n, vocab]), hidden = Tensor(zeros: [n, d])
+        logits.mutableRawPointer.advanced(by: pad * vocab * 4)
+            .copyMemory(from: r[ThinkerTextModel.logits]!.rawPointer, byteCount: valid.count * vocab * 4)
+        hidden.mutableRawPointer.advanced(by: pad * d * 4)
+            .copyMemory(from: r[ThinkerTextModel.lastHidden]!.rawPointer, byteCount: valid.count * d * 4)
+        let row = (0..<n).map { $0 < pad ? Int64(1) : Int64($0 - pad) }
+        return Output(logits: logits, lastHidden: hidden, positions: Tensor(int64: row + row + row, shape: [3, n]))
+    }
+
+    static func write(_ o: Output, to url: URL, registry: PluginRegistry) throws {
+        let entries = [("logits", o.logits), ("last_hidden", o.lastHidden), ("position_ids", o.positions)].map { name, t in
+            TensorEntry(name: name, dtype: t.dtype, shape: t.shape, load: { t })
+        }
+        _ = try registry.weightFormat(named: "safetensors").write(entries, to: url, options: WeightWriteOptions())
+    }
+}

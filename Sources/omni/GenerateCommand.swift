@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// `omni generate MODEL --prompt TEXT`: streams the thinker's reply.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Generate text from a prompt (chat template, default system prompt) or from input ids.")
+
+    @OptionGroup var modelArgs: ModelArguments
+
+    @Option(help: "User message; the chat template and the default system prompt are applied.")
+    var prompt: String?
+
+    @Option(help: "Safetensors file with input_ids (already templated), instead of --prompt.")
+    var inputs: String?
+
+    @Option(name: .customLong("max-new-tokens")) var maxNewTokens = 64
+    @Option(name: .customLong("min-new-tokens")) var minNewTokens = 0
+    @Flag(help: "Greedy decoding (the default unless a sampling option is given).") var greedy = false
+    @Option var temperature: Float?
+    @Option(name: .customLong("top-k")) var topK: Int?
+    @Option(name: .customLong("top-p")) var topP: Float?
+    @Option(name: .customLong("repetition-penalty")) var repetitionPenalty: Float = 1
+    @Option var seed: UInt64 = 0
+    @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
+    @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
+    var reportMemory = false
+
+    func validate() throws {
+        if (prompt == nil) == (inputs == nil) { throw ValidationError("give exactly one of --prompt and --inputs") }
+        if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0") }
+        if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
+        if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+    }
+
+    func run() throws {
+        let model = try modelArgs.load()
+        let ids: [Int]
+        if let prompt { ids = model.chatPrompt(prompt) } else {
+            let src = try model.registry.weightFormat(named: "safetensors").open(URL(fileURLWithPath: inputs!))
+            guard let t = try? src.tensor("input_ids") else { throw OmniError.missingTensor(key: "input_ids", file: inputs) }
+            ids = try t.int64s().map { Int($0) }
+        }
+        let sampling = temperature == nil && topK == nil && topP == nil
+        let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
+                                      topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
+                                      minNewTokens: minNewTokens, seed: seed)
+        var text = ""
+        let tokens = try model.generate(ids: ids, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
+            text += e.text
+            if !json { FileHandle.standardOutput.write(Data(e.text.utf8)) }
+        }
+        if json {
+            let obj: [String: Any] = ["tokens": tokens, "text": text]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print()
+        }
+        if reportMemory {
+            FileHandle.standardError.write(Data((model.executor.device.memory.report().description + "\n").utf8))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// The options every command that loads a model takes, with the same meaning everywhere.
+struct ModelArguments: ParsableArguments {
+    @Argument(help: "Model folder, or org/name in the Hugging Face cache.")
+    var model: String = "Models/tiny-omni"
+
+    @Option(help: "Weight dtype: auto, f32, f16, bf16, q8_0, q4_0; per component as thinker=bf16,talker=f32.")
+    var dtype: String = "auto"
+
+    @Option(help: "Attention backend: flash_attention_2, eager, or a registered one (falls back to eager).")
+    var attention: String = "flash_attention_2"
+
+    @Option(name: .customLong("device-map"), help: "Placement: auto, cpu, sequential, balanced.")
+    var deviceMap: String = "auto"
+
+    @Option(name: .customLong("max-memory"), help: "Budgets, e.g. cpu=8GiB,disk=64GiB.")
+    var maxMemory: String?
+
+    @Option(help: "Branch, tag or commit in the Hugging Face cache.")
+    var revision: String?
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    /// The dtype policy `--dtype` describes.
+    func dtypePolicy() throws -> DTypePolicy {
+        if dtype == "auto" { return .auto }
+        var policy = DTypePolicy()
+        for part in dtype.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 1 {
+                guard let d = DType(userSpelling: kv[0]) else { throw ValidationError("--dtype: unknown dtype '\(kv[0])'") }
+                policy.all = d
+            } else {
+                guard let c = Component(rawValue: kv[0]) else {
+                    throw ValidationError("--dtype: unknown component '\(kv[0])' (thinker, audio_tower, vision_tower, talker, token2wav)")
+                }
+                guard let d = DType(userSpelling: kv[1]) else { throw ValidationError("--dtype: unknown dtype '\(kv[1])'") }
+                policy.perComponent[c] = d
+            }
+        }
+        return policy
+    }
+
+    /// `--max-memory` as bytes per device.
+    func budgets() throws -> [DeviceID: Int] {
+        guard let maxMemory else { return [:] }
+        var out: [DeviceID: Int] = [:]
+        for part in maxMemory.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let dev = DeviceID(parsing: kv[0]), let size = ByteCount(parsing: kv[1]) else {
+                throw ValidationError("--max-memory: expected DEVICE=SIZE like cpu=8GiB, got '\(part)'")
+            }
+            out[dev] = size.bytes
+        }
+        return out
+    }
+
+    /// Loads the model with these options.
+    func load(enableAudioOutput: Bool = false) throws -> OmniModel {
+        let options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: .strategy(deviceMap),
+                                  maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
+        return try OmniModel.fromPretrained(model, options: options, threads: threads)
+    }
+}
