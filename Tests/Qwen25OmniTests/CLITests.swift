@@ -1,0 +1,59 @@
+import Foundation
+import OmniCore
+import OmniTestSupport
+import XCTest
+
+/// End-to-end checks of the `omni` binary built next to the test bundle.
+final class CLITests: XCTestCase {
+    var omni: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("omni")
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        guard FileManager.default.isExecutableFile(atPath: omni.path) else {
+            throw XCTSkip("omni binary not built next to the tests (\(omni.path)); run `swift build` first")
+        }
+        let p = Process()
+        p.executableURL = omni
+        p.arguments = args
+        p.currentDirectoryURL = Fixtures.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testForwardWritesReferenceLogits() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.safetensors")
+        let input = Fixtures.reference.appendingPathComponent("text.safetensors")
+        let r = try run(["forward", Fixtures.tinyModel.path, "--inputs", input.path, "--out", out.path, "--attention", "eager"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let got = try loadSafetensors(out).tensors
+        let ref = try loadSafetensors(input).tensors
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["logits"]!.floats(), try ref["logits"]!.floats()), 1e-4)
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["last_hidden"]!.floats(), try ref["last_hidden"]!.floats()), 1e-4)
+        XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s())
+    }
+
+    func testGenerateJSONAndBadArguments() throws {
+        let r = try run(["generate", Fixtures.tinyModel.path, "--prompt", "hi", "--max-new-tokens", "5", "--json"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        XCTAssertEqual((obj?["tokens"] as? [Int])?.count, 5)
+        XCTAssertNotNil(obj?["text"] as? String)
+
+        let bad = try run(["generate", Fixtures.tinyModel.path, "--prompt", "hi", "--max-memory", "cpu=lots"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("--max-memory"), bad.err)
+
+        let missing = try run(["generate", "/nonexistent/model", "--prompt", "hi"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("/nonexistent/model"), missing.err)
+    }
+}
