@@ -7,7 +7,8 @@ import Qwen25Omni
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Print {\"ids\": [...]} for a text (no special tokens added; special token strings map to their ids).")
+        abstract: "Print {\"ids\": [...]} for a text.",
+        discussion: "No special tokens are added; special token strings in the text map to their ids.")
 
     @Argument(help: "Model folder holding tokenizer.json, or vocab.json and merges.txt.")
     var model: String

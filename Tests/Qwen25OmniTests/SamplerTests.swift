@@ -1,4 +1,5 @@
 import Foundation
+import OmniCore
 @testable import Qwen25Omni
 import XCTest
 
@@ -76,5 +77,25 @@ final class SamplerTests: XCTestCase {
         var zeros = 0
         for _ in 0..<2000 where s.next(logits: logits, history: [], generatedCount: 0, eos: []) == 0 { zeros += 1 }
         XCTAssertEqual(Double(zeros) / 2000, 0.75, accuracy: 0.04)
+    }
+}
+
+extension SamplerTests {
+    func testValidationNamesTheFlag() {
+        XCTAssertNoThrow(try SamplingOptions.talker().validate())
+        let bad: [(SamplingOptions, String)] = [
+            (SamplingOptions(temperature: 0), "--temperature"), (SamplingOptions(topK: -1), "--top-k"),
+            (SamplingOptions(topP: 0), "--top-p"), (SamplingOptions(topP: 1.5), "--top-p"),
+            (SamplingOptions(repetitionPenalty: 0), "--repetition-penalty"),
+            (SamplingOptions(minNewTokens: -2), "--min-new-tokens"),
+        ]
+        for (options, flag) in bad {
+            XCTAssertThrowsError(try options.validate()) { error in
+                guard case let OmniError.invalidArgument(name, _, _)? = error as? OmniError else {
+                    return XCTFail("\(error)")
+                }
+                XCTAssertEqual(name, flag)
+            }
+        }
     }
 }

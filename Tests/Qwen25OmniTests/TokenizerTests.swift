@@ -216,3 +216,26 @@ extension TokenizerTests {
         XCTAssertEqual(tok.decode(ids), text)
     }
 }
+
+extension TokenizerTests {
+    /// The word cache is shared; encoding from several threads at once gives the same ids as one thread.
+    func testConcurrentEncodeIsConsistent() throws {
+        let tok = TinyTokenizer.shared
+        let texts = try reference().cases.map(\.text)
+        let expected = texts.map { tok.encode($0) }
+        let results = ConcurrentResults(count: 64)
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            results.set(i, tok.encode(texts[i % texts.count]) == expected[i % texts.count])
+        }
+        XCTAssertTrue(results.all)
+    }
+}
+
+/// Thread-safe result slots for the concurrency test.
+private final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Bool]
+    init(count: Int) { values = Array(repeating: false, count: count) }
+    func set(_ i: Int, _ v: Bool) { lock.lock(); values[i] = v; lock.unlock() }
+    var all: Bool { lock.lock(); defer { lock.unlock() }; return values.allSatisfy { $0 } }
+}

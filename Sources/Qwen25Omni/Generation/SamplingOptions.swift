@@ -4,7 +4,7 @@
 public struct SamplingOptions: Sendable, Equatable {
     /// Pick the argmax (HF `do_sample=False`); temperature, top-k and top-p are then not applied.
     public var greedy: Bool
-    /// Logits are divided by this before sampling (ignored when 1 or when greedy). Must be > 0.
+    /// Logits are divided by this before sampling (ignored when 1 or when greedy). Must be > 0 (`validate()`).
     public var temperature: Float
     /// Keep only the k largest logits (ties with the k-th kept); 0 keeps all.
     public var topK: Int

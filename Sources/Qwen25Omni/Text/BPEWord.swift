@@ -21,7 +21,9 @@ struct BPEWord {
     /// Merges `ids` with `lookup(left, right) -> (rank, merged id)` until no adjacent pair has a merge.
     static func merge(_ ids: [Int], lookup: (Int, Int) -> (rank: Int, id: Int)?) -> [Int] {
         guard ids.count > 1 else { return ids }
-        var symbols = ids.indices.map { Symbol(id: ids[$0], prev: $0 - 1, next: $0 + 1 < ids.count ? $0 + 1 : -1, alive: true) }
+        var symbols = ids.indices.map {
+            Symbol(id: ids[$0], prev: $0 - 1, next: $0 + 1 < ids.count ? $0 + 1 : -1, alive: true)
+        }
         var heap: [Candidate] = []
         for i in 0..<(ids.count - 1) {
             if let m = lookup(ids[i], ids[i + 1]) { push(Candidate(rank: m.rank, pos: i, newID: m.id), into: &heap) }

@@ -39,14 +39,17 @@ enum TokenizerFiles {
             throw OmniError.config(file: path, keyPath: "pre_tokenizer.pattern", expected: "the Qwen2 split pattern",
                                    actual: pattern)
         }
-        let added = (file.addedTokens ?? []).map { AddedToken(content: $0.content, id: $0.id, special: $0.special ?? false) }
+        let added = (file.addedTokens ?? []).map {
+            AddedToken(content: $0.content, id: $0.id, special: $0.special ?? false)
+        }
         return TokenizerDefinition(vocab: file.model.vocab, merges: file.model.merges.map { ($0.left, $0.right) },
                                    added: added, normalizeNFC: nfc, modelFile: path)
     }
 
     /// Reads the slow-tokenizer files: `vocab.json`, `merges.txt` and, if `configPath` exists, the added
     /// tokens in its `added_tokens_decoder`. Normalization is NFC, as Qwen2Tokenizer does.
-    static func readVocabAndMerges(vocabPath: String, mergesPath: String, configPath: String?) throws -> TokenizerDefinition {
+    static func readVocabAndMerges(vocabPath: String, mergesPath: String,
+                                   configPath: String?) throws -> TokenizerDefinition {
         let vocab = try decode([String: Int].self, from: vocabPath)
         let text = try readText(mergesPath)
         var merges: [(String, String)] = []
@@ -55,7 +58,8 @@ enum TokenizerFiles {
             if line.isEmpty || (n == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw OmniError.config(file: mergesPath, keyPath: "line \(n + 1)", expected: "two tokens separated by one space",
+                throw OmniError.config(file: mergesPath, keyPath: "line \(n + 1)",
+                                       expected: "two tokens separated by one space",
                                        actual: "\"\(line)\"")
             }
             merges.append((String(parts[0]), String(parts[1])))
@@ -72,7 +76,8 @@ enum TokenizerFiles {
             }
             added.sort { $0.id < $1.id }
         }
-        return TokenizerDefinition(vocab: vocab, merges: merges, added: added, normalizeNFC: true, modelFile: mergesPath)
+        return TokenizerDefinition(vocab: vocab, merges: merges, added: added, normalizeNFC: true,
+                                   modelFile: mergesPath)
     }
 
     // MARK: decoding helpers
@@ -119,7 +124,8 @@ enum TokenizerFiles {
         case let .valueNotFound(type, ctx):
             return .config(file: file, keyPath: path(ctx.codingPath), expected: "\(type)", actual: "null")
         case let .dataCorrupted(ctx):
-            return .config(file: file, keyPath: path(ctx.codingPath), expected: "valid JSON", actual: ctx.debugDescription)
+            return .config(file: file, keyPath: path(ctx.codingPath), expected: "valid JSON",
+                           actual: ctx.debugDescription)
         @unknown default:
             return .config(file: file, keyPath: "", expected: "valid JSON", actual: "\(error)")
         }
