@@ -1,0 +1,168 @@
+import BuiltinPlugins
+import CKernels
+import OmniCore
+@testable import OmniExec
+import OmniTestSupport
+import XCTest
+
+/// Executor planning and kernels against straightforward references.
+final class ExecutorTests: XCTestCase {
+    let registry = BuiltinPlugins.registry()
+
+    func random(_ n: Int, _ rng: inout SeededGenerator, scale: Float = 1) -> [Float] {
+        (0..<n).map { _ in rng.normal() * scale }
+    }
+
+    func naiveLinear(_ x: [Float], _ w: [Float], t: Int, inF: Int, outF: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: t * outF)
+        for r in 0..<t { for o in 0..<outF {
+            var s = 0.0
+            for i in 0..<inF { s += Double(x[r * inF + i]) * Double(w[o * inF + i]) }
+            y[r * outF + o] = Float(s)
+        } }
+        return y
+    }
+
+    /// A weight tensor of `dtype` holding `w` (rounded/quantized by the registry's converters).
+    func weight(_ w: [Float], shape: Shape, dtype: DType) throws -> (Tensor, [Float]) {
+        let f = Tensor(w, shape: shape)
+        if dtype == .f32 { return (f, w) }
+        let t = Tensor(zeros: shape, dtype: dtype)
+        try registry.converter(from: .f32, to: dtype).convert(f.rawPointer, from: .f32, to: t.mutableRawPointer, dtype, count: w.count)
+        let back = Tensor(zeros: shape)
+        try registry.converter(from: dtype, to: .f32).convert(t.rawPointer, from: dtype, to: back.mutableRawPointer, .f32, count: w.count)
+        return (t, try back.floats())
+    }
+
+    func testLinearMatchesNaiveForEveryWeightDTypeDecodeAndPrefill() throws {
+        var rng = SeededGenerator(seed: 1)
+        let inF = 96, outF = 67
+        for dtype in [DType.f32, .f16, .bf16, .q8_0, .q4_0] {
+            for t in [1, 2, 5] {
+                let x = random(t * inF, &rng)
+                let (w, wValues) = try weight(random(outF * inF, &rng, scale: 0.1), shape: [outF, inF], dtype: dtype)
+                var g = Graph()
+                let xi = g.input("x", shape: [t, inF])
+                let wi = g.weight("w", shape: [outF, inF])
+                let y = g.linear(xi, wi, name: "y")
+                g.markOutput(y)
+                let exec = Executor(registry: registry, threads: 2)
+                let r = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [t, inF])], weights: InMemoryWeights(["w": w]))
+                let got = try r["y"]!.floats()
+                let want = naiveLinear(x, wValues, t: t, inF: inF, outF: outF)
+                // Q8_0 decode quantizes the activations too (as llama.cpp does), so it gets a looser bound.
+                let tol: Float = dtype == .q8_0 && t <= 2 ? 2e-2 : 1e-5
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(got, want), tol, "\(dtype) T=\(t)")
+            }
+        }
+    }
+
+    func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
+        var g = Graph()
+        var x = g.input("x", shape: [4, 8])
+        let w = g.weight("w", shape: [8, 8])
+        for i in 0..<10 { x = g.linear(x, w, name: "l\(i)") }
+        g.markOutput(x)
+        let plan = ExecutionPlan(graph: g)
+        XCTAssertLessThan(plan.arenaBytes, plan.unsharedBytes / 3)
+        // Every node's buffer is disjoint from its inputs' buffers.
+        for (i, node) in g.nodes.enumerated() {
+            guard let off = plan.offsets[i] else { continue }
+            for input in node.op.inputs {
+                guard let o2 = plan.offsets[input.index] else { continue }
+                XCTAssertTrue(off + 128 <= o2 || o2 + 128 <= off, "node \(node.name) overlaps its input")
+            }
+        }
+        var rng = SeededGenerator(seed: 3)
+        let wv = random(64, &rng, scale: 0.3), xv = random(32, &rng)
+        let r = try Executor(registry: registry).run(plan, inputs: ["x": Tensor(xv, shape: [4, 8])],
+                                                     weights: InMemoryWeights(["w": Tensor(wv, shape: [8, 8])]))
+        var want = xv
+        for _ in 0..<10 { want = naiveLinear(want, wv, t: 4, inF: 8, outF: 8) }
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try r["l9"]!.floats(), want), 1e-5)
+    }
+
+    func testCachedDecodeEqualsFullPrefill() throws {
+        // Attention over a KV cache, one token at a time, must equal causal attention over the whole sequence.
+        var rng = SeededGenerator(seed: 5)
+        let t = 7, heads = 4, kv = 2, hd = 8
+        let q = random(t * heads * hd, &rng), k = random(t * kv * hd, &rng), v = random(t * kv * hd, &rng)
+        func graph(_ n: Int, cached: Bool) -> Graph {
+            var g = Graph()
+            let qi = g.input("q", shape: [n, heads * hd]), ki = g.input("k", shape: [n, kv * hd]), vi = g.input("v", shape: [n, kv * hd])
+            let spec = AttentionSpec(heads: heads, kvHeads: kv, headDim: hd, causal: true, cacheSlot: cached ? 0 : nil,
+                                     backendChain: ["flash_attention_2"])
+            g.markOutput(g.attention(q: qi, k: ki, v: vi, spec: spec, name: "o"))
+            return g
+        }
+        let exec = Executor(registry: registry)
+        let full = try exec.run(exec.plan(graph(t, cached: false)),
+                                inputs: ["q": Tensor(q, shape: [t, heads * hd]), "k": Tensor(k, shape: [t, kv * hd]), "v": Tensor(v, shape: [t, kv * hd])],
+                                weights: InMemoryWeights([:]))["o"]!.floats()
+        let cache = try KVCache(slots: 1, capacity: t, rowWidth: kv * hd, device: exec.device)
+        var steps: [Float] = []
+        let plan1 = exec.plan(graph(1, cached: true))
+        for i in 0..<t {
+            let r = try exec.run(plan1, inputs: ["q": Tensor(Array(q[(i * heads * hd)..<((i + 1) * heads * hd)]), shape: [1, heads * hd]),
+                                                 "k": Tensor(Array(k[(i * kv * hd)..<((i + 1) * kv * hd)]), shape: [1, kv * hd]),
+                                                 "v": Tensor(Array(v[(i * kv * hd)..<((i + 1) * kv * hd)]), shape: [1, kv * hd])],
+                                 weights: InMemoryWeights([:]), cache: cache)
+            steps += try r["o"]!.floats()
+        }
+        XCTAssertEqual(cache.length, t)
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(steps, full), 1e-6)
+        // A full cache refuses more tokens with a clear error.
+        XCTAssertThrowsError(try exec.run(plan1, inputs: ["q": Tensor(zeros: [1, heads * hd]), "k": Tensor(zeros: [1, kv * hd]),
+                                                          "v": Tensor(zeros: [1, kv * hd])], weights: InMemoryWeights([:]), cache: cache)) { e in
+            XCTAssertTrue("\(e)".contains("cache"), "\(e)")
+        }
+    }
+
+    func testRopeAndNormsAgainstFormulas() throws {
+        var rng = SeededGenerator(seed: 9)
+        let t = 3, heads = 2, hd = 8
+        let x = random(t * heads * hd, &rng), w = random(heads * hd, &rng)
+        let pos: [Int64] = [0, 5, 9, 0, 6, 9, 0, 7, 1]      // rows t, h, w differ
+        var g = Graph()
+        let xi = g.input("x", shape: [t, heads * hd]), p = g.input("p", shape: [3, t], dtype: .i64)
+        g.markOutput(g.rope(xi, positions: p, heads: heads, headDim: hd, theta: 10000, kind: .multimodal(sections: [1, 1, 2]), name: "r"))
+        let wi = g.weight("w", shape: [heads * hd])
+        g.markOutput(g.rmsNorm(xi, wi, eps: 1e-6, name: "n"))
+        g.markOutput(g.layerNorm(xi, wi, nil, eps: 1e-5, name: "ln"))
+        let r = try Executor(registry: registry).run(ExecutionPlan(graph: g),
+                                                     inputs: ["x": Tensor(x, shape: [t, heads * hd]), "p": Tensor(int64: pos, shape: [3, t])],
+                                                     weights: InMemoryWeights(["w": Tensor(w, shape: [heads * hd])]))
+        let rope = try r["r"]!.floats(), norm = try r["n"]!.floats(), ln = try r["ln"]!.floats()
+        let section = [0, 1, 2, 2]   // frequency j → position row
+        for i in 0..<t { for h in 0..<heads { for j in 0..<(hd / 2) {
+            let angle = Double(pos[section[j] * t + i]) / pow(10000, Double(2 * j) / Double(hd))
+            let a = Double(x[i * heads * hd + h * hd + j]), b = Double(x[i * heads * hd + h * hd + j + hd / 2])
+            XCTAssertEqual(Double(rope[i * heads * hd + h * hd + j]), a * cos(angle) - b * sin(angle), accuracy: 1e-5)
+            XCTAssertEqual(Double(rope[i * heads * hd + h * hd + j + hd / 2]), b * cos(angle) + a * sin(angle), accuracy: 1e-5)
+        } } }
+        for i in 0..<t {
+            let row = x[(i * heads * hd)..<((i + 1) * heads * hd)].map(Double.init)
+            let ms = row.map { $0 * $0 }.reduce(0, +) / Double(row.count)
+            let mean = row.reduce(0, +) / Double(row.count)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(row.count)
+            for d in 0..<row.count {
+                XCTAssertEqual(Double(norm[i * heads * hd + d]), row[d] / (ms + 1e-6).squareRoot() * Double(w[d]), accuracy: 1e-5)
+                XCTAssertEqual(Double(ln[i * heads * hd + d]), (row[d] - mean) / (variance + 1e-5).squareRoot() * Double(w[d]), accuracy: 1e-4)
+            }
+        }
+    }
+
+    func testMissingInputAndWrongWeightShapeAreNamed() throws {
+        var g = Graph()
+        let x = g.input("x", shape: [1, 4])
+        g.markOutput(g.linear(x, g.weight("layer.w", shape: [2, 4]), name: "y"))
+        let exec = Executor(registry: registry)
+        XCTAssertThrowsError(try exec.run(exec.plan(g), inputs: [:], weights: InMemoryWeights([:]))) { e in
+            XCTAssertTrue("\(e)".contains("x"), "\(e)")
+        }
+        XCTAssertThrowsError(try exec.run(exec.plan(g), inputs: ["x": Tensor(zeros: [1, 4])],
+                                          weights: InMemoryWeights(["layer.w": Tensor(zeros: [4, 2])]))) { e in
+            XCTAssertTrue("\(e)".contains("layer.w") && "\(e)".contains("[2, 4]"), "\(e)")
+        }
+    }
+}
