@@ -60,7 +60,7 @@ let package = Package(
 
         // The CLI and composition root.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni",
+            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni", "CKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastSwift),
 
