@@ -1,5 +1,6 @@
 import DTypeStandard
 import FormatSafetensors
+import FormatTorchPickle
 import OmniCore
 
 /// The one explicit list of built-in plugins.
@@ -9,6 +10,7 @@ public enum BuiltinPlugins {
         var r = PluginRegistry()
         r.register(StandardConverter())
         r.register(SafetensorsFormat())
+        r.register(TorchPickleFormat())
         return r
     }
 }
