@@ -10,6 +10,8 @@ struct Omni: AsyncParsableCommand {
         abstract: "Load Hugging Face Qwen2.5-Omni checkpoints and run them on CPU.",
         subcommands: [
             PluginsCommand.self,
+            InspectCommand.self,
+            BenchCommand.self,
         ]
     )
 }
