@@ -3,7 +3,10 @@ import AttentionFlash2
 import DTypeStandard
 import FormatGGUF
 import FormatSafetensors
+import FormatTorchPickle
+import FormatZstd
 import OmniCore
+import PlacementStrategies
 
 /// The one explicit list of built-in plugins.
 public enum BuiltinPlugins {
@@ -13,12 +16,19 @@ public enum BuiltinPlugins {
         // Weight formats (the first that recognizes a path opens it).
         r.register(SafetensorsFormat())
         r.register(GGUFFormat())
+        r.register(ZstdFormat())
+        r.register(TorchPickleFormat())
         // DType converters.
         r.register(StandardConverter())
         r.register(BlockQuantConverter())
         // Attention backends (default chain order).
         r.register(FlashAttention2())
         r.register(EagerAttention())
+        // Placement strategies.
+        r.register(AutoPlacement())
+        r.register(CPUPlacement())
+        r.register(SequentialPlacement())
+        r.register(BalancedPlacement())
         return r
     }
 }

@@ -19,7 +19,8 @@ struct SafetensorsHeader {
     /// First byte of the data area.
     let dataStart: Int
 
-    /// Parses and validates the header of `file`. Reads only the first `8 + n` bytes.
+    /// Parses and validates the header of `file`. Reads only the first `8 + n` bytes, with `pread`
+    /// (touching the mapping would make the kernel read megabytes around the header).
     /// Throws `OmniError.weightFile` naming the file (and tensor, where one is at fault).
     init(file: MappedFile) throws {
         let path = file.path
@@ -30,7 +31,7 @@ struct SafetensorsHeader {
             throw fail("truncated: \(file.byteCount) bytes, need at least the 8-byte header length")
         }
         var n: UInt64 = 0
-        for (i, b) in file.bytes(0..<8).enumerated() { n |= UInt64(b) << (8 * UInt64(i)) }
+        for (i, b) in try FileRead.bytes(path, offset: 0, count: 8).enumerated() { n |= UInt64(b) << (8 * UInt64(i)) }
         guard n <= UInt64(Self.maxHeaderBytes) else {
             throw fail("header length \(n) exceeds the \(Self.maxHeaderBytes)-byte cap")
         }
@@ -40,7 +41,7 @@ struct SafetensorsHeader {
         }
         let dataStart = 8 + headerLength
         let dataSize = file.byteCount - dataStart
-        let json = Data(file.bytes(8..<dataStart))
+        let json = Data(try FileRead.bytes(path, offset: 8, count: headerLength))
 
         let doc: HeaderDocument
         do {

@@ -6,7 +6,7 @@ import SwiftOmni
 /// `omni bench-convert`: bulk bf16/f16 ↔ f32 conversion speed against memcpy, on one thread.
 struct BenchConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-convert",
+        commandName: "convert",
         abstract: "Measure bulk dtype conversion against memcpy on one thread (prints figures).")
 
     @Option(help: "Size of the f32 side in MiB.") var mib = 64

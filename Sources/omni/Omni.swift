@@ -10,9 +10,11 @@ struct Omni: AsyncParsableCommand {
         abstract: "Load Hugging Face Qwen2.5-Omni checkpoints and run them on CPU.",
         subcommands: [
             PluginsCommand.self,
+            InspectCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
             ForwardCommand.self, GenerateCommand.self,
-            BenchConvertCommand.self,
+            ConvertCommand.self,
+            BenchCommand.self,
         ]
     )
 }

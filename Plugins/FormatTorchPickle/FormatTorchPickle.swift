@@ -1,2 +1,0 @@
-import OmniCore
-// The FormatTorchPickle plugin: not implemented yet (see the open issues).

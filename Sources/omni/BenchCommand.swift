@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `omni bench …`: benchmarks that print figures (never timed unit tests). Add subcommands here.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print figures.",
+        subcommands: [
+            BenchOpenCommand.self,
+            BenchConvertCommand.self,
+        ]
+    )
+}
