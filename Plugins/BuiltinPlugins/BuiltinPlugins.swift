@@ -1,5 +1,6 @@
 import DTypeStandard
 import FormatGGUF
+import FormatZstd
 import OmniCore
 
 /// The one explicit list of built-in plugins.
@@ -10,6 +11,7 @@ public enum BuiltinPlugins {
         r.register(StandardConverter())
         r.register(BlockQuantConverter())
         r.register(GGUFFormat())
+        r.register(ZstdFormat())
         return r
     }
 }
