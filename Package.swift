@@ -56,7 +56,7 @@ let package = Package(
 
         // The CLI and composition root.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins",
+            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "FormatZstd", "CZstd", // bench-zstd
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastSwift),
 

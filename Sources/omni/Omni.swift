@@ -10,6 +10,7 @@ struct Omni: AsyncParsableCommand {
         abstract: "Load Hugging Face Qwen2.5-Omni checkpoints and run them on CPU.",
         subcommands: [
             PluginsCommand.self,
+            BenchZstd.self,
         ]
     )
 }
