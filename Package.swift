@@ -75,6 +75,7 @@ let package = Package(
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
             "AttentionEager", "AttentionFlash2", "PlacementStrategies"]),
         .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
+        .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniCore", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
             "BuiltinPlugins"], resources: []),
     ]

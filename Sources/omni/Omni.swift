@@ -11,6 +11,7 @@ struct Omni: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             BenchZstd.self,
+            ConvertCommand.self,
         ]
     )
 }
