@@ -60,7 +60,7 @@ let package = Package(
 
         // The CLI and composition root.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni", "CKernels",
+            "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni", "CKernels", "FormatZstd", "CZstd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastSwift),
 
@@ -79,6 +79,7 @@ let package = Package(
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
             "AttentionEager", "AttentionFlash2", "PlacementStrategies"]),
         .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
+        .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniCore", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
             "BuiltinPlugins"], resources: []),
     ],

@@ -34,7 +34,9 @@ public struct GGUFFormat: WeightFormat {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
             out = url.appendingPathComponent("model.gguf")
         }
-        let extra = options.metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: GGUFValue.string($0.value)) }
+        // Keys the writer sets itself (alignment, stored names) are not copied from a source's metadata.
+        let extra = options.metadata.filter { $0.key != "general.alignment" && $0.key != GGUFSource.hfNamesKey }
+            .sorted { $0.key < $1.key }.map { (key: $0.key, value: GGUFValue.string($0.value)) }
         try GGUFWriter(extraMetadata: extra).write(entries, to: out.path)
         return [out]
     }

@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchOpenCommand.self,
             BenchConvertCommand.self,
+            BenchZstd.self,
         ]
     )
 }

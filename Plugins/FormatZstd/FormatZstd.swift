@@ -1,2 +1,0 @@
-import OmniCore
-// The FormatZstd plugin: not implemented yet (see the open issues).

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import OmniCore
+
+/// `omni convert MODEL OUT --format …`: rewrite a checkpoint in another weight format and/or dtype.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "convert",
+        abstract: "Convert a checkpoint to safetensors, gguf or zstd (optionally to another dtype), then verify it.")
+
+    @Argument(help: "Model folder or weight file.") var model: String
+    @Argument(help: "Output folder (must not exist).") var out: String
+    @Option(help: "Output format: safetensors, gguf or zstd.") var format: String
+    @Option(help: "Target dtype: f32, f16, bf16, q8_0 or q4_0.") var dtype: String?
+    @Option(help: "Largest shard, e.g. 2GB or 500MiB.") var maxShardSize: String?
+
+    func run() throws {
+        var target: DType?
+        if let dtype {
+            guard let d = DType(userSpelling: dtype), d.isFloatingPoint || d.isQuantized else {
+                throw OmniError.invalidArgument(name: "--dtype", expected: "f32, f16, bf16, q8_0 or q4_0", actual: dtype)
+            }
+            target = d
+        }
+        var shard: Int?
+        if let maxShardSize {
+            guard let b = ByteCount(parsing: maxShardSize), b.bytes > 0 else {
+                throw OmniError.invalidArgument(name: "--max-shard-size", expected: "a size such as 2GB or 500MiB", actual: maxShardSize)
+            }
+            shard = b.bytes
+        }
+        let c = CheckpointConverter(registry: Composition.registry(), format: format, dtype: target, maxShardBytes: shard)
+        let r = try c.run(model: URL(fileURLWithPath: model), out: URL(fileURLWithPath: out))
+        print("converted \(r.converted) of \(r.tensors) tensors")
+    }
+}
