@@ -1,5 +1,6 @@
 import DTypeStandard
 import OmniCore
+import PlacementStrategies
 
 /// The one explicit list of built-in plugins.
 public enum BuiltinPlugins {
@@ -7,6 +8,10 @@ public enum BuiltinPlugins {
     public static func registry() -> PluginRegistry {
         var r = PluginRegistry()
         r.register(StandardConverter())
+        r.register(CPUPlacement())
+        r.register(SequentialPlacement())
+        r.register(BalancedPlacement())
+        r.register(AutoPlacement())
         return r
     }
 }
