@@ -24,6 +24,9 @@ public enum OmniError: Error, Sendable, Equatable, CustomStringConvertible {
     case modelNotFound(id: String, tried: [String], hint: String)
     /// An allocation would exceed a device budget.
     case outOfMemory(device: String, kind: String, requested: Int, inUse: Int, budget: Int)
+    /// Placement cannot fit the units under the budgets; `smallestBudgets` lists single changes that would
+    /// work (`cpu=1.20 GiB`), each with the other budgets unchanged.
+    case placement(strategy: String, reason: String, smallestBudgets: [String])
     /// The caller cancelled the operation.
     case cancelled
 
@@ -58,6 +61,9 @@ public enum OmniError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .outOfMemory(device, kind, requested, inUse, budget):
             return "\(device): allocating \(ByteCount(requested)) of \(kind) would exceed the budget "
                 + "(\(ByteCount(inUse)) in use of \(ByteCount(budget)))"
+        case let .placement(strategy, reason, smallest):
+            return "device map '\(strategy)': \(reason)"
+                + (smallest.isEmpty ? "" : "; smallest budget that would work: " + smallest.joined(separator: " or "))
         case .cancelled:
             return "cancelled"
         }
