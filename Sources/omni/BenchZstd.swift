@@ -5,7 +5,7 @@ import Foundation
 import FormatZstd
 import OmniCore
 
-/// `omni bench-zstd`: the `.omz` container on Gaussian bf16 weights against plain zstd of the raw bytes.
+/// `omni bench zstd`: the `.omz` container on Gaussian bf16 weights against plain zstd of the raw bytes.
 ///
 /// Prints, per (level, chunk size): compression ratio, compression time, and decompression GB/s (of
 /// uncompressed output) on 1 thread and on every core. Also the order-0 entropy bound of the values.
@@ -22,7 +22,7 @@ struct BenchZstd: ParsableCommand {
     func run() throws {
         let n = values
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        print("bench-zstd: \(n) bf16 values (\(ByteCount(n * 2))), N(0, \(std)), \(cores) cores, zstd \(String(cString: ZSTD_versionString()))")
+        print("bench zstd: \(n) bf16 values (\(ByteCount(n * 2))), N(0, \(std)), \(cores) cores, zstd \(String(cString: ZSTD_versionString()))")
         let t = Tensor(zeros: [n], dtype: .bf16)
         let p = t.mutableRawPointer.assumingMemoryBound(to: UInt16.self)
         var g = SplitMix(state: 42)
