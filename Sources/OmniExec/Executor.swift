@@ -40,7 +40,10 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         var log: [String] = []
         var cachedStep: Int?
 
-        weights.prefetch(Array(plan.weightKeys.prefix(16)))
+        // Disk tier: the next `lookahead` weights are prefetched ahead of use, and each weight is released
+        // right after its last reader, so only a window of layers is resident at once.
+        let lookahead = 16
+        weights.prefetch(Array(plan.weightKeys.prefix(lookahead)))
         var weightsSeen = 0
         for (i, node) in g.nodes.enumerated() {
             if isCancelled() { throw OmniError.cancelled }
@@ -67,7 +70,9 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 guard t.shape == node.shape else { throw OmniError.shapeMismatch(key: key, expected: node.shape, actual: t.shape) }
                 bound[i] = t
                 weightsSeen += 1
-                if weightsSeen % 8 == 0 { weights.prefetch(Array(plan.weightKeys.dropFirst(weightsSeen).prefix(16))) }
+                if weightsSeen < plan.weightKeys.count - lookahead + 1 {
+                    weights.prefetch([plan.weightKeys[min(weightsSeen + lookahead - 1, plan.weightKeys.count - 1)]])
+                }
                 continue
             default:
                 break
@@ -109,8 +114,8 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 out.mutableRawPointer.copyMemory(from: src.rawPointer + range.lowerBound * w * 4, byteCount: range.count * w * 4)
             }
             bound[i] = out
+            if let done = plan.releaseAfter[i] { weights.release(done) }
         }
-        weights.release(plan.weightKeys)
         if let step = cachedStep, let cache { cache.advance(by: step) }
 
         var result: [String: Tensor] = [:]

@@ -11,8 +11,10 @@ public struct ExecutionPlan: Sendable {
     public let arenaBytes: Int
     /// Sum of all activation sizes (what a planner without reuse would need).
     public let unsharedBytes: Int
-    /// Weight keys used per node index, for the disk tier's prefetch and release.
+    /// Weight keys in the order their nodes appear, for the disk tier's prefetch.
     public let weightKeys: [String]
+    /// Node index → weight keys whose last reader is that node (released right after it runs).
+    public let releaseAfter: [Int: [String]]
 
     /// Plans `graph`, keeping `keep` names (and the graph's outputs) alive until the end.
     public init(graph: Graph, keep: Set<String> = []) {
@@ -63,6 +65,11 @@ public struct ExecutionPlan: Sendable {
         self.arenaBytes = top
         self.unsharedBytes = unshared
         self.weightKeys = keys
+        var release: [Int: [String]] = [:]
+        for (i, node) in graph.nodes.enumerated() {
+            if case let .weight(key) = node.op, lastUse[i] >= 0, lastUse[i] < n { release[lastUse[i], default: []].append(key) }
+        }
+        self.releaseAfter = release
     }
 
     static func align(_ n: Int) -> Int { (n + 63) & ~63 }

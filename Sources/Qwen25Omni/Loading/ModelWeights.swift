@@ -18,6 +18,9 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
     private let lock = NSLock()
     private var converted: [String: Tensor] = [:]
     private var accounted: Set<String> = []
+    /// Where prefetch touches store their checksum (never read).
+    nonisolated(unsafe) static var sink: UInt8 = 0
+    private let prefetchQueue = DispatchQueue(label: "swift-omni.disk-prefetch", qos: .userInitiated)
 
     public init(source: any WeightSource, registry: PluginRegistry, policy: DTypePolicy = .auto,
                 device: any Device, diskKeys: Set<String> = []) {
@@ -66,8 +69,22 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
         _ = key
     }
 
+    /// Disk tier: asks the kernel to read ahead, and touches the pages on a background queue so they are
+    /// resident before the executor reaches the layer.
     public func prefetch(_ keys: [String]) {
-        for k in keys where diskKeys.contains(k) { source.prefetch(k) }
+        let disk = keys.filter { diskKeys.contains($0) }
+        guard !disk.isEmpty else { return }
+        for k in disk { source.prefetch(k) }
+        let source = self.source
+        prefetchQueue.async {
+            for k in disk {
+                guard let t = try? source.tensor(k), t.byteCount > 0 else { continue }
+                var sum: UInt8 = 0
+                var off = 0
+                while off < t.byteCount { sum &+= t.rawPointer.load(fromByteOffset: off, as: UInt8.self); off += 4096 }
+                ModelWeights.sink = sum   // keeps the reads from being optimized away
+            }
+        }
     }
 
     public func release(_ keys: [String]) {
