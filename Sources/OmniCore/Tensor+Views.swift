@@ -36,6 +36,16 @@ extension Tensor {
                       strides: strides, dtype: dtype)
     }
 
+    /// Elements `range` of dimension `axis`. No copy.
+    public func sliced(axis: Int, _ range: Range<Int>) -> Tensor {
+        precondition(!dtype.isQuantized, "cannot slice a quantized tensor along an inner axis")
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape.dims[axis], "slice \(range) of axis \(axis) in \(shape)")
+        var dims = shape.dims
+        dims[axis] = range.count
+        return Tensor(storage: storage, byteOffset: byteOffset + range.lowerBound * strides[axis] * dtype.blockBytes,
+                      shape: Shape(dims), strides: strides, dtype: dtype)
+    }
+
     /// A contiguous copy (or `self` when already contiguous).
     public func contiguous() -> Tensor {
         if isContiguous { return self }

@@ -108,6 +108,18 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                                           name: node.name)
                 if spec.cacheSlot != nil { cachedStep = arg(q).shape[0] }
                 if let e = entry { log.append(e) }
+            case let .softmax(x):
+                Kernels.softmax(arg(x), out: out)
+            case let .concat(xs, axis):
+                Kernels.concat(xs.map(arg), axis: axis, out: out)
+            case let .slice(x, axis, range):
+                Kernels.copy(arg(x).sliced(axis: axis, range), into: out)
+            case let .permute(x, axes):
+                Kernels.copy(arg(x).permuted(axes), into: out)
+            case let .conv1d(x, w, b, stride, padding, dilation, groups):
+                try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
+                                   bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
+                                   padding: padding, dilation: dilation, groups: groups, out: out, threads: threads)
             case let .rows(x, range):
                 let src = arg(x)
                 let w = src.shape[-1]

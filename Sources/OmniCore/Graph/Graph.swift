@@ -128,4 +128,49 @@ public struct Graph: Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= self[x].shape[0], "\(name): rows \(range)")
         return add(.rows(x, range: range), shape: [range.count, self[x].shape[-1]], name: name)
     }
+
+    /// Softmax over the last axis → same shape.
+    public mutating func softmax(_ x: ValueID, name: String) -> ValueID {
+        add(.softmax(x), shape: self[x].shape, name: name)
+    }
+
+    /// Concatenation of `xs` along `axis` (other dimensions must match).
+    public mutating func concat(_ xs: [ValueID], axis: Int, name: String) -> ValueID {
+        precondition(!xs.isEmpty, "\(name): nothing to concatenate")
+        var dims = self[xs[0]].shape.dims
+        for x in xs.dropFirst() {
+            let d = self[x].shape.dims
+            precondition(d.count == dims.count && (0..<d.count).allSatisfy { $0 == axis || d[$0] == dims[$0] },
+                         "\(name): cannot concatenate \(self[x].shape) to \(Shape(dims)) on axis \(axis)")
+            dims[axis] += d[axis]
+        }
+        return add(.concat(xs, axis: axis), shape: Shape(dims), name: name)
+    }
+
+    /// `range` of dimension `axis` of x.
+    public mutating func slice(_ x: ValueID, axis: Int, _ range: Range<Int>, name: String) -> ValueID {
+        var dims = self[x].shape.dims
+        precondition(range.lowerBound >= 0 && range.upperBound <= dims[axis], "\(name): slice \(range) of axis \(axis) in \(Shape(dims))")
+        dims[axis] = range.count
+        return add(.slice(x, axis: axis, range: range), shape: Shape(dims), name: name)
+    }
+
+    /// x with dimensions reordered by `axes`.
+    public mutating func permute(_ x: ValueID, _ axes: [Int], name: String) -> ValueID {
+        let d = self[x].shape.dims
+        precondition(axes.sorted() == Array(0..<d.count), "\(name): permutation \(axes) of rank \(d.count)")
+        return add(.permute(x, axes: axes), shape: Shape(axes.map { d[$0] }), name: name)
+    }
+
+    /// x [Cin, L], weight [Cout, Cin/groups, K], bias [Cout] → [Cout, (L + 2p − d(K−1) − 1)/s + 1].
+    public mutating func conv1d(_ x: ValueID, _ w: ValueID, bias: ValueID?, stride: Int = 1, padding: Int = 0,
+                                dilation: Int = 1, groups: Int = 1, name: String) -> ValueID {
+        let xs = self[x].shape, ws = self[w].shape
+        precondition(xs.rank == 2 && ws.rank == 3 && xs[0] == ws[1] * groups && ws[0] % groups == 0,
+                     "\(name): x \(xs) with weight \(ws), groups \(groups)")
+        let lOut = (xs[1] + 2 * padding - dilation * (ws[2] - 1) - 1) / stride + 1
+        precondition(lOut > 0, "\(name): output length \(lOut)")
+        return add(.conv1d(x: x, weight: w, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups),
+                   shape: [ws[0], lOut], name: name)
+    }
 }

@@ -72,4 +72,15 @@ public indirect enum Op: Sendable, Hashable {
     case attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec)
     /// Rows `range` of x [T, D] → [range.count, D].
     case rows(ValueID, range: Range<Int>)
+    /// Softmax over the last axis (f32, max-subtracted).
+    case softmax(ValueID)
+    /// Concatenation along `axis` (all other dimensions equal).
+    case concat([ValueID], axis: Int)
+    /// `range` of dimension `axis` (a split is several slices).
+    case slice(ValueID, axis: Int, range: Range<Int>)
+    /// Dimension reorder, materialized contiguously.
+    case permute(ValueID, axes: [Int])
+    /// 1-D convolution of x [Cin, L] with weight [Cout, Cin/groups, K] (+ bias [Cout]) → [Cout, Lout],
+    /// computed as im2col + GEMM per group.
+    case conv1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int, dilation: Int, groups: Int)
 }
