@@ -1,19 +1,18 @@
 import ArgumentParser
 import Foundation
-import OmniCore
-import Qwen25Omni
+import SwiftOmni
 
 /// `omni plan MODEL`: where every component would go and how much memory it would take, from the config
 /// and tensor headers alone (no tensor data is read).
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Show where every component goes and the memory it needs, before loading anything.")
+        abstract: "Show where every component goes and the memory it needs, before loading anything.",
+        discussion: "--device-map also takes an explicit map: thinker=cpu,talker=disk (longest prefix wins). "
+            + "--max-memory budgets cover weights, KV cache and activations; disk pages weights in unless it is "
+            + "given a budget.")
 
-    @Argument(help: "A model folder, a weight file, or a hub id in the local Hugging Face cache.")
-    var model: String
-
-    @OptionGroup var load: LoadOptions
+    @OptionGroup var args: ModelArguments
 
     @Option(name: .customLong("prompt-tokens"), help: "Text tokens of the prompt, chat template included.")
     var promptTokens = 256
@@ -21,7 +20,7 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("audio-seconds"), help: "Seconds of audio input.")
     var audioSeconds = 0.0
 
-    @Option(name: .customLong("video-seconds"), help: "Seconds of video input (2 fps, 768 tokens per 2 frames).")
+    @Option(name: .customLong("video-seconds"), help: "Seconds of video input (2 fps, up to 768 tokens per 2 frames).")
     var videoSeconds = 0.0
 
     @Option(name: .customLong("image-pixels"), help: "Pixels over all images after resizing.")
@@ -41,18 +40,34 @@ struct PlanCommand: ParsableCommand {
         for (v, name) in [(audioSeconds, "--audio-seconds"), (videoSeconds, "--video-seconds")] where !(v >= 0) {
             throw ValidationError("argument \(name): expected non-negative seconds, got \(v)")
         }
+        _ = try deviceMap()
+    }
+
+    /// `--device-map` as a strategy name or an explicit map.
+    func deviceMap() throws -> DeviceMap {
+        guard args.deviceMap.contains("=") else { return .strategy(args.deviceMap) }
+        guard let map = BuiltinPlugins.parseDeviceMap(args.deviceMap) else {
+            throw ValidationError("argument --device-map: expected a strategy name or prefix=device items such as "
+                + "thinker=cpu,talker=disk, got '\(args.deviceMap)'")
+        }
+        return .explicit(map)
+    }
+
+    /// The plan for these arguments.
+    func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
+        let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try deviceMap(),
+                                  maxMemory: try args.budgets(), revision: args.revision,
+                                  enableAudioOutput: !noAudioOutput)
+        let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
+                              imagePixels: imagePixels, maxNewTokens: maxNewTokens)
+        let directory = try ModelDirectory.resolve(args.model, revision: args.revision)
+        let source = try registry.weightFormat(for: directory.url).open(directory.url)
+        let infos = source.names.compactMap { source.info($0) }
+        return try LoadPlan.make(directory: directory, infos: infos, options: options, input: input, registry: registry,
+                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
     }
 
     func run() throws {
-        let registry = Composition.registry()
-        let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
-                              imagePixels: imagePixels, maxNewTokens: maxNewTokens)
-        let options = try load.options(registry: registry, input: input,
-                                       enableAudioOutput: noAudioOutput ? false : nil)
-        let directory = try ModelDirectory.resolve(model, revision: load.revision)
-        let source = try registry.weightFormat(for: directory.url).open(directory.url)
-        let infos = source.names.compactMap { source.info($0) }
-        let plan = try LoadPlan.make(directory: directory, infos: infos, options: options, registry: registry)
-        print(plan.report)
+        print(try makePlan().report)
     }
 }
