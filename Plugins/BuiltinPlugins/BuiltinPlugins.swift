@@ -31,4 +31,12 @@ public enum BuiltinPlugins {
         r.register(BalancedPlacement())
         return r
     }
+
+    /// The built-in strategy for an explicit device map (`device_map={prefix: device}`).
+    public static func explicitPlacement(map: [String: DeviceID]) -> any PlacementStrategy {
+        ExplicitPlacement(map: map)
+    }
+
+    /// Parses `prefix=device,…` (`thinker=cpu,talker=disk`) into a device map; nil when malformed.
+    public static func parseDeviceMap(_ text: String) -> [String: DeviceID]? { ExplicitPlacement(parsing: text)?.map }
 }

@@ -11,6 +11,7 @@ struct Omni: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             InspectCommand.self,
+            PlanCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
             ForwardCommand.self, GenerateCommand.self,
             ConvertCommand.self,

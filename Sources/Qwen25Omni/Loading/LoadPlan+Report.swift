@@ -1,0 +1,65 @@
+import OmniCore
+
+extension LoadPlan {
+    /// The plan as `omni plan` prints it: per component the units, devices and weight bytes; the KV cache and
+    /// activation estimates with their formulas; totals per device against the budgets.
+    public var report: String {
+        var lines: [String] = []
+        if let d = directory {
+            lines.append("model: \(d.id)" + (d.revision.map { " @ \($0)" } ?? "") + "  (\(d.url.path))")
+        }
+        let stored = config.dtype?.rawValue ?? "not stated"
+        let policy = ([dtypePolicy.all?.rawValue ?? "auto"] + dtypePolicy.perComponent.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key)=\($0.value)" }).joined(separator: ",")
+        lines.append("dtype: \(policy) (checkpoint: \(stored)); token2wav runs in f32")
+        lines.append("audio output: \(audioOutput ? "on" : "off (talker and token2wav not loaded, \(skippedTensors.count) tensors skipped)")")
+        let given = maxMemory.isEmpty ? "none (cpu unbounded)"
+            : maxMemory.sorted { $0.key < $1.key }.map { "\($0.key)=\(ByteCount($0.value))" }.joined(separator: ", ")
+        lines.append("device map: \(strategyName); max memory: \(given)")
+        lines.append("")
+        lines.append(Self.row("component", "units", "device(s)", "weights", "stored"))
+        for c in Component.allCases {
+            let us = units.filter { $0.component == c }
+            guard !us.isEmpty else { continue }
+            var perDevice: [DeviceID: Int] = [:]
+            for u in us { perDevice[placement.device(for: u.unit.prefix) ?? .cpu, default: 0] += 1 }
+            let where_ = perDevice.sorted { $0.key < $1.key }
+                .map { perDevice.count == 1 ? "\($0.key)" : "\($0.key) (\($0.value))" }.joined(separator: ", ")
+            lines.append(Self.row(c.rawValue, "\(us.count)", where_, "\(ByteCount(us.reduce(0) { $0 + $1.unit.bytes }))",
+                                  "\(ByteCount(us.reduce(0) { $0 + $1.storedBytes }))"))
+        }
+        let e = estimates
+        lines.append("")
+        lines.append("estimates for a prompt of \(e.input.promptTokens) tokens (text \(e.input.textTokens), audio "
+            + "\(e.input.audioTokens), images \(e.input.imageTokens), video \(e.input.videoTokens)) "
+            + "+ \(e.input.maxNewTokens) new tokens:")
+        lines.append("  KV cache: thinker \(ByteCount(e.thinkerKVCache))"
+            + (audioOutput ? ", talker \(ByteCount(e.talkerKVCache))" : ""))
+        for (name, bytes) in e.phases { lines.append("  activations, \(name): \(ByteCount(bytes))") }
+        lines.append("  activations at peak (largest phase): \(ByteCount(e.activations))")
+        lines.append("  (estimates, not measurements:)")
+        for f in e.formulas { lines.append("    \(f)") }
+        lines.append("")
+        lines.append("totals per device:")
+        for d in devices {
+            let w = weightBytes(on: d)
+            if d == .cpu {
+                lines.append("  cpu: weights \(ByteCount(w)) + KV cache \(ByteCount(e.kvCache)) + activations "
+                    + "\(ByteCount(e.activations)) + disk paging reserve \(ByteCount(pagingReserve)) = "
+                    + "\(ByteCount(cpuPeak))" + (maxMemory[.cpu].map { " of \(ByteCount($0))" } ?? ""))
+            } else if d == .disk {
+                lines.append("  disk: weights \(ByteCount(w)) left in the mmap'd files, paged in per unit"
+                    + (maxMemory[.disk].map { " (budget \(ByteCount($0)))" } ?? ""))
+            } else {
+                lines.append("  \(d): weights \(ByteCount(w))" + (maxMemory[d].map { " of \(ByteCount($0))" } ?? ""))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One table row with fixed column widths.
+    static func row(_ a: String, _ b: String, _ c: String, _ d: String, _ e: String) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        return "  " + pad(a, 14) + pad(b, 7) + pad(c, 22) + pad(d, 13) + e
+    }
+}

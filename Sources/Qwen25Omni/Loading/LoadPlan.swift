@@ -1,0 +1,160 @@
+import Foundation
+import OmniCore
+
+/// Everything decided before any tensor data is read: config, dtypes, units, where each unit goes, and the
+/// memory it will need. `omni plan` prints it; loading follows it.
+public struct LoadPlan: Sendable {
+    /// Where the model was found (nil when planned from a config and tensor list alone).
+    public var directory: ModelDirectory?
+    /// The parsed config.
+    public var config: OmniConfig
+    /// Dtype per component.
+    public var dtypePolicy: DTypePolicy
+    /// Whether talker and token2wav are built.
+    public var audioOutput: Bool
+    /// Units in model order, with their tensors.
+    public var units: [PlannedUnit]
+    /// Checkpoint tensors not loaded (talker and token2wav without audio output).
+    public var skippedTensors: [String]
+    /// The strategy's name.
+    public var strategyName: String
+    /// The `max_memory` given (bytes for everything on the device).
+    public var maxMemory: [DeviceID: Int]
+    /// Weight budgets handed to the strategy (cpu: max memory less KV cache, activations and paging reserve).
+    public var budgets: [DeviceBudget]
+    /// Unit → device.
+    public var placement: PlacementPlan
+    /// KV cache and activation estimates.
+    public var estimates: MemoryEstimates
+    /// cpu bytes kept for paging disk units in: the two largest disk units (the running one and one prefetched).
+    public var pagingReserve: Int
+
+    /// Weight bytes (at run dtype) placed on `device`.
+    public func weightBytes(on device: DeviceID) -> Int {
+        units.filter { placement.device(for: $0.unit.prefix) == device }.reduce(0) { $0 + $1.unit.bytes }
+    }
+
+    /// Every device the plan uses, cpu first.
+    public var devices: [DeviceID] {
+        var seen: [DeviceID] = [.cpu]
+        for (_, d) in placement.assignments where !seen.contains(d) { seen.append(d) }
+        return seen
+    }
+
+    /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + paging reserve.
+    public var cpuPeak: Int { weightBytes(on: .cpu) + estimates.kvCache + estimates.activations + pagingReserve }
+
+    /// Reads `config.json` from `directory` and plans.
+    public static func make(directory: ModelDirectory, infos: [TensorInfo], options: LoadOptions,
+                            input: InputSize = InputSize(), registry: PluginRegistry,
+                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil) throws -> LoadPlan {
+        let config = try OmniConfig.load(directory: directory.folder)
+        return try make(directory: directory, config: config, infos: infos, options: options, input: input,
+                        registry: registry, explicitPlacement: explicitPlacement)
+    }
+
+    /// Plans from a config and the checkpoint's tensor headers (`WeightSource.info` of every name).
+    ///
+    /// - Parameters:
+    ///   - input: the prompt and media sizes the KV cache and activation estimates are for.
+    ///   - registry: resolves `.strategy(name)` device maps and the attention backend's scratch estimate.
+    ///   - explicitPlacement: makes the strategy for `.explicit(map)` device maps (the composition root passes
+    ///     `BuiltinPlugins.explicitPlacement(map:)`; Qwen25Omni does not import plugins).
+    public static func make(directory: ModelDirectory?, config: OmniConfig, infos: [TensorInfo], options: LoadOptions,
+                            input: InputSize = InputSize(), registry: PluginRegistry,
+                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil) throws -> LoadPlan {
+        let audioOutput = options.enableAudioOutput && config.enableAudioOutput && config.talker != nil
+            && config.token2wav != nil
+        let (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
+                                                    enableAudioOutput: audioOutput)
+        let strategy: any PlacementStrategy
+        switch options.deviceMap {
+        case let .strategy(name): strategy = try registry.placement(named: name)
+        case let .explicit(map):
+            guard let make = explicitPlacement else {
+                throw OmniError.unsupported(what: "an explicit device map", reasons: [
+                    "pass explicitPlacement: BuiltinPlugins.explicitPlacement(map:) (or your own) to LoadPlan.make"])
+            }
+            strategy = make(map)
+        }
+        var scratch: ((AttentionShape) -> Int)?
+        if let name = options.attentionChain(for: .thinker).first, let backend = try? registry.attention(named: name) {
+            let threads = ProcessInfo.processInfo.activeProcessorCount
+            scratch = { backend.scratchBytes(for: $0, threads: threads) }
+        }
+        let estimates = MemoryEstimates(config: config, input: input, audioOutput: audioOutput,
+                                        attentionScratch: scratch)
+        var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
+                            units: units, skippedTensors: skipped, strategyName: strategy.name,
+                            maxMemory: options.maxMemory, budgets: [], placement: PlacementPlan(),
+                            estimates: estimates, pagingReserve: 0)
+        switch plan.place(strategy, maxMemory: options.maxMemory) {
+        case .success: return plan
+        case let .failure(error):
+            guard case let .placement(name, reason, _) = error else { throw error }
+            throw OmniError.placement(strategy: name, reason: reason,
+                                      smallestBudgets: plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
+        }
+    }
+
+    /// Derives weight budgets from `maxMemory` and places; when units land on disk, reserves cpu room to page
+    /// them in and places again (until the reserve is stable).
+    mutating func place(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> Result<Void, OmniError> {
+        let runtime = estimates.kvCache + estimates.activations
+        var reserve = 0
+        let bound = units.map(\.unit.bytes).sorted(by: >).prefix(2).reduce(0, +)
+        for attempt in 0..<5 {
+            if attempt == 4 { reserve = bound }  // the reserve never exceeds the two largest units
+            var budgets: [DeviceBudget] = []
+            for (d, bytes) in maxMemory.sorted(by: { $0.key < $1.key }) where d != .cpu && d != .disk {
+                budgets.append(DeviceBudget(device: d, bytes: bytes))
+            }
+            let cpu = maxMemory[.cpu].map { $0 - runtime - reserve }
+            if let c = cpu, c < 0 {
+                return .failure(.placement(strategy: strategy.name, reason: "cpu=\(ByteCount(maxMemory[.cpu] ?? 0)) "
+                    + "does not hold the KV cache and activations alone (\(ByteCount(runtime + reserve)))",
+                    smallestBudgets: []))
+            }
+            budgets.append(DeviceBudget(device: .cpu, bytes: cpu))
+            budgets.append(DeviceBudget(device: .disk, bytes: maxMemory[.disk]))
+            let placed: PlacementPlan
+            do { placed = try strategy.place(units.map(\.unit), budgets: budgets) } catch let e as OmniError {
+                return .failure(e)
+            } catch {
+                return .failure(.placement(strategy: strategy.name, reason: "\(error)", smallestBudgets: []))
+            }
+            let onDisk = units.filter { placed.device(for: $0.unit.prefix) == .disk }.map(\.unit.bytes).sorted(by: >)
+            let needed = onDisk.prefix(2).reduce(0, +)
+            self.budgets = budgets
+            self.placement = placed
+            self.pagingReserve = needed
+            if needed <= reserve { return .success(()) }
+            reserve = needed
+        }
+        return .failure(.placement(strategy: strategy.name, reason: "no stable paging reserve", smallestBudgets: []))
+    }
+
+    /// For cpu and disk (when given), the smallest `max_memory` value that makes the plan fit, others unchanged.
+    func smallestMaxMemory(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> [String] {
+        let total = units.reduce(0) { $0 + $1.unit.bytes } * 2 + estimates.kvCache + estimates.activations
+        var out: [String] = []
+        for device in [DeviceID.cpu, .disk] {
+            guard let current = maxMemory[device] else { continue }
+            var trial = self
+            func works(_ b: Int) -> Bool {
+                var m = maxMemory
+                m[device] = b
+                if case .success = trial.place(strategy, maxMemory: m) { return true }
+                return false
+            }
+            var lo = current, hi = max(total, current)
+            guard works(hi) else { continue }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2
+                if works(mid) { hi = mid } else { lo = mid }
+            }
+            out.append("--max-memory \(device)=\(ByteCount(hi)) (\(hi) bytes)")
+        }
+        return out
+    }
+}

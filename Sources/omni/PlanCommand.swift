@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// `omni plan MODEL`: where every component would go and how much memory it would take, from the config
+/// and tensor headers alone (no tensor data is read).
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show where every component goes and the memory it needs, before loading anything.",
+        discussion: "--device-map also takes an explicit map: thinker=cpu,talker=disk (longest prefix wins). "
+            + "--max-memory budgets cover weights, KV cache and activations; disk pages weights in unless it is "
+            + "given a budget.")
+
+    @OptionGroup var args: ModelArguments
+
+    @Option(name: .customLong("prompt-tokens"), help: "Text tokens of the prompt, chat template included.")
+    var promptTokens = 256
+
+    @Option(name: .customLong("audio-seconds"), help: "Seconds of audio input.")
+    var audioSeconds = 0.0
+
+    @Option(name: .customLong("video-seconds"), help: "Seconds of video input (2 fps, up to 768 tokens per 2 frames).")
+    var videoSeconds = 0.0
+
+    @Option(name: .customLong("image-pixels"), help: "Pixels over all images after resizing.")
+    var imagePixels = 0
+
+    @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate.")
+    var maxNewTokens = 256
+
+    @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
+    var noAudioOutput = false
+
+    func validate() throws {
+        for (v, name) in [(promptTokens, "--prompt-tokens"), (imagePixels, "--image-pixels"),
+                          (maxNewTokens, "--max-new-tokens")] where v < 0 {
+            throw ValidationError("argument \(name): expected a non-negative integer, got \(v)")
+        }
+        for (v, name) in [(audioSeconds, "--audio-seconds"), (videoSeconds, "--video-seconds")] where !(v >= 0) {
+            throw ValidationError("argument \(name): expected non-negative seconds, got \(v)")
+        }
+        _ = try deviceMap()
+    }
+
+    /// `--device-map` as a strategy name or an explicit map.
+    func deviceMap() throws -> DeviceMap {
+        guard args.deviceMap.contains("=") else { return .strategy(args.deviceMap) }
+        guard let map = BuiltinPlugins.parseDeviceMap(args.deviceMap) else {
+            throw ValidationError("argument --device-map: expected a strategy name or prefix=device items such as "
+                + "thinker=cpu,talker=disk, got '\(args.deviceMap)'")
+        }
+        return .explicit(map)
+    }
+
+    /// The plan for these arguments.
+    func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
+        let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try deviceMap(),
+                                  maxMemory: try args.budgets(), revision: args.revision,
+                                  enableAudioOutput: !noAudioOutput)
+        let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
+                              imagePixels: imagePixels, maxNewTokens: maxNewTokens)
+        let directory = try ModelDirectory.resolve(args.model, revision: args.revision)
+        let source = try registry.weightFormat(for: directory.url).open(directory.url)
+        let infos = source.names.compactMap { source.info($0) }
+        return try LoadPlan.make(directory: directory, infos: infos, options: options, input: input, registry: registry,
+                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
+    }
+
+    func run() throws {
+        print(try makePlan().report)
+    }
+}
