@@ -17,9 +17,12 @@ public final class OmniModel: @unchecked Sendable {
     public let executor: any GraphExecutor
     public let registry: PluginRegistry
     public let options: LoadOptions
+    /// Where every unit was placed and the memory the plan predicted (`omni plan` prints the same).
+    public let plan: LoadPlan
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
-         thinker: ThinkerTextModel, executor: any GraphExecutor, registry: PluginRegistry, options: LoadOptions) {
+         thinker: ThinkerTextModel, executor: any GraphExecutor, registry: PluginRegistry, options: LoadOptions,
+         plan: LoadPlan) {
         self.directory = directory
         self.config = config
         self.tokenizer = tokenizer
@@ -28,12 +31,18 @@ public final class OmniModel: @unchecked Sendable {
         self.executor = executor
         self.registry = registry
         self.options = options
+        self.plan = plan
     }
 
     /// Loads `idOrPath` (a folder, or `org/name` in the Hugging Face cache at `options.revision`).
+    ///
+    /// Placement follows `options.deviceMap` under `options.maxMemory` (see `LoadPlan`); units placed on `disk`
+    /// stay in their mapped files and are paged in around their layer. `explicitPlacement` makes the strategy for
+    /// an explicit device map (`SwiftOmni` passes the built-in one).
     public static func fromPretrained(_ idOrPath: String, options: LoadOptions = LoadOptions(),
                                       registry: PluginRegistry, executor: any GraphExecutor,
-                                      diskKeys: Set<String> = []) throws -> OmniModel {
+                                      explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil)
+        throws -> OmniModel {
         options.progress?(LoadProgress(stage: "resolving", done: 0, total: 0))
         let dir = try ModelDirectory.resolve(idOrPath, revision: options.revision)
         let config = try OmniConfig.load(directory: dir.folder)
@@ -44,11 +53,16 @@ public final class OmniModel: @unchecked Sendable {
         options.progress?(LoadProgress(stage: "mapping", done: source.files.count, total: source.files.count))
         let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
         try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
+        let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
+                                     options: options, input: options.plannedInput, registry: registry,
+                                     explicitPlacement: explicitPlacement)
+        let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
+            .flatMap(\.tensorNames))
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
                                    diskKeys: diskKeys)
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
-                         executor: executor, registry: registry, options: options)
+                         executor: executor, registry: registry, options: options, plan: plan)
     }
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.

@@ -11,6 +11,7 @@ extension OmniModel {
                                       registry: PluginRegistry = BuiltinPlugins.registry(),
                                       threads: Int? = nil) throws -> OmniModel {
         let executor = Executor(registry: registry, device: CPUDevice(budget: options.maxMemory[.cpu]), threads: threads)
-        return try fromPretrained(idOrPath, options: options, registry: registry, executor: executor)
+        return try fromPretrained(idOrPath, options: options, registry: registry, executor: executor,
+                                  explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
     }
 }

@@ -35,7 +35,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelArgs.load()
+        let model = try modelArgs.load(newTokens: maxNewTokens)
         let ids: [Int]
         if let prompt { ids = model.chatPrompt(prompt) } else {
             let src = try model.registry.weightFormat(named: "safetensors").open(URL(fileURLWithPath: inputs!))

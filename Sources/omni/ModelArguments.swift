@@ -52,17 +52,31 @@ struct ModelArguments: ParsableArguments {
         for part in maxMemory.split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, let dev = DeviceID(parsing: kv[0]), let size = ByteCount(parsing: kv[1]) else {
-                throw ValidationError("--max-memory: expected DEVICE=SIZE like cpu=8GiB, got '\(part)'")
+                throw ValidationError("argument --max-memory: expected DEVICE=SIZE items like cpu=8GiB,disk=64GiB, got '\(part)'")
+            }
+            guard out[dev] == nil else {
+                throw ValidationError("argument --max-memory: device \(dev) given twice")
             }
             out[dev] = size.bytes
         }
         return out
     }
 
-    /// Loads the model with these options.
-    func load(enableAudioOutput: Bool = false) throws -> OmniModel {
-        let options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: .strategy(deviceMap),
+    /// `--device-map` as a strategy name or an explicit `prefix=device` map.
+    func deviceMapValue() throws -> DeviceMap {
+        guard deviceMap.contains("=") else { return .strategy(deviceMap) }
+        guard let map = BuiltinPlugins.parseDeviceMap(deviceMap) else {
+            throw ValidationError("argument --device-map: expected a strategy name or prefix=device items such as "
+                + "thinker=cpu,talker=disk, got '\(deviceMap)'")
+        }
+        return .explicit(map)
+    }
+
+    /// Loads the model with these options, planning memory for `tokens` tokens of context.
+    func load(enableAudioOutput: Bool = false, tokens: Int = 256, newTokens: Int = 256) throws -> OmniModel {
+        var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
                                   maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
+        options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens)
         return try OmniModel.fromPretrained(model, options: options, threads: threads)
     }
 }

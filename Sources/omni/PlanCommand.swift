@@ -40,22 +40,13 @@ struct PlanCommand: ParsableCommand {
         for (v, name) in [(audioSeconds, "--audio-seconds"), (videoSeconds, "--video-seconds")] where !(v >= 0) {
             throw ValidationError("argument \(name): expected non-negative seconds, got \(v)")
         }
-        _ = try deviceMap()
+        _ = try args.deviceMapValue()
     }
 
-    /// `--device-map` as a strategy name or an explicit map.
-    func deviceMap() throws -> DeviceMap {
-        guard args.deviceMap.contains("=") else { return .strategy(args.deviceMap) }
-        guard let map = BuiltinPlugins.parseDeviceMap(args.deviceMap) else {
-            throw ValidationError("argument --device-map: expected a strategy name or prefix=device items such as "
-                + "thinker=cpu,talker=disk, got '\(args.deviceMap)'")
-        }
-        return .explicit(map)
-    }
 
     /// The plan for these arguments.
     func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
-        let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try deviceMap(),
+        let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,

@@ -56,4 +56,24 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.err.contains("/nonexistent/model"), missing.err)
     }
+
+    func testBudgetThatSpillsLayersToDiskGivesTheSameTokens() throws {
+        func tokens(_ extra: [String]) throws -> (tokens: [Int], err: String) {
+            let r = try run(["generate", Fixtures.tinyModel.path, "--prompt", "hello there", "--max-new-tokens", "8",
+                             "--json", "--report-memory"] + extra)
+            XCTAssertEqual(r.status, 0, r.err)
+            let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            return ((obj?["tokens"] as? [Int]) ?? [], r.err)
+        }
+        let all = try tokens([])
+        // 2 MiB holds the KV cache, the activations and about half of the thinker's 657 KiB of weights.
+        let spilled = try tokens(["--max-memory", "cpu=2MiB"])
+        XCTAssertEqual(all.tokens.count, 8)
+        XCTAssertEqual(spilled.tokens, all.tokens)
+        XCTAssertTrue(spilled.err.contains("of 2.00 MiB"), spilled.err)
+        // A budget below what KV cache and activations need is refused up front with the smallest that works.
+        let refused = try run(["generate", Fixtures.tinyModel.path, "--prompt", "hi", "--max-memory", "cpu=100KiB"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("smallest budget that would work"), refused.err)
+    }
 }

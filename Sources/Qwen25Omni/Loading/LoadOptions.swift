@@ -23,6 +23,8 @@ public struct LoadOptions: Sendable {
     public var progress: (@Sendable (LoadProgress) -> Void)?
     /// Polled during loading and generation; true aborts with `OmniError.cancelled`.
     public var isCancelled: @Sendable () -> Bool
+    /// The input size placement plans KV-cache and activation memory for.
+    public var plannedInput: InputSize = InputSize()
 
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),
