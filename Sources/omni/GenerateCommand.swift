@@ -47,10 +47,16 @@ struct GenerateCommand: ParsableCommand {
                                       topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
                                       minNewTokens: minNewTokens, seed: seed)
         var text = ""
+        let start = DispatchTime.now().uptimeNanoseconds
+        var firstToken: UInt64 = 0
         let tokens = try model.generate(ids: ids, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
+            if firstToken == 0 { firstToken = DispatchTime.now().uptimeNanoseconds }
             text += e.text
             if !json { FileHandle.standardOutput.write(Data(e.text.utf8)) }
         }
+        let end = DispatchTime.now().uptimeNanoseconds
+        let prefillSeconds = Double(firstToken - start) / 1e9
+        let tokensPerSecond = tokens.count > 1 ? Double(tokens.count - 1) / (Double(end - firstToken) / 1e9) : 0
         if json {
             let obj: [String: Any] = ["tokens": tokens, "text": text]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -59,7 +65,12 @@ struct GenerateCommand: ParsableCommand {
             print()
         }
         if reportMemory {
-            FileHandle.standardError.write(Data((model.executor.device.memory.report().description + "\n").utf8))
+            var lines = model.executor.device.memory.report().description + "\n"
+            lines += "plan: cpu peak predicted \(ByteCount(model.plan.cpuPeak))"
+            lines += " (weights on cpu \(ByteCount(model.plan.weightBytes(on: .cpu))), on disk \(ByteCount(model.plan.weightBytes(on: .disk))))\n"
+            if let peak = ProcessMemory.peakResidentBytes { lines += "process: peak RSS \(ByteCount(peak))\n" }
+            lines += "speed: prefill \(String(format: "%.2f", prefillSeconds)) s, decode \(String(format: "%.2f", tokensPerSecond)) tokens/s\n"
+            FileHandle.standardError.write(Data(lines.utf8))
         }
     }
 }
