@@ -14,6 +14,11 @@ from transformers import Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
 
 out = sys.argv[1]
 config = Qwen2_5OmniConfig()
+# The published 7B checkpoint differs from the class defaults here (OMNI-SPEC §1.4, §1.5 [hub]).
+config.thinker_config.vision_config.hidden_size = 1280
+config.talker_config.hidden_size = 896
+config.talker_config.num_hidden_layers = 24
+config.talker_config.num_attention_heads = 12
 with torch.device("meta"):
     model = Qwen2_5OmniForConditionalGeneration(config)
 shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
