@@ -35,7 +35,6 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                     isCancelled: () -> Bool = { false }) throws -> GraphResult {
         let g = plan.graph
         try ensureArena(plan.arenaBytes)
-        let base = arena!.base
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
         var log: [String] = []
         var cachedStep: Int?
@@ -50,7 +49,6 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
             let out: Tensor
             if let off = plan.offsets[i] {
                 out = Tensor(storage: arena!, byteOffset: off, shape: node.shape, dtype: node.dtype)
-                _ = base
             } else {
                 out = Tensor(zeros: [0])
             }

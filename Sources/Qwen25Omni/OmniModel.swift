@@ -55,15 +55,27 @@ public final class OmniModel: @unchecked Sendable {
         try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
-                                     explicitPlacement: explicitPlacement)
+                                     explicitPlacement: explicitPlacement, components: builtComponents)
         let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
             .flatMap(\.tensorNames))
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
                                    diskKeys: diskKeys)
+        if options.preload {
+            // Only what this model runs: the thinker's text decoder today (the towers, talker and token2wav
+            // are planned but not built yet).
+            let keys = thinker.expectedWeights().keys.sorted()
+            let total = keys.reduce(0) { $0 + (diskKeys.contains($1) ? 0 : (source.info($1)?.byteRange.count ?? 0)) }
+            try weights.preload(keys, isCancelled: options.isCancelled) { done in
+                options.progress?(LoadProgress(stage: "paging in", done: done, total: total))
+            }
+        }
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
                          executor: executor, registry: registry, options: options, plan: plan)
     }
+
+    /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).
+    public static let builtComponents: Set<Component> = [.thinker]
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
     static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {

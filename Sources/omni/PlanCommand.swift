@@ -55,8 +55,13 @@ struct PlanCommand: ParsableCommand {
         let source = try registry.weightFormat(for: directory.url).open(directory.url)
         let infos = source.names.compactMap { source.info($0) }
         return try LoadPlan.make(directory: directory, infos: infos, options: options, input: input, registry: registry,
-                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
+                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:),
+                                 components: allComponents ? Set(Component.allCases) : OmniModel.builtComponents)
     }
+
+    @Flag(name: .customLong("all-components"),
+          help: "Plan every component in the checkpoint, including those this version does not build yet.")
+    var allComponents = false
 
     func run() throws {
         print(try makePlan().report)

@@ -23,6 +23,9 @@ public struct LoadOptions: Sendable {
     public var progress: (@Sendable (LoadProgress) -> Void)?
     /// Polled during loading and generation; true aborts with `OmniError.cancelled`.
     public var isCancelled: @Sendable () -> Bool
+    /// Page in the CPU-placed weights at load (as `from_pretrained` does), so resident memory matches the plan
+    /// from the start; false leaves them to be paged in on first use.
+    public var preload: Bool = true
     /// The input size placement plans KV-cache and activation memory for.
     public var plannedInput: InputSize = InputSize()
 

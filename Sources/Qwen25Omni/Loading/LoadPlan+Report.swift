@@ -12,7 +12,11 @@ extension LoadPlan {
         let policy = ([dtypePolicy.all?.rawValue ?? "auto"] + dtypePolicy.perComponent.sorted { $0.key.rawValue < $1.key.rawValue }
             .map { "\($0.key)=\($0.value)" }).joined(separator: ",")
         lines.append("dtype: \(policy) (checkpoint: \(stored)); token2wav runs in f32")
-        lines.append("audio output: \(audioOutput ? "on" : "off (talker and token2wav not loaded, \(skippedTensors.count) tensors skipped)")")
+        lines.append("audio output: \(audioOutput ? "on" : "off (talker and token2wav not loaded)")")
+        let left = Component.allCases.filter { c in !units.contains { $0.component == c } }.map(\.rawValue)
+        if !left.isEmpty {
+            lines.append("not loaded: \(left.joined(separator: ", ")) (\(skippedTensors.count) tensors)")
+        }
         let given = maxMemory.isEmpty ? "none (cpu unbounded)"
             : maxMemory.sorted { $0.key < $1.key }.map { "\($0.key)=\(ByteCount($0.value))" }.joined(separator: ", ")
         lines.append("device map: \(strategyName); max memory: \(given)")

@@ -47,10 +47,11 @@ public struct LoadPlan: Sendable {
     /// Reads `config.json` from `directory` and plans.
     public static func make(directory: ModelDirectory, infos: [TensorInfo], options: LoadOptions,
                             input: InputSize = InputSize(), registry: PluginRegistry,
-                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil) throws -> LoadPlan {
+                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil,
+                            components: Set<Component> = Set(Component.allCases)) throws -> LoadPlan {
         let config = try OmniConfig.load(directory: directory.folder)
         return try make(directory: directory, config: config, infos: infos, options: options, input: input,
-                        registry: registry, explicitPlacement: explicitPlacement)
+                        registry: registry, explicitPlacement: explicitPlacement, components: components)
     }
 
     /// Plans from a config and the checkpoint's tensor headers (`WeightSource.info` of every name).
@@ -60,13 +61,18 @@ public struct LoadPlan: Sendable {
     ///   - registry: resolves `.strategy(name)` device maps and the attention backend's scratch estimate.
     ///   - explicitPlacement: makes the strategy for `.explicit(map)` device maps (the composition root passes
     ///     `BuiltinPlugins.explicitPlacement(map:)`; Qwen25Omni does not import plugins).
+    ///   - components: the components that will be loaded (`OmniModel.builtComponents` for what runs today).
     public static func make(directory: ModelDirectory?, config: OmniConfig, infos: [TensorInfo], options: LoadOptions,
                             input: InputSize = InputSize(), registry: PluginRegistry,
-                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil) throws -> LoadPlan {
+                            explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil,
+                            components: Set<Component> = Set(Component.allCases)) throws -> LoadPlan {
         let audioOutput = options.enableAudioOutput && config.enableAudioOutput && config.talker != nil
             && config.token2wav != nil
-        let (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
+        var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
                                                     enableAudioOutput: audioOutput)
+        // Components that will not be loaded (not built by this version) take no budget.
+        skipped += units.filter { !components.contains($0.component) }.flatMap(\.tensorNames)
+        units.removeAll { !components.contains($0.component) }
         let strategy: any PlacementStrategy
         switch options.deviceMap {
         case let .strategy(name): strategy = try registry.placement(named: name)

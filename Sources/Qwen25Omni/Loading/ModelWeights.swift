@@ -50,12 +50,35 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
         }
         let storage = onDisk ? Storage(zeroedByteCount: bytes) : try device.allocate(bytes, kind: .weights)
         let out = Tensor(storage: storage, shape: raw.shape, dtype: target)
-        try convert(raw.contiguous(), to: out, key: key)
+        try convert(raw.contiguous(), to: out)
+        source.release(key)   // the stored bytes are no longer needed: drop their pages
         if !onDisk { converted[key] = out }
         return out
     }
 
-    private func convert(_ src: Tensor, to dst: Tensor, key: String) throws {
+    /// Pages in the stored bytes of `keys` that are used as stored (not on the disk tier), accounting them as
+    /// weights now, so resident memory after loading is what the plan predicts, as after transformers'
+    /// `from_pretrained`. Tensors that need a dtype conversion are left to their first use. Returns bytes paged.
+    @discardableResult
+    public func preload(_ keys: [String], isCancelled: () -> Bool = { false },
+                        progress: (Int) -> Void = { _ in }) throws -> Int {
+        var paged = 0
+        for key in keys where !diskKeys.contains(key) {
+            if isCancelled() { throw OmniError.cancelled }
+            guard let info = source.info(key),
+                  policy.dtype(for: key, stored: info.dtype, shape: info.shape) == info.dtype else { continue }
+            let t = try tensor(key)
+            var sum: UInt8 = 0
+            var off = 0
+            while off < t.byteCount { sum &+= t.rawPointer.load(fromByteOffset: off, as: UInt8.self); off += 4096 }
+            ModelWeights.sink = sum
+            paged += t.byteCount
+            progress(paged)
+        }
+        return paged
+    }
+
+    private func convert(_ src: Tensor, to dst: Tensor) throws {
         if let c = try? registry.converter(from: src.dtype, to: dst.dtype) {
             try c.convert(src.rawPointer, from: src.dtype, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
             return
@@ -66,7 +89,6 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
             .convert(src.rawPointer, from: src.dtype, to: mid.mutableRawPointer, .f32, count: src.elementCount)
         try registry.converter(from: .f32, to: dst.dtype)
             .convert(mid.rawPointer, from: .f32, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
-        _ = key
     }
 
     /// Disk tier: asks the kernel to read ahead, and touches the pages on a background queue so they are

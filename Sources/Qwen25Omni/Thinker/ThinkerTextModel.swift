@@ -50,7 +50,7 @@ public struct ThinkerTextModel: Sendable {
     /// Outputs: `thinker.logits` [T or 1, vocab], `thinker.last_hidden` [T, D] (final-normed).
     public func graph(_ io: Inputs) -> Graph {
         let c = config
-        let t = io.tokens, d = c.hiddenSize, hd = c.headDim
+        let t = io.tokens, d = c.hiddenSize
         var g = Graph()
         let x0: ValueID
         if io.fromEmbeddings {
@@ -72,7 +72,6 @@ public struct ThinkerTextModel: Sendable {
         let logits = g.linear(rows, head, name: Self.logits)
         g.markOutput(logits)
         g.markOutput(h)
-        _ = hd
         return g
     }
 
