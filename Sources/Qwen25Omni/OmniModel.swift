@@ -50,7 +50,7 @@ public final class OmniModel: @unchecked Sendable {
         if options.isCancelled() { throw OmniError.cancelled }
         let format = try registry.weightFormat(for: dir.folder)
         let source = try format.open(dir.folder)
-        options.progress?(LoadProgress(stage: "mapping", done: source.files.count, total: source.files.count))
+        options.progress?(LoadProgress(stage: "mapped \(source.files.count) weight file(s)", done: 0, total: 0))
         let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
         try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },

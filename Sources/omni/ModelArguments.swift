@@ -77,6 +77,25 @@ struct ModelArguments: ParsableArguments {
         var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
                                   maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
         options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens)
-        return try OmniModel.fromPretrained(model, options: options, threads: threads)
+        if isatty(STDERR_FILENO) != 0 { options.progress = TerminalProgress.report }
+        let model = try OmniModel.fromPretrained(model, options: options, threads: threads)
+        TerminalProgress.finish()
+        return model
+    }
+}
+
+/// Loading progress on stderr, one self-overwriting line, only when stderr is a terminal.
+enum TerminalProgress {
+    nonisolated(unsafe) static var shown = false
+
+    @Sendable static func report(_ p: LoadProgress) {
+        var line = "\r\u{1B}[2K" + p.stage
+        if p.total > 0 { line += ": \(ByteCount(p.done)) of \(ByteCount(p.total))" }
+        FileHandle.standardError.write(Data(line.utf8))
+        shown = true
+    }
+
+    static func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); shown = false }
     }
 }
