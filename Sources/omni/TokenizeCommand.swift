@@ -10,8 +10,11 @@ struct TokenizeCommand: ParsableCommand {
         abstract: "Print {\"ids\": [...]} for a text.",
         discussion: "No special tokens are added; special token strings in the text map to their ids.")
 
-    @Argument(help: "Model folder holding tokenizer.json, or vocab.json and merges.txt.")
+    @Argument(help: "Model folder (tokenizer.json, or vocab.json and merges.txt), or org/name in the Hugging Face cache.")
     var model: String
+
+    @Option(help: "Branch, tag or commit when MODEL is an id in the Hugging Face cache.")
+    var revision: String?
 
     @Option(help: "The text to tokenize.")
     var text: String
@@ -20,7 +23,7 @@ struct TokenizeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let ids = try Tokenizer(directory: model).encode(text)
+        let ids = try Tokenizer(directory: ModelDirectory.resolve(model, revision: revision).folder.path).encode(text)
         print("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}")
     }
 }
@@ -29,8 +32,11 @@ struct TokenizeCommand: ParsableCommand {
 struct DetokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detokenize", abstract: "Print the text of token ids.")
 
-    @Argument(help: "Model folder holding tokenizer.json, or vocab.json and merges.txt.")
+    @Argument(help: "Model folder (tokenizer.json, or vocab.json and merges.txt), or org/name in the Hugging Face cache.")
     var model: String
+
+    @Option(help: "Branch, tag or commit when MODEL is an id in the Hugging Face cache.")
+    var revision: String?
 
     @Option(help: "Comma-separated token ids, e.g. 39,68,396 (brackets allowed).")
     var ids: String
@@ -42,7 +48,7 @@ struct DetokenizeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let tokenizer = try Tokenizer(directory: model)
+        let tokenizer = try Tokenizer(directory: ModelDirectory.resolve(model, revision: revision).folder.path)
         let list = ids.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t\n"))
         var parsed: [Int] = []
         for field in list.split(separator: ",", omittingEmptySubsequences: false) where !list.isEmpty {
