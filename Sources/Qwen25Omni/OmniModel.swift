@@ -91,6 +91,21 @@ public final class OmniModel: @unchecked Sendable {
         if !unused.isEmpty { throw OmniError.unusedTensors(keys: unused) }
     }
 
+    private let logLock = NSLock()
+    private var fallbacks: [String] = []
+
+    /// Attention backend fallbacks seen so far, deduplicated ("thinker.L0.attn: mine → eager: causal mask not
+    /// supported"); empty when every call ran on the requested backend.
+    public var attentionFallbacks: [String] {
+        logLock.lock(); defer { logLock.unlock() }
+        return fallbacks
+    }
+
+    func recordAttentionLog(_ entries: [String]) {
+        logLock.lock(); defer { logLock.unlock() }
+        for e in entries where !fallbacks.contains(e) { fallbacks.append(e) }
+    }
+
     /// A new thinker session with room for `capacity` tokens.
     public func newSession(capacity: Int) throws -> ThinkerSession {
         try ThinkerSession(model: thinker, executor: executor, weights: weights, capacity: capacity)

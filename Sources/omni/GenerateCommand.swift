@@ -64,6 +64,9 @@ struct GenerateCommand: ParsableCommand {
         } else {
             print()
         }
+        for line in Set(model.attentionFallbacks.map { $0.split(separator: ":", maxSplits: 1).last.map(String.init) ?? $0 }).sorted() {
+            FileHandle.standardError.write(Data("attention fallback:\(line)\n".utf8))
+        }
         if reportMemory {
             var lines = model.executor.device.memory.report().description + "\n"
             lines += "plan: cpu peak predicted \(ByteCount(model.plan.cpuPeak))"

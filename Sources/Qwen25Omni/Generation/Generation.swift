@@ -44,6 +44,7 @@ extension OmniModel {
         }
         let tail = detok.finish()
         if !tail.isEmpty { try onToken(GenerationEvent(token: -1, text: tail)) }
+        recordAttentionLog(session.attentionLog)
         return out
     }
 
