@@ -153,6 +153,16 @@ private struct JSONParser {
 
     mutating func string() throws -> String {
         pos += 1   // opening quote
+        // Fast path: no escapes before the closing quote.
+        var end = pos
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let s = String(validating: bytes[pos..<end], as: UTF8.self) else { throw fail("string is not UTF-8") }
+            pos = end + 1
+            return s
+        }
         var out: [UInt8] = []
         while true {
             guard pos < bytes.count else { throw fail("unterminated string") }

@@ -15,6 +15,9 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw OmniError.io(path: model, reason: "no such file or folder")
+        }
         let report = try CheckpointReport(url: URL(fileURLWithPath: model), registry: Composition.registry())
         if json {
             let enc = JSONEncoder()
@@ -81,7 +84,8 @@ struct CheckpointReport: Encodable {
                 tensors.append(Row(name: name, dtype: info.dtype.rawValue, shape: info.shape.dims, bytes: bytes,
                                    file: URL(fileURLWithPath: info.file).lastPathComponent,
                                    format: source.formatName))
-                components[Self.component(of: name), default: Total()].add(params, bytes)
+                let fromSpeakers = URL(fileURLWithPath: info.file).lastPathComponent.hasPrefix("spk_dict.")
+                components[fromSpeakers ? "spk_dict" : Self.component(of: name), default: Total()].add(params, bytes)
                 dtypes[info.dtype.rawValue, default: Total()].add(params, bytes)
                 total.add(params, bytes)
             }
