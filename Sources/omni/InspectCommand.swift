@@ -36,6 +36,7 @@ struct CheckpointReport: Encodable {
         var name: String
         var dtype: String
         var shape: [Int]
+        var parameters: Int
         var bytes: Int
         var file: String
         var format: String
@@ -81,7 +82,8 @@ struct CheckpointReport: Encodable {
                 guard let info = source.info(name) else { continue }
                 let params = info.shape.checkedElementCount ?? 0
                 let bytes = info.dtype.byteCount(elements: params) ?? info.byteRange.count
-                tensors.append(Row(name: name, dtype: info.dtype.rawValue, shape: info.shape.dims, bytes: bytes,
+                tensors.append(Row(name: name, dtype: info.dtype.rawValue, shape: info.shape.dims, parameters: params,
+                                   bytes: bytes,
                                    file: URL(fileURLWithPath: info.file).lastPathComponent,
                                    format: source.formatName))
                 let fromSpeakers = URL(fileURLWithPath: info.file).lastPathComponent.hasPrefix("spk_dict.")
