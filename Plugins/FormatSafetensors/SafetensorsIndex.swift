@@ -3,8 +3,9 @@ import OmniCore
 
 /// A validated `model.safetensors.index.json`: which shard holds each tensor.
 ///
-/// Shard paths must stay inside the model folder: absolute paths, `..` components and symlinks that
-/// lead outside are refused.
+/// Shard paths must stay inside the model folder: absolute paths and `..` components are refused. The
+/// check is on the path the index names, not on where a symlink points: the Hugging Face cache stores
+/// every shard as `snapshots/<rev>/name → ../../blobs/<hash>`, and those links are the cache's own.
 struct SafetensorsIndex {
     /// The conventional index file name.
     static let fileName = "model.safetensors.index.json"
@@ -52,7 +53,6 @@ struct SafetensorsIndex {
         }
 
         let folder = url.deletingLastPathComponent().standardizedFileURL
-        let realFolder = folder.resolvingSymlinksInPath().path
         var resolved: [String: URL] = [:]
         var byShardName: [String: URL] = [:]
         var shards: [URL] = []
@@ -66,8 +66,7 @@ struct SafetensorsIndex {
                 throw fail("shard path '\(rel)' contains '..'", name)
             }
             let shard = folder.appendingPathComponent(rel).standardizedFileURL
-            let real = shard.resolvingSymlinksInPath().path
-            guard real.hasPrefix(realFolder + "/") else {
+            guard shard.path.hasPrefix(folder.path + "/") else {
                 throw fail("shard path '\(rel)' leads outside the model folder", name)
             }
             guard FileManager.default.fileExists(atPath: shard.path) else {
