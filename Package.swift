@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "PluginTests", dependencies: ["OmniCore", "OmniTestSupport", "BuiltinPlugins",
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
             "AttentionEager", "AttentionFlash2", "PlacementStrategies"]),
+        .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniTestSupport"]),
         .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniCore", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",

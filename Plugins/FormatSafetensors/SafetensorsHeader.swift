@@ -41,19 +41,15 @@ struct SafetensorsHeader {
         }
         let dataStart = 8 + headerLength
         let dataSize = file.byteCount - dataStart
-        let json = Data(try FileRead.bytes(path, offset: 8, count: headerLength))
+        let json = try FileRead.bytes(path, offset: 8, count: headerLength)
 
         let doc: HeaderDocument
         do {
-            doc = try JSONDecoder().decode(HeaderDocument.self, from: json)
+            doc = try HeaderDocument(json: json)
         } catch let e as Reason {
             throw fail(e.text)
         } catch let e as EntryError {
             throw fail(e.reason, e.tensor)
-        } catch DecodingError.typeMismatch {
-            throw fail("header is not a JSON object")
-        } catch {
-            throw fail("header is not valid JSON")
         }
 
         var tensors: [TensorInfo] = []
@@ -102,8 +98,8 @@ struct SafetensorsHeader {
     }
 }
 
-/// The header JSON, decoded loosely so that every problem can be reported with the tensor it concerns.
-private struct HeaderDocument: Decodable {
+/// The header JSON, checked entry by entry so that every problem is reported with its tensor.
+private struct HeaderDocument {
     struct Entry {
         var name: String
         var dtype: String
@@ -114,27 +110,33 @@ private struct HeaderDocument: Decodable {
     var entries: [Entry] = []
     var metadata: [String: String] = [:]
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        for key in c.allKeys {
-            let name = key.stringValue
+    init(json: [UInt8]) throws {
+        guard case .object(let members) = try JSONValue.parse(json) else { throw Reason("header is not a JSON object") }
+        entries.reserveCapacity(members.count)
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let m = try? c.decode([String: String].self, forKey: key) else {
-                    throw Reason("__metadata__ must be an object of string values")
+                guard case .object(let m) = value else { throw Reason("__metadata__ must be an object of string values") }
+                for (k, v) in m {
+                    guard case .string(let s) = v else { throw Reason("__metadata__ must be an object of string values") }
+                    metadata[k] = s
                 }
-                metadata = m
                 continue
             }
-            guard let e = try? c.nestedContainer(keyedBy: AnyKey.self, forKey: key) else {
+            guard case .object(let fields) = value else {
                 throw EntryError(tensor: name, reason: "entry must be an object with dtype, shape, data_offsets")
             }
-            guard let dtype = try? e.decode(String.self, forKey: AnyKey("dtype")) else {
-                throw EntryError(tensor: name, reason: "'dtype' must be a string")
+            var dtype: String?, shape: [Int]?, offsets: [Int]?
+            for (k, v) in fields {
+                switch k {
+                case "dtype": if case .string(let s) = v { dtype = s }
+                case "shape": shape = v.intArray
+                case "data_offsets": offsets = v.intArray
+                default: break
+                }
             }
-            guard let shape = try? e.decode([Int].self, forKey: AnyKey("shape")) else {
-                throw EntryError(tensor: name, reason: "'shape' must be an array of integers")
-            }
-            guard let offsets = try? e.decode([Int].self, forKey: AnyKey("data_offsets")), offsets.count == 2 else {
+            guard let dtype else { throw EntryError(tensor: name, reason: "'dtype' must be a string") }
+            guard let shape else { throw EntryError(tensor: name, reason: "'shape' must be an array of integers") }
+            guard let offsets, offsets.count == 2 else {
                 throw EntryError(tensor: name, reason: "'data_offsets' must be an array of two integers")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, offsets: offsets))
@@ -146,13 +148,4 @@ private struct HeaderDocument: Decodable {
 private struct EntryError: Error {
     var tensor: String
     var reason: String
-}
-
-/// A JSON object key known only at run time.
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ s: String) { stringValue = s }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
 }

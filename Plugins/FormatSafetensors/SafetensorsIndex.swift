@@ -3,8 +3,9 @@ import OmniCore
 
 /// A validated `model.safetensors.index.json`: which shard holds each tensor.
 ///
-/// Shard paths must stay inside the model folder: absolute paths, `..` components and symlinks that
-/// lead outside are refused.
+/// Shard paths must stay inside the model folder: absolute paths and `..` components are refused. The
+/// check is on the path the index names, not on where a symlink points: the Hugging Face cache stores
+/// every shard as `snapshots/<rev>/name → ../../blobs/<hash>`, and those links are the cache's own.
 struct SafetensorsIndex {
     /// The conventional index file name.
     static let fileName = "model.safetensors.index.json"
@@ -29,27 +30,34 @@ struct SafetensorsIndex {
         guard data.count <= SafetensorsHeader.maxHeaderBytes else {
             throw fail("index is \(data.count) bytes, over the \(SafetensorsHeader.maxHeaderBytes)-byte cap")
         }
-        let root: Any
-        do { root = try JSONSerialization.jsonObject(with: data) } catch {
-            throw fail("index is not valid JSON")
-        }
-        guard let object = root as? [String: Any] else { throw fail("index is not a JSON object") }
-        guard let map = object["weight_map"] as? [String: Any] else {
+        let root: JSONValue
+        do { root = try JSONValue.parse([UInt8](data)) } catch let e as Reason { throw fail("index is \(e.text)") }
+        guard case .object(let object) = root else { throw fail("index is not a JSON object") }
+        guard let mapValue = object.first(where: { $0.0 == "weight_map" })?.1, case .object(let members) = mapValue else {
             throw fail("index has no 'weight_map' object")
         }
+        var map: [String: JSONValue] = [:]
+        for (k, v) in members { map[k] = v }
         var metadata: [String: String] = [:]
-        if let m = object["metadata"] {
-            guard let m = m as? [String: Any] else { throw fail("index 'metadata' must be an object") }
-            for (k, v) in m { metadata[k] = "\(v)" }
+        if let m = object.first(where: { $0.0 == "metadata" })?.1 {
+            guard case .object(let fields) = m else { throw fail("index 'metadata' must be an object") }
+            for (k, v) in fields {
+                switch v {
+                case .string(let s): metadata[k] = s
+                case .int(let i): metadata[k] = String(i)
+                case .double(let d): metadata[k] = String(d)
+                case .bool(let b): metadata[k] = String(b)
+                default: metadata[k] = "(\(v))"
+                }
+            }
         }
 
         let folder = url.deletingLastPathComponent().standardizedFileURL
-        let realFolder = folder.resolvingSymlinksInPath().path
         var resolved: [String: URL] = [:]
         var byShardName: [String: URL] = [:]
         var shards: [URL] = []
         for name in map.keys.sorted() {
-            guard let rel = map[name] as? String else { throw fail("weight_map value must be a file name", name) }
+            guard case .string(let rel)? = map[name] else { throw fail("weight_map value must be a file name", name) }
             if let u = byShardName[rel] { resolved[name] = u; continue }
             guard !rel.isEmpty, !rel.hasPrefix("/"), !rel.hasPrefix("~") else {
                 throw fail("shard path '\(rel)' must be relative to the model folder", name)
@@ -58,8 +66,7 @@ struct SafetensorsIndex {
                 throw fail("shard path '\(rel)' contains '..'", name)
             }
             let shard = folder.appendingPathComponent(rel).standardizedFileURL
-            let real = shard.resolvingSymlinksInPath().path
-            guard real.hasPrefix(realFolder + "/") else {
+            guard shard.path.hasPrefix(folder.path + "/") else {
                 throw fail("shard path '\(rel)' leads outside the model folder", name)
             }
             guard FileManager.default.fileExists(atPath: shard.path) else {

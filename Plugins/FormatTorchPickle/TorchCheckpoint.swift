@@ -17,26 +17,34 @@ struct TorchCheckpoint {
         func fail(_ reason: String, _ tensor: String? = nil) -> OmniError {
             .weightFile(file: path, tensor: tensor, reason: reason)
         }
-        let magic = ByteReader(file: file).u32(0)
-        if magic != 0x0403_4b50 {
-            if file.byteCount >= 2, file.bytes(0..<2)[0] == 0x80 {
+        let reader = try ByteReader(path: path, size: file.byteCount)
+        if reader.u32(0) != 0x0403_4b50 {
+            if reader.bytes(0, 1) == [0x80] {
                 throw fail("legacy torch format (not a zip archive); re-save with torch>=1.6")
             }
             throw fail("not a PyTorch zip checkpoint (bad magic)")
         }
-        let zip = try ZipArchive(file: file)
+        let zip = try ZipArchive(file: file, reader: reader)
         let pickles = zip.entries.keys.filter { $0.hasSuffix("/data.pkl") && $0.split(separator: "/").count == 2 }
         guard pickles.count == 1, let pkl = pickles.first, let entry = zip.entries[pkl] else {
             throw fail("expected exactly one <name>/data.pkl in the archive, found \(pickles.count)")
         }
         let prefix = String(pkl.dropLast("data.pkl".count))
         if let order = zip.entries[prefix + "byteorder"] {
-            let s = String(decoding: file.bytes(order.dataRange), as: UTF8.self)
+            let s = String(decoding: reader.bytes(order.dataRange.lowerBound, order.dataRange.count) ?? [], as: UTF8.self)
             guard s == "little" else { throw fail("byteorder '\(s)' is not supported (little-endian only)") }
         }
-        var unpickler = Unpickler(bytes: file.bytes(entry.dataRange), file: path, member: pkl)
-        let root = try unpickler.load()
-        var walker = Flattener(arena: unpickler.arena, archive: zip, prefix: prefix, file: file)
+        guard let pickle = reader.bytes(entry.dataRange.lowerBound, entry.dataRange.count) else {
+            throw fail("cannot read \(pkl)")
+        }
+        let root: PickleValue
+        let arena: PickleArena
+        (root, arena) = try pickle.withUnsafeBytes { buf in
+            var unpickler = Unpickler(bytes: buf, file: path, member: pkl)
+            let root = try unpickler.load()
+            return (root, unpickler.arena)
+        }
+        var walker = Flattener(arena: arena, archive: zip, prefix: prefix, file: file)
         try walker.walk(root, name: "", depth: 0)
         tensors = walker.tensors
         metadata = walker.metadata

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import OmniCore
 
 /// The entries of a zip archive held in a mapped file, as PyTorch writes them (stored, never compressed;
@@ -13,10 +18,9 @@ struct ZipArchive {
     /// Members by name.
     let entries: [String: Entry]
 
-    /// Reads the central directory of `file`.
-    init(file: MappedFile) throws {
+    /// Reads the central directory of `file` through `r` (which reads the same file).
+    init(file: MappedFile, reader r: ByteReader) throws {
         let path = file.path
-        let r = ByteReader(file: file)
         func fail(_ reason: String, _ member: String? = nil) -> OmniError {
             .weightFile(file: path, tensor: member, reason: reason)
         }
@@ -65,7 +69,8 @@ struct ZipArchive {
             guard at + 46 + nameLen + extraLen + commentLen <= cdEnd else {
                 throw fail("central directory entry at byte \(at) runs past the directory")
             }
-            let name = String(decoding: file.bytes((at + 46)..<(at + 46 + nameLen)), as: UTF8.self)
+            guard let nameBytes = r.bytes(at + 46, nameLen) else { throw fail("unreadable member name at byte \(at)") }
+            let name = String(decoding: nameBytes, as: UTF8.self)
             // ZIP64 extra field (id 1): the 0xFFFFFFFF fields, in the order usize, csize, local offset.
             var e = at + 46 + nameLen
             let extraEnd = e + extraLen
@@ -86,11 +91,12 @@ struct ZipArchive {
                            + "uncompressed: re-save with torch.save", name)
             }
             guard csize == usize else { throw fail("stored member with compressed size \(csize) ≠ size \(usize)", name) }
-            guard file.byteCount >= 30, local <= UInt64(file.byteCount - 30), r.u32(Int(local)) == 0x0403_4b50 else {
+            // The local header is read on its own (30 bytes): members lie far apart in a large archive.
+            guard local <= UInt64(Int.max), let lh = r.bytes(Int(local), 30),
+                  lh[0] == 0x50, lh[1] == 0x4B, lh[2] == 0x03, lh[3] == 0x04 else {
                 throw fail("local header at byte \(local) is missing or outside the file", name)
             }
-            let l = Int(local)
-            let start = l + 30 + Int(r.u16(l + 26) ?? 0) + Int(r.u16(l + 28) ?? 0)
+            let start = Int(local) + 30 + (Int(lh[26]) | Int(lh[27]) << 8) + (Int(lh[28]) | Int(lh[29]) << 8)
             guard usize <= UInt64(file.byteCount), start <= file.byteCount - Int(usize) else {
                 throw fail("member data (\(usize) bytes at \(start)) runs past the end of the file", name)
             }
@@ -101,19 +107,57 @@ struct ZipArchive {
     }
 }
 
-/// Little-endian reads from a mapped file that return nil instead of reading out of bounds.
-struct ByteReader {
-    let file: MappedFile
+/// Little-endian reads of a file through `pread` and a 64 KiB window, returning nil instead of reading
+/// out of bounds. Not through the mapping: a page fault on a fresh mapping makes the kernel read its whole
+/// readahead window (8 MiB on our CI disk) around it, at both ends of a multi-gigabyte archive.
+final class ByteReader {
+    /// File size in bytes.
+    let size: Int
+    private let fd: Int32
+    private var window: [UInt8] = []
+    private var windowStart = 0
+
+    /// Opens `path` (of `size` bytes) for reading.
+    init(path: String, size: Int) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
+        self.size = size
+    }
+
+    deinit { close(fd) }
 
     func u16(_ at: Int) -> UInt16? { read(at, 2).map { UInt16(truncatingIfNeeded: $0) } }
     func u32(_ at: Int) -> UInt32? { read(at, 4).map { UInt32(truncatingIfNeeded: $0) } }
     func u64(_ at: Int) -> UInt64? { read(at, 8) }
 
+    /// `count` bytes from `at`, or nil when out of bounds or unreadable.
+    func bytes(_ at: Int, _ count: Int) -> [UInt8]? {
+        guard at >= 0, count >= 0, at <= size - count else { return nil }
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        let ok = out.withUnsafeMutableBytes { buf -> Bool in
+            guard let base = buf.baseAddress else { return true }
+            while done < count {
+                let n = pread(fd, base + done, count - done, off_t(at + done))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return true
+        }
+        return ok ? out : nil
+    }
+
     private func read(_ at: Int, _ n: Int) -> UInt64? {
-        guard at >= 0, at <= file.byteCount - n else { return nil }
+        guard at >= 0, at <= size - n else { return nil }
+        if at < windowStart || at + n > windowStart + window.count {
+            let start = max(0, at - 32_768)
+            guard let w = bytes(start, min(65_536, size - start)) else { return nil }
+            window = w
+            windowStart = start
+        }
         var v: UInt64 = 0
-        let b = file.bytes(at..<(at + n))
-        for i in 0..<n { v |= UInt64(b[i]) << (8 * UInt64(i)) }
+        for i in 0..<n { v |= UInt64(window[at - windowStart + i]) << (8 * UInt64(i)) }
         return v
     }
 }

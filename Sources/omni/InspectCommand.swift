@@ -15,6 +15,9 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw OmniError.io(path: model, reason: "no such file or folder")
+        }
         let report = try CheckpointReport(url: URL(fileURLWithPath: model), registry: Composition.registry())
         if json {
             let enc = JSONEncoder()
@@ -33,6 +36,7 @@ struct CheckpointReport: Encodable {
         var name: String
         var dtype: String
         var shape: [Int]
+        var parameters: Int
         var bytes: Int
         var file: String
         var format: String
@@ -78,10 +82,12 @@ struct CheckpointReport: Encodable {
                 guard let info = source.info(name) else { continue }
                 let params = info.shape.checkedElementCount ?? 0
                 let bytes = info.dtype.byteCount(elements: params) ?? info.byteRange.count
-                tensors.append(Row(name: name, dtype: info.dtype.rawValue, shape: info.shape.dims, bytes: bytes,
+                tensors.append(Row(name: name, dtype: info.dtype.rawValue, shape: info.shape.dims, parameters: params,
+                                   bytes: bytes,
                                    file: URL(fileURLWithPath: info.file).lastPathComponent,
                                    format: source.formatName))
-                components[Self.component(of: name), default: Total()].add(params, bytes)
+                let fromSpeakers = URL(fileURLWithPath: info.file).lastPathComponent.hasPrefix("spk_dict.")
+                components[fromSpeakers ? "spk_dict" : Self.component(of: name), default: Total()].add(params, bytes)
                 dtypes[info.dtype.rawValue, default: Total()].add(params, bytes)
                 total.add(params, bytes)
             }

@@ -47,6 +47,28 @@ final class SafetensorsHostileTests: XCTestCase {
         assertWeightFileError(file: "j.safetensors", tensor: nil, reason: "not valid JSON") { try self.format.open(url) }
     }
 
+    func testDuplicateTensorNameInHeader() throws {
+        let header = "{" + entry("a", "U8", "[1]", "[0,1]") + "," + entry("a", "U8", "[1]", "[1,2]") + "}"
+        let url = try s.file("dup.safetensors", header: header, data: [1, 2])
+        assertWeightFileError(file: "dup.safetensors", tensor: nil, reason: "duplicate key 'a'") {
+            try self.format.open(url)
+        }
+    }
+
+    func testDeeplyNestedJSONIsRefusedNotRecursed() throws {
+        let header = #"{"__metadata__":"# + String(repeating: "[", count: 100_000)
+        let url = try s.file("deep.safetensors", header: header)
+        assertWeightFileError(file: "deep.safetensors", tensor: nil, reason: "nested deeper") { try self.format.open(url) }
+    }
+
+    func testEscapedNamesAndTrailingGarbage() throws {
+        let header = #"{"a\u00e9\n\ud83d\ude00":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#
+        let url = try s.file("esc.safetensors", header: header, data: [5])
+        XCTAssertEqual(try format.open(url).names, ["aé\n😀"])
+        let bad = try s.file("tr.safetensors", header: "{} x")
+        assertWeightFileError(file: "tr.safetensors", tensor: nil, reason: "trailing") { try self.format.open(bad) }
+    }
+
     func testHeaderNotAnObject() throws {
         let url = try s.file("j.safetensors", header: "[1, 2]")
         assertWeightFileError(file: "j.safetensors", tensor: nil, reason: "not a JSON object") {

@@ -68,17 +68,23 @@ final class SafetensorsIndexTests: XCTestCase {
         }
     }
 
-    func testIndexSymlinkEscapingFolder() throws {
-        let outside = try SafetensorsScratch()
-        defer { outside.remove() }
-        let target = try outside.file("x.safetensors", header: #"{"b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#,
-                                      data: [1])
-        try FileManager.default.createSymbolicLink(at: s.dir.appendingPathComponent("link.safetensors"),
-                                                   withDestinationURL: target)
-        try index(#""a":"s1.safetensors","b":"link.safetensors""#)
-        assertWeightFileError(file: "model.safetensors.index.json", tensor: "b", reason: "outside") {
-            try self.format.open(self.s.dir)
+    /// The Hugging Face cache layout: shards are symlinks from snapshots/<rev>/ into ../../blobs/.
+    /// The index names plain file names, so this is inside the folder and must open.
+    func testHubCacheSymlinkedShardsOpen() throws {
+        let blobs = s.dir.appendingPathComponent("blobs")
+        let snap = s.dir.appendingPathComponent("snapshots/abc123")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: snap, withIntermediateDirectories: true)
+        for (shard, blob) in [("s1.safetensors", "b1"), ("s2.safetensors", "b2")] {
+            try FileManager.default.moveItem(at: s.dir.appendingPathComponent(shard), to: blobs.appendingPathComponent(blob))
+            try FileManager.default.createSymbolicLink(atPath: snap.appendingPathComponent(shard).path,
+                                                       withDestinationPath: "../../blobs/\(blob)")
         }
+        try Data(#"{"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#.utf8)
+            .write(to: snap.appendingPathComponent("model.safetensors.index.json"))
+        let src = try format.open(snap)
+        XCTAssertEqual(src.names, ["a", "b"])
+        XCTAssertEqual(try src.tensor("a").rawPointer.load(as: UInt8.self), 7)
     }
 
     func testInvalidIndexJSON() throws {

@@ -36,6 +36,34 @@ final class TorchPickleReaderTests: XCTestCase {
         src.release("Ethan.ref_mel")
     }
 
+    /// Tests/Fixtures/torch/state_dict.pt, pickled by CPython (see make_state_dict.py beside it): memo
+    /// references, OrderedDict, nested dicts, a parameter, shared storage, a transposed view, scalars.
+    func testCPythonPickledStateDict() throws {
+        let url = Fixtures.root.appendingPathComponent("Tests/Fixtures/torch/state_dict.pt")
+        let src = try format.open(url)
+        XCTAssertEqual(src.names, ["encoder.half", "encoder.tail", "encoder.weight", "encoder.weight_t", "ids"])
+        XCTAssertEqual(src.metadata, [
+            "config.lr": "0.5", "config.name": "tiny", "config.steps": "300000", "config.neg": "-5",
+            "config.flag": "true", "config.none": "null", "config.sizes.0": "3", "config.sizes.1": "4",
+        ])
+        let w = try src.tensor("encoder.weight")
+        XCTAssertEqual(w.shape, [2, 3])
+        XCTAssertEqual(floats(w, 6), [0, 1, 2, 3, 4, 5])
+        let wt = try src.tensor("encoder.weight_t")
+        XCTAssertEqual(wt.shape, [3, 2])
+        XCTAssertEqual(wt.strides, [1, 3])
+        XCTAssertEqual(floats(wt.contiguous(), 6), [0, 3, 1, 4, 2, 5])
+        XCTAssertEqual(floats(try src.tensor("encoder.tail"), 2), [4, 5])
+        let half = try src.tensor("encoder.half")
+        XCTAssertEqual(half.dtype, .f16)
+        XCTAssertEqual((0..<4).map { half.rawPointer.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) },
+                       [0x3C00, 0x4000, 0xC000, 0x3800])
+        let ids = try src.tensor("ids")
+        XCTAssertEqual(ids.dtype, .i64)
+        XCTAssertEqual((0..<3).map { ids.rawPointer.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) }, [7, -8, 9])
+        try WeightFormatConformance.checkReader(format, url: url)
+    }
+
     func testRegistryPicksTorchForPt() throws {
         let url = Fixtures.tinyModel.appendingPathComponent("spk_dict.pt")
         XCTAssertEqual(try BuiltinPluginsRegistry.make().weightFormat(for: url).name, "torch")
