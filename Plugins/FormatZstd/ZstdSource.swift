@@ -52,7 +52,7 @@ public final class ZstdSource: WeightSource {
             guard map[t.name] == nil else { throw fail("tensor appears twice in the index", t.name) }
             guard let dtype = DType(rawValue: t.dtype) else { throw fail("unknown dtype '\(t.dtype)'", t.name) }
             let shape = Shape(t.shape)
-            guard let count = shape.checkedElementCount, let bytes = dtype.byteCount(elements: count) else {
+            guard let count = shape.checkedElementCount, shape.stridesFit, let bytes = dtype.byteCount(elements: count) else {
                 throw fail("shape \(shape) is invalid for \(dtype)", t.name)
             }
             let ub = ZstdCodec.unitBytes(dtype)
