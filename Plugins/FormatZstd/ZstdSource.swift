@@ -5,11 +5,12 @@ import OmniCore
 /// tensor (checking each frame's XXH64) into a new 64-byte-aligned buffer, on `threads` threads.
 public final class ZstdSource: WeightSource {
     struct Entry {
-        var index: OMZTensor
         var dtype: DType
         var shape: Shape
         var byteCount: Int
-        var hashes: [UInt64]
+        var planes: Int
+        var chunkUnits: Int
+        var frames: [ZstdCodec.FrameRef]
         var span: Range<Int>
     }
 
@@ -63,7 +64,7 @@ public final class ZstdSource: WeightSource {
             guard t.frames.count == chunks * t.planes else {
                 throw fail("\(t.frames.count) frames, expected \(chunks * t.planes)", t.name)
             }
-            var hashes: [UInt64] = []
+            var refs: [ZstdCodec.FrameRef] = []
             var lo = dataEnd, hi = OMZLayout.headerBytes
             for (i, f) in t.frames.enumerated() {
                 guard f.offset >= OMZLayout.headerBytes, f.size > 0, f.offset <= dataEnd, f.size <= dataEnd - f.offset else {
@@ -72,12 +73,13 @@ public final class ZstdSource: WeightSource {
                 guard f.xxh64.count == 16, let h = UInt64(f.xxh64, radix: 16) else {
                     throw fail("frame \(i) checksum '\(f.xxh64)' is not 16 hex digits", t.name)
                 }
-                hashes.append(h)
+                refs.append(ZstdCodec.FrameRef(offset: f.offset, size: f.size, hash: h, raw: f.raw ?? false))
                 lo = min(lo, f.offset)
                 hi = max(hi, f.offset + f.size)
             }
             let span = t.frames.isEmpty ? OMZLayout.headerBytes..<OMZLayout.headerBytes : lo..<hi
-            map[t.name] = Entry(index: t, dtype: dtype, shape: shape, byteCount: bytes, hashes: hashes, span: span)
+            map[t.name] = Entry(dtype: dtype, shape: shape, byteCount: bytes, planes: t.planes, chunkUnits: t.chunkUnits,
+                                frames: refs, span: span)
         }
         self.file = file
         self.metadata = index.metadata
@@ -103,8 +105,8 @@ public final class ZstdSource: WeightSource {
     /// Decompresses `name` into `dst`, which must hold `byteCount(name)` bytes.
     public func decompress(_ name: String, into dst: UnsafeMutableRawPointer) throws {
         guard let e = entries[name] else { throw OmniError.missingTensor(key: name, file: file.path) }
-        try ZstdCodec.decompress(e.index, hashes: e.hashes, dtype: e.dtype, byteCount: e.byteCount, from: file, into: dst,
-                                 threads: threads, path: file.path)
+        try ZstdCodec.decompress(name, frames: e.frames, planes: e.planes, chunkUnits: e.chunkUnits, dtype: e.dtype,
+                                 byteCount: e.byteCount, from: file, into: dst, threads: threads, path: file.path)
     }
 
     public func prefetch(_ name: String) { if let e = entries[name] { file.prefetch(e.span) } }
