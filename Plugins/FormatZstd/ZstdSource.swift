@@ -16,7 +16,9 @@ public final class ZstdSource: WeightSource {
 
     public var formatName: String { "zstd" }
     public var files: [String] { [file.path] }
+    /// Metadata stored by the writer (e.g. the source checkpoint's).
     public let metadata: [String: String]
+    /// Tensor names, sorted.
     public let names: [String]
     /// Threads used to decompress one tensor.
     public let threads: Int

@@ -14,6 +14,7 @@ public struct ZstdWriter: Sendable {
     /// from cutting the literal runs it cannot shorten anyway: planes are noise plus a skewed histogram.
     public var minMatch: Int32
 
+    /// A writer with the given zstd level, chunk size, minimum match and threads (defaults: the benchmarked choice).
     public init(level: Int32 = 1, chunkBytes: Int = 1 << 20, minMatch: Int32 = 7,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.level = level
