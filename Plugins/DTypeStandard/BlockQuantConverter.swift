@@ -6,6 +6,7 @@ import OmniCore
 /// Sources and targets: f32, f16 and bf16 ↔ q8_0 and q4_0. 16-bit floats go through f32 in slices of
 /// blocks (exact widening; narrowing rounds to nearest even). `count` must be a multiple of 32.
 public struct BlockQuantConverter: DTypeConverter {
+    /// The plugin; stateless.
     public init() {}
     /// Plugin name.
     public var name: String { "blockquant" }

@@ -8,6 +8,7 @@ import OmniCore
 /// key-values; use `GGUFWriter` directly for typed extra metadata. GGUF has no shards here:
 /// `maxShardBytes` is refused.
 public struct GGUFFormat: WeightFormat {
+    /// The plugin; stateless.
     public init() {}
     public var name: String { "gguf" }
 

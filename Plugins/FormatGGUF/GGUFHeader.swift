@@ -94,7 +94,7 @@ struct GGUFHeader: Sendable {
             }
             let offset = try r.read(UInt64.self, "data offset")
             let shape = Shape(dims.reversed())
-            guard let count = shape.checkedElementCount else { throw r.fail("shape \(shape) overflows") }
+            guard let count = shape.checkedElementCount, shape.stridesFit else { throw r.fail("shape \(shape) overflows") }
             if type.dtype.isQuantized, dims.first.map({ $0 % type.dtype.blockElements != 0 }) ?? true {
                 throw r.fail("\(type.dtype) needs the fastest dimension to be a multiple of 32, shape \(shape)")
             }

@@ -15,6 +15,7 @@ public final class GGUFSource: WeightSource {
     public let alignment: Int
     /// Key-values in file order, typed.
     public let values: [(key: String, value: GGUFValue)]
+    /// Tensor names (Hugging Face spelling), sorted.
     public let names: [String]
 
     private let file: MappedFile

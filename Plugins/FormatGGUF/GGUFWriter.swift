@@ -16,6 +16,7 @@ public struct GGUFWriter: Sendable {
     /// Rename Hugging Face names to GGUF names and store the originals in `omni.hf_names`.
     public var mapNames: Bool
 
+    /// A writer with the given alignment, extra key-values and name mapping.
     public init(alignment: Int = 32, extraMetadata: [(key: String, value: GGUFValue)] = [], mapNames: Bool = true) {
         self.alignment = alignment
         self.extraMetadata = extraMetadata

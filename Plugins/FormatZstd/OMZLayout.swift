@@ -16,7 +16,8 @@ import OmniCore
 /// other dtype, the last chunk shorter); each chunk is split into `BytePlanes` (exponent bytes apart from
 /// sign+mantissa bytes; 1 plane for non-float dtypes) and every plane of every chunk is one zstd frame.
 /// `frames[c * planes + p]` is chunk c, plane p, with its file offset, compressed size and the XXH64 of
-/// its compressed bytes, checked before decompression. Chunks decompress independently (in parallel)
+/// its stored bytes, checked before decompression; a plane zstd cannot shrink is stored raw and read in
+/// place from the mapping. Chunks decompress independently (in parallel)
 /// straight into the tensor's buffer.
 enum OMZLayout {
     static let magic: [UInt8] = Array("OMZ1".utf8)
@@ -49,9 +50,11 @@ struct OMZTensor: Codable, Sendable {
     var frames: [OMZFrame]
 }
 
-/// One zstd frame: file offset, compressed size, XXH64 of the compressed bytes (16 hex digits).
+/// One frame: file offset, stored size, XXH64 of the stored bytes (16 hex digits). `raw: true` marks a
+/// plane stored uncompressed because zstd could not shrink it (mantissa bytes); absent means zstd.
 struct OMZFrame: Codable, Sendable {
     var offset: Int
     var size: Int
     var xxh64: String
+    var raw: Bool?
 }

@@ -6,6 +6,7 @@ import OmniCore
 /// A path is a `.omz` file or a folder holding exactly one; writing to a path that does not end in `.omz`
 /// writes `model.omz` inside that folder. One file per checkpoint: `maxShardBytes` is refused.
 public struct ZstdFormat: WeightFormat {
+    /// The plugin; stateless (writes with `ZstdWriter()` defaults).
     public init() {}
     public var name: String { "zstd" }
 

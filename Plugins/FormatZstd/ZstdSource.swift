@@ -5,17 +5,20 @@ import OmniCore
 /// tensor (checking each frame's XXH64) into a new 64-byte-aligned buffer, on `threads` threads.
 public final class ZstdSource: WeightSource {
     struct Entry {
-        var index: OMZTensor
         var dtype: DType
         var shape: Shape
         var byteCount: Int
-        var hashes: [UInt64]
+        var planes: Int
+        var chunkUnits: Int
+        var frames: [ZstdCodec.FrameRef]
         var span: Range<Int>
     }
 
     public var formatName: String { "zstd" }
     public var files: [String] { [file.path] }
+    /// Metadata stored by the writer (e.g. the source checkpoint's).
     public let metadata: [String: String]
+    /// Tensor names, sorted.
     public let names: [String]
     /// Threads used to decompress one tensor.
     public let threads: Int
@@ -52,7 +55,7 @@ public final class ZstdSource: WeightSource {
             guard map[t.name] == nil else { throw fail("tensor appears twice in the index", t.name) }
             guard let dtype = DType(rawValue: t.dtype) else { throw fail("unknown dtype '\(t.dtype)'", t.name) }
             let shape = Shape(t.shape)
-            guard let count = shape.checkedElementCount, let bytes = dtype.byteCount(elements: count) else {
+            guard let count = shape.checkedElementCount, shape.stridesFit, let bytes = dtype.byteCount(elements: count) else {
                 throw fail("shape \(shape) is invalid for \(dtype)", t.name)
             }
             let ub = ZstdCodec.unitBytes(dtype)
@@ -63,7 +66,7 @@ public final class ZstdSource: WeightSource {
             guard t.frames.count == chunks * t.planes else {
                 throw fail("\(t.frames.count) frames, expected \(chunks * t.planes)", t.name)
             }
-            var hashes: [UInt64] = []
+            var refs: [ZstdCodec.FrameRef] = []
             var lo = dataEnd, hi = OMZLayout.headerBytes
             for (i, f) in t.frames.enumerated() {
                 guard f.offset >= OMZLayout.headerBytes, f.size > 0, f.offset <= dataEnd, f.size <= dataEnd - f.offset else {
@@ -72,12 +75,13 @@ public final class ZstdSource: WeightSource {
                 guard f.xxh64.count == 16, let h = UInt64(f.xxh64, radix: 16) else {
                     throw fail("frame \(i) checksum '\(f.xxh64)' is not 16 hex digits", t.name)
                 }
-                hashes.append(h)
+                refs.append(ZstdCodec.FrameRef(offset: f.offset, size: f.size, hash: h, raw: f.raw ?? false))
                 lo = min(lo, f.offset)
                 hi = max(hi, f.offset + f.size)
             }
             let span = t.frames.isEmpty ? OMZLayout.headerBytes..<OMZLayout.headerBytes : lo..<hi
-            map[t.name] = Entry(index: t, dtype: dtype, shape: shape, byteCount: bytes, hashes: hashes, span: span)
+            map[t.name] = Entry(dtype: dtype, shape: shape, byteCount: bytes, planes: t.planes, chunkUnits: t.chunkUnits,
+                                frames: refs, span: span)
         }
         self.file = file
         self.metadata = index.metadata
@@ -103,8 +107,8 @@ public final class ZstdSource: WeightSource {
     /// Decompresses `name` into `dst`, which must hold `byteCount(name)` bytes.
     public func decompress(_ name: String, into dst: UnsafeMutableRawPointer) throws {
         guard let e = entries[name] else { throw OmniError.missingTensor(key: name, file: file.path) }
-        try ZstdCodec.decompress(e.index, hashes: e.hashes, dtype: e.dtype, byteCount: e.byteCount, from: file, into: dst,
-                                 threads: threads, path: file.path)
+        try ZstdCodec.decompress(name, frames: e.frames, planes: e.planes, chunkUnits: e.chunkUnits, dtype: e.dtype,
+                                 byteCount: e.byteCount, from: file, into: dst, threads: threads, path: file.path)
     }
 
     public func prefetch(_ name: String) { if let e = entries[name] { file.prefetch(e.span) } }

@@ -10,9 +10,15 @@ public struct ZstdWriter: Sendable {
     public var chunkBytes: Int
     /// Compression threads.
     public var threads: Int
+    /// zstd's minimum match length (3…7; 0 keeps the level's). Long minimum matches keep the match finder
+    /// from cutting the literal runs it cannot shorten anyway: planes are noise plus a skewed histogram.
+    public var minMatch: Int32
 
-    public init(level: Int32 = 1, chunkBytes: Int = 256 << 10, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// A writer with the given zstd level, chunk size, minimum match and threads (defaults: the benchmarked choice).
+    public init(level: Int32 = 1, chunkBytes: Int = 1 << 20, minMatch: Int32 = 7,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.level = level
+        self.minMatch = minMatch
         self.chunkBytes = chunkBytes
         self.threads = threads
     }
@@ -39,11 +45,11 @@ public struct ZstdWriter: Sendable {
             let ub = ZstdCodec.unitBytes(e.dtype)
             let chunkUnits = max(1, chunkBytes / ub)
             let frames = try ZstdCodec.compress(c.rawPointer, byteCount: c.byteCount, dtype: e.dtype, chunkUnits: chunkUnits,
-                                                level: level, threads: threads, what: "\(path): tensor '\(e.name)'")
+                                                level: level, minMatch: minMatch, threads: threads, what: "\(path): tensor '\(e.name)'")
             var records: [OMZFrame] = []
             for f in frames {
                 records.append(OMZFrame(offset: sink.offset, size: f.bytes.count,
-                                        xxh64: String(f.hash, radix: 16).leftPadded(16)))
+                                        xxh64: String(f.hash, radix: 16).leftPadded(16), raw: f.raw ? true : nil))
                 try sink.write(f.bytes)
             }
             index.tensors.append(OMZTensor(name: e.name, dtype: e.dtype.rawValue, shape: e.shape.dims,

@@ -18,6 +18,7 @@ struct BenchZstd: ParsableCommand {
     @Option(help: "zstd levels to try, comma separated.") var levels: String = "1,3"
     @Option(help: "Chunk sizes in KiB of input, comma separated.") var chunkKib: String = "128,256,1024"
     @Option(help: "Timed repetitions (best is reported).") var repeats: Int = 3
+    @Option(help: "zstd minimum match lengths to try (0 = the level's), comma separated.") var minMatch: String = "0"
 
     func run() throws {
         let n = values
@@ -26,6 +27,7 @@ struct BenchZstd: ParsableCommand {
         let t = Tensor(zeros: [n], dtype: .bf16)
         let p = t.mutableRawPointer.assumingMemoryBound(to: UInt16.self)
         var g = SplitMix(state: 42)
+        let std = self.std
         for i in stride(from: 0, to: n - 1, by: 2) {
             let (a, b) = g.normalPair()
             p[i] = Scalar.floatToBF16(a * std)
@@ -44,44 +46,57 @@ struct BenchZstd: ParsableCommand {
         memset(out, 0, t.byteCount)
         let raw = Double(t.byteCount)
 
-        print("\nformat        level chunk    ratio  compress(s)  decomp 1 thread  decomp \(cores) threads  per core")
+        print("\nformat        level chunk    ratio  compress(s)  decomp 1 thread  decomp \(cores) threads  1 thread per CPU-s")
         for level in levels.split(separator: ",").compactMap({ Int32($0) }) {
             for kib in chunkKib.split(separator: ",").compactMap({ Int($0) }) {
-                let path = dir.appendingPathComponent("w-\(level)-\(kib).omz").path
+              for mm in minMatch.split(separator: ",").compactMap({ Int32($0) }) {
+                let path = dir.appendingPathComponent("w-\(level)-\(kib)-\(mm).omz").path
                 let c0 = DispatchTime.now()
-                try ZstdWriter(level: level, chunkBytes: kib << 10, threads: cores)
+                try ZstdWriter(level: level, chunkBytes: kib << 10, minMatch: mm, threads: cores)
                     .write([TensorEntry(name: "w", dtype: .bf16, shape: t.shape) { t }], metadata: [:], to: path)
                 let ctime = seconds(since: c0)
                 let one = try ZstdSource(path: path, threads: 1)
                 let all = try ZstdSource(path: path, threads: cores)
                 let size = Double(one.info("w")?.byteRange.count ?? 1)
-                let s1 = try best { try one.decompress("w", into: out) }
+                let (s1, cpu1) = try timed { try one.decompress("w", into: out) }
                 let sN = try best { try all.decompress("w", into: out) }
                 guard memcmp(out, t.rawPointer, t.byteCount) == 0 else {
                     throw OmniError.weightFile(file: path, tensor: "w", reason: "round trip is not bit-exact")
                 }
-                print(String(format: "omz (planes)  %5d %5dK  %6.3f  %11.2f  %10.2f GB/s  %12.2f GB/s  %6.2f GB/s",
-                             level, kib, raw / size, ctime, raw / s1 / 1e9, raw / sN / 1e9, raw / sN / 1e9 / Double(cores)))
+                print(String(format: "omz mm=%d     %5d %5dK  %6.3f  %11.2f  %10.2f GB/s  %12.2f GB/s  %6.2f GB/s",
+                             mm, level, kib, raw / size, ctime, raw / s1 / 1e9, raw / sN / 1e9, raw / cpu1 / 1e9))
                 try? FileManager.default.removeItem(atPath: path)
+              }
             }
             let (ratio, d1) = try plainZstd(t, level: level, chunk: 1 << 20)
             print(String(format: "plain zstd    %5d %5dK  %6.3f  %11@  %10.2f GB/s", level, 1024, ratio, "-", raw / d1 / 1e9))
         }
         print("\nratio = raw bytes / compressed frame bytes; GB/s = uncompressed bytes per second (best of \(repeats)),"
-              + " into a preallocated buffer, file in the page cache; per core = all-core figure / cores")
+              + " into a preallocated buffer, file in the page cache; per CPU-s = bytes / CPU time of the"
+              + " 1-thread run (best of \(repeats); what one core delivers while it runs, robust to other load)")
     }
 
     func seconds(since t0: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9 }
 
-    func best(_ body: () throws -> Void) throws -> Double {
+    /// Best wall-clock seconds of `repeats` runs after a warm-up, and the process CPU seconds of that run.
+    func timed(_ body: () throws -> Void) throws -> (wall: Double, cpu: Double) {
         try body() // warm-up: page in the mapping
-        var b = Double.infinity
+        var b = (wall: Double.infinity, cpu: Double.infinity)
         for _ in 0..<max(1, repeats) {
-            let t0 = DispatchTime.now()
+            let c0 = cpuSeconds(), t0 = DispatchTime.now()
             try body()
-            b = min(b, seconds(since: t0))
+            let w = seconds(since: t0), c = cpuSeconds() - c0
+            b = (min(b.wall, w), min(b.cpu, c))
         }
         return b
+    }
+
+    func best(_ body: () throws -> Void) throws -> Double { try timed(body).wall }
+
+    func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Plain zstd of the raw bytes in `chunk`-byte frames: ratio and best single-thread decompression time.

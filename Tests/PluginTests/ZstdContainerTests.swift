@@ -171,6 +171,12 @@ final class ZstdContainerTests: XCTestCase {
         let src = try ZstdSource(path: path) // the index is intact: opening works, loading does not
         XCTAssertEqual(src.names, ["layer.w"])
         expectError(path, tensor: "layer.w", "chunk 0 plane 0: checksum mismatch", load: "layer.w")
+        // The last frame is the raw (uncompressed) mantissa plane of the last chunk: checked the same way.
+        data[40] ^= 0x10
+        let indexOffset = data.subdata(in: 8..<16).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        data[indexOffset - 3] ^= 0x01
+        try data.write(to: URL(fileURLWithPath: path))
+        expectError(path, tensor: "layer.w", "chunk 5 plane 1: checksum mismatch", load: "layer.w")
     }
 
     func testTruncatedAndCorruptHeaderOrIndex() throws {
