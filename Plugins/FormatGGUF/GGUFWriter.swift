@@ -77,7 +77,7 @@ public struct GGUFWriter: Sendable {
         }
         h.bytes += [UInt8](repeating: 0, count: (alignment - h.bytes.count % alignment) % alignment)
 
-        let sink = try GGUFFileSink(path: path)
+        let sink = try AtomicFile(path: path)
         try sink.write(h.bytes)
         let dataStart = sink.offset
         for (e, off) in zip(entries, offsets) {

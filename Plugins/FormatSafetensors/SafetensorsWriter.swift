@@ -61,18 +61,18 @@ struct SafetensorsWriter {
             }
         }
 
-        var temps: [TempFile] = []
+        var temps: [AtomicFile] = []
         var committed: [URL] = []
         do {
             for (group, target) in zip(groups, targets) {
-                let t = try TempFile(destination: target)
+                let t = try AtomicFile(destination: target)
                 temps.append(t)
                 try writeFile(group, metadata: options.metadata, to: t)
                 try t.finish()
             }
             if groups.count > 1 {
                 let indexURL = folder.appendingPathComponent(SafetensorsIndex.fileName)
-                let t = try TempFile(destination: indexURL)
+                let t = try AtomicFile(destination: indexURL)
                 temps.append(t)
                 try t.write(Array(indexJSON(groups, targets).utf8))
                 try t.finish()
@@ -129,7 +129,7 @@ struct SafetensorsWriter {
         return bytes
     }
 
-    private static func writeFile(_ unordered: [Planned], metadata: [String: String], to file: TempFile) throws {
+    private static func writeFile(_ unordered: [Planned], metadata: [String: String], to file: AtomicFile) throws {
         let group = fileOrder(unordered)
         let h = header(group, metadata: metadata)
         var length = [UInt8](repeating: 0, count: 8)

@@ -32,7 +32,7 @@ public struct ZstdWriter: Sendable {
         for e in entries where !seen.insert(e.name).inserted {
             throw OmniError.invalidArgument(name: "tensors", expected: "unique names", actual: "'\(e.name)' twice")
         }
-        let sink = try OMZFileSink(path: path)
+        let sink = try AtomicFile(path: path)
         try sink.write([UInt8](repeating: 0, count: OMZLayout.headerBytes))
         var index = OMZIndex(metadata: metadata, tensors: [])
         for e in entries {
