@@ -18,9 +18,8 @@ public struct GGUFFormat: WeightFormat {
     }
 
     public func canOpen(_ url: URL) -> Bool {
-        guard let file = try? Self.file(in: url), let h = FileHandle(forReadingAtPath: file) else { return false }
-        defer { try? h.close() }
-        return (try? h.read(upToCount: 4)).map { Array($0) == GGUFHeader.magic } ?? false
+        guard let file = try? Self.file(in: url) else { return false }
+        return MappedFile.hasMagic(file, GGUFHeader.magic)
     }
 
     public func open(_ url: URL) throws -> any WeightSource { try GGUFSource(path: Self.file(in: url)) }

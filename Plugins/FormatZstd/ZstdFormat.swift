@@ -15,9 +15,8 @@ public struct ZstdFormat: WeightFormat {
     }
 
     public func canOpen(_ url: URL) -> Bool {
-        guard let file = try? Self.file(in: url), let h = FileHandle(forReadingAtPath: file) else { return false }
-        defer { try? h.close() }
-        return (try? h.read(upToCount: 4)).map { Array($0) == OMZLayout.magic } ?? false
+        guard let file = try? Self.file(in: url) else { return false }
+        return MappedFile.hasMagic(file, OMZLayout.magic)
     }
 
     public func open(_ url: URL) throws -> any WeightSource { try ZstdSource(path: Self.file(in: url)) }

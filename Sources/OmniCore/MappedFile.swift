@@ -64,3 +64,15 @@ public final class MappedFile: @unchecked Sendable {
         if mapped { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
     }
 }
+
+extension MappedFile {
+    /// True when the file at `path` starts with `magic` (reads only those bytes; false for unreadable paths).
+    public static func hasMagic(_ path: String, _ magic: [UInt8]) -> Bool {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: magic.count)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, magic.count, 0) }
+        return n == magic.count && head == magic
+    }
+}

@@ -8,8 +8,23 @@ public struct Shape: Hashable, Sendable, Codable, CustomStringConvertible, Expre
 
     /// Number of dimensions.
     public var rank: Int { dims.count }
-    /// Product of the dimensions (1 for a scalar), or nil on overflow or a negative dimension.
+    /// True when the product of the nonzero dimensions fits in `Int`, so row-major strides can be computed
+    /// without overflow even when a zero dimension makes the element count 0.
+    public var stridesFit: Bool {
+        var n = 1
+        for d in dims where d != 0 {
+            guard d > 0 else { return false }
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            if o { return false }
+            n = m
+        }
+        return true
+    }
+
+    /// Product of the dimensions (1 for a scalar), or nil on overflow, a negative dimension, or dimensions whose
+    /// strides would overflow (`[0, 2^40, 2^40]`): untrusted shapes from files are checked with this.
     public var checkedElementCount: Int? {
+        guard stridesFit else { return nil }
         var n = 1
         for d in dims {
             guard d >= 0 else { return nil }

@@ -66,3 +66,12 @@ final class TensorTests: XCTestCase {
         XCTAssertTrue(m.allows(query: 3, key: 2))
     }
 }
+
+final class ShapeOverflowTests: XCTestCase {
+    func testZeroDimensionBesideHugeOnesIsRejected() {
+        XCTAssertNil(Shape([0, 1 << 40, 1 << 40]).checkedElementCount)
+        XCTAssertFalse(Shape([0, 1 << 40, 1 << 40]).stridesFit)
+        XCTAssertEqual(Shape([0, 4]).checkedElementCount, 0)
+        XCTAssertNil(Shape([3, -1]).checkedElementCount)
+    }
+}

@@ -37,17 +37,10 @@ public enum Tolerance {
     }
 }
 
-/// A deterministic random source for tests (SplitMix64), so failures reproduce.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The deterministic random source tests use (OmniCore's SplitMix64), so failures reproduce.
+public typealias SeededGenerator = SplitMix64
+
+extension SplitMix64 {
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Float {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)

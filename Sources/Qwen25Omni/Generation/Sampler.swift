@@ -1,3 +1,4 @@
+import OmniCore
 // Mirrors transformers' logits processors and warpers in the order `generate` applies them:
 // RepetitionPenaltyLogitsProcessor → MinNewTokensLengthLogitsProcessor → TemperatureLogitsWarper →
 // TopKLogitsWarper → TopPLogitsWarper → softmax → multinomial (or argmax when greedy).
