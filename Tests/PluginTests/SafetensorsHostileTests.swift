@@ -21,6 +21,16 @@ final class SafetensorsHostileTests: XCTestCase {
         assertWeightFileError(file: "t.safetensors", tensor: nil, reason: "truncated") { try self.format.open(url) }
     }
 
+    func testZeroDimensionBesideHugeOnesIsATypedErrorNotATrap() throws {
+        // 0 elements, but row-major strides of [0, 2^40, 2^40] overflow Int (found by the GGUF fuzzer).
+        let url = try s.file("z.safetensors", header: "{" + entry("w", "F32", "[0,1099511627776,1099511627776]", "[0,0]") + "}")
+        XCTAssertThrowsError(try self.format.open(url).tensor("w")) { e in
+            guard case let OmniError.weightFile(file, tensor, _) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(file.hasSuffix("z.safetensors"))
+            XCTAssertEqual(tensor, "w")
+        }
+    }
+
     func testTruncatedData() throws {
         let url = try s.file("t.safetensors", header: "{" + entry("w") + "}", data: [0, 0, 0])
         assertWeightFileError(file: "t.safetensors", tensor: "w", reason: "past the data area") {
