@@ -84,8 +84,44 @@ struct CheckpointConverter {
                                        options: WeightWriteOptions(maxShardBytes: maxShardBytes, metadata: source.metadata))
         log("wrote \(written.count) file(s): " + written.map(\.lastPathComponent).joined(separator: ", "))
         report.copiedFiles = try copyAuxiliaryFiles(from: model, to: out)
+        try convertSpeakerDictionary(from: model, to: out)
         try verify(source, out: out, report: &report)
         return report
+    }
+
+    /// `spk_dict.pt` (a torch pickle: voice → {bos_token, cond, ref_mel}) becomes `spk_dict.safetensors`
+    /// (tensors `Voice.cond`, `Voice.ref_mel`; `Voice.bos_token` in `__metadata__`), so nothing needs pickle at
+    /// run time. Re-read and compared bit for bit.
+    private func convertSpeakerDictionary(from model: URL, to out: URL) throws {
+        let pt = model.appendingPathComponent("spk_dict.pt")
+        let converted = model.appendingPathComponent("spk_dict.safetensors")
+        guard FileManager.default.fileExists(atPath: pt.path) else {
+            if FileManager.default.fileExists(atPath: converted.path) {
+                try FileManager.default.copyItem(at: converted, to: out.appendingPathComponent("spk_dict.safetensors"))
+                log("copied spk_dict.safetensors")
+            }
+            return
+        }
+        let speakers = try registry.weightFormat(named: "torch").open(pt)
+        let entries = speakers.names.compactMap { name -> TensorEntry? in
+            guard let info = speakers.info(name) else { return nil }
+            return TensorEntry(name: name, dtype: info.dtype, shape: info.shape) { try speakers.tensor(name).contiguous() }
+        }
+        let target = out.appendingPathComponent("spk_dict.safetensors")
+        let safetensors = try registry.weightFormat(named: "safetensors")
+        _ = try safetensors.write(entries, to: target, options: WeightWriteOptions(metadata: speakers.metadata))
+        let back = try safetensors.open(target)
+        for name in speakers.names {
+            let a = try speakers.tensor(name).contiguous(), b = try back.tensor(name)
+            guard a.shape == b.shape, a.byteCount == b.byteCount,
+                  memcmp(a.rawPointer, b.rawPointer, a.byteCount) == 0 else {
+                throw OmniError.weightFile(file: target.path, tensor: name, reason: "re-read differs from spk_dict.pt")
+            }
+        }
+        for (k, v) in speakers.metadata where back.metadata[k] != v {
+            throw OmniError.weightFile(file: target.path, tensor: nil, reason: "metadata \(k) differs from spk_dict.pt")
+        }
+        log("wrote spk_dict.safetensors (\(speakers.names.count) tensors, \(speakers.metadata.count) metadata values) from spk_dict.pt: bit-exact")
     }
 
     static func convert(_ t: Tensor, to: DType, with c: any DTypeConverter) throws -> Tensor {
