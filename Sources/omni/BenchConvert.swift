@@ -3,7 +3,7 @@ import CKernels
 import Foundation
 import SwiftOmni
 
-/// `omni bench-convert`: bulk bf16/f16 ↔ f32 conversion speed against memcpy, on one thread.
+/// `omni bench convert`: bulk bf16/f16 ↔ f32 conversion speed against memcpy, on one thread.
 struct BenchConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
