@@ -12,6 +12,7 @@ struct Omni: AsyncParsableCommand {
             PluginsCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
             ForwardCommand.self, GenerateCommand.self,
+            BenchDecodeCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self,
         ]
     )
 }
