@@ -35,6 +35,8 @@ struct BenchAttentionCommand: ParsableCommand {
         let registry = Composition.registry()
         let chosen = try backends.split(separator: ",").map { try registry.attention(named: String($0)) }
         let workers = threads ?? System.coreCount
+        // As in a model run: the executor pins OpenBLAS to one thread (backends parallelize themselves).
+        _ = Executor(registry: registry, threads: workers)
         print("length  backend              median ms   scratch bytes   scratch / eager")
         for n in lens {
             let q = Self.random(n * heads * headDim, seed: 1)
