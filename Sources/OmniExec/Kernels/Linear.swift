@@ -17,6 +17,10 @@ extension Kernels {
         let ranges = split(outF, parts: threads, multiple: 16)
 
         if t <= 2 {
+            // Many more chunks than threads: concurrentPerform hands chunks out dynamically, so a thread that
+            // is descheduled or slowed (another process, a busier memory channel) does less of the matrix
+            // instead of the whole product waiting for its fixed half.
+            let chunks = split(outF, parts: threads * 8, multiple: 16)
             for row in 0..<t {
                 let xr = xp + row * inF, yr = yp + row * outF
                 var xq: [UInt8] = []
@@ -26,8 +30,8 @@ extension Kernels {
                 }
                 try xq.withUnsafeBufferPointer { xqb in
                     let xqp = xqb.baseAddress
-                    try parallelFor(ranges.count) { j in
-                        let r = ranges[j]
+                    try parallelFor(chunks.count) { j in
+                        let r = chunks[j]
                         switch w.dtype {
                         case .f32: omni_matvec_f32(wp.assumingMemoryBound(to: Float.self), xr, yr, inF, r.lowerBound, r.upperBound)
                         case .bf16: omni_matvec_bf16(wp.assumingMemoryBound(to: UInt16.self), xr, yr, inF, r.lowerBound, r.upperBound)

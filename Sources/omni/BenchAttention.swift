@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// `omni bench attention --lengths 256,1024`: causal prefill attention time and scratch bytes per backend.
+struct BenchAttentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention",
+        abstract: "Time causal prefill attention (random Q/K/V) for each backend and length; print time and scratch bytes.")
+
+    @Option(help: "Comma-separated sequence lengths.")
+    var lengths = "256,1024,4096,8192"
+
+    @Option(help: "Comma-separated backends (registered names).")
+    var backends = "eager,flash_attention_2"
+
+    @Option var heads = 14
+    @Option(name: .customLong("kv-heads")) var kvHeads = 2
+    @Option(name: .customLong("head-dim")) var headDim = 64
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed runs per case (after one warm-up); the median is printed.")
+    var runs = 3
+
+    func run() throws {
+        let lens = try lengths.split(separator: ",").map { s -> Int in
+            guard let n = Int(s), n > 0 else { throw ValidationError("--lengths: '\(s)' is not a positive integer") }
+            return n
+        }
+        guard heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0, runs > 0 else {
+            throw ValidationError("--heads must be a positive multiple of --kv-heads; --head-dim and --runs positive")
+        }
+        let registry = Composition.registry()
+        let chosen = try backends.split(separator: ",").map { try registry.attention(named: String($0)) }
+        let workers = threads ?? System.coreCount
+        // As in a model run: the executor pins OpenBLAS to one thread (backends parallelize themselves).
+        _ = Executor(registry: registry, threads: workers)
+        print("length  backend              median ms   scratch bytes   scratch / eager")
+        for n in lens {
+            let q = Self.random(n * heads * headDim, seed: 1)
+            let k = Self.random(n * kvHeads * headDim, seed: 2)
+            let v = Self.random(n * kvHeads * headDim, seed: 3)
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: n * heads * headDim)
+            defer { out.deallocate() }
+            let shape = AttentionShape(queryLength: n, keyLength: n, heads: heads, kvHeads: kvHeads, headDim: headDim)
+            let eagerScratch = try registry.attention(named: "eager").scratchBytes(for: shape, threads: workers)
+            for backend in chosen {
+                let call = AttentionCall(shape: shape, mask: .causal(), q: UnsafePointer(q), qRowStride: heads * headDim,
+                                         k: UnsafePointer(k), kRowStride: kvHeads * headDim, v: UnsafePointer(v), vRowStride: kvHeads * headDim,
+                                         out: out, outRowStride: heads * headDim, threads: workers)
+                var seconds: [Double] = []
+                for r in 0...runs {
+                    let s = try BenchTiming.time { try backend.run(call) }
+                    if r > 0 { seconds.append(s) }
+                }
+                let scratch = backend.scratchBytes(for: shape, threads: workers)
+                let name = backend.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+                print(String(format: "%6d  ", n) + name + String(format: "  %9.2f   %13d   %6.2f%%",
+                      BenchTiming.median(seconds) * 1000, scratch, 100 * Double(scratch) / Double(max(1, eagerScratch))))
+            }
+            q.deallocate(); k.deallocate(); v.deallocate()
+        }
+    }
+
+    /// `count` floats uniform in [-1, 1) from a fixed sequence.
+    static func random(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        for i in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            p[i] = Float(state >> 40) / Float(1 << 23) - 1
+        }
+        return p
+    }
+}

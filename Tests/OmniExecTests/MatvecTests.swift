@@ -1,0 +1,48 @@
+import CKernels
+import XCTest
+
+/// The decode matrix-vector kernels against a Float64 reference, on the widest path this CPU has and on the
+/// portable path, for row counts and widths that hit every tail (rows % 4, in % 16).
+final class MatvecTests: XCTestCase {
+    private func bf16(_ f: Float) -> UInt16 { UInt16(truncatingIfNeeded: f.bitPattern >> 16) }
+    private func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+
+    private func random(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(s >> 40) / Float(1 << 23) - 1
+        }
+    }
+
+    func testBF16MatchesReference() {
+        for path in [Int32(-1), 0] {   // all features, then portable
+            omni_cpu_override(path)
+            defer { omni_cpu_override(-1) }
+            for (rows, inF) in [(1, 16), (5, 37), (9, 896), (16, 100), (7, 4864)] {
+                let w = random(rows * inF, seed: 1).map(bf16)
+                let x = random(inF, seed: 2)
+                var y = [Float](repeating: .nan, count: rows)
+                omni_matvec_bf16(w, x, &y, inF, 0, rows)
+                for o in 0..<rows {
+                    var ref = 0.0, mag = 0.0
+                    for i in 0..<inF {
+                        ref += Double(float(w[o * inF + i])) * Double(x[i])
+                        mag += abs(Double(float(w[o * inF + i])) * Double(x[i]))
+                    }
+                    XCTAssertEqual(Double(y[o]), ref, accuracy: 1e-5 * mag + 1e-6, "path \(path) rows \(rows) in \(inF) row \(o)")
+                }
+            }
+        }
+    }
+
+    func testBF16RowRangeWritesOnlyItsRows() {
+        let rows = 11, inF = 48
+        let w = random(rows * inF, seed: 3).map(bf16)
+        let x = random(inF, seed: 4)
+        var y = [Float](repeating: 42, count: rows)
+        omni_matvec_bf16(w, x, &y, inF, 3, 9)
+        for o in 0..<rows where o < 3 || o >= 9 { XCTAssertEqual(y[o], 42) }
+        for o in 3..<9 { XCTAssertNotEqual(y[o], 42) }
+    }
+}
