@@ -23,6 +23,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         self.threads = max(1, t)
         self.scratch = Array(repeating: nil, count: max(1, t))
         openblas_set_num_threads(1)   // we parallelize over output blocks ourselves
+        poolThreads = self.threads
     }
 
     /// Plans `graph` (once per shape bucket; cache the plan).

@@ -44,6 +44,13 @@ void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);
 /// Quantizes `n` f32 values (whole blocks) with the ggml reference formula.
 void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n);
 
+// ---- thread pool ----
+/// A task of a parallel region: `index` in 0..<count.
+typedef void (*omni_task_fn)(void *ctx, long index);
+/// Runs fn(ctx, i) for i in 0..<n on the caller plus up to threads-1 pool workers (spin briefly, then sleep),
+/// returning when all are done. Regions from different callers run one after another.
+void omni_pool_run(long n, omni_task_fn fn, void *ctx, int threads);
+
 // ---- vector helpers ----
 /// x[i] = exp(x[i] - max) for i < n; returns the sum. (Cephes-style exp, ~1 ulp in the used range.)
 float omni_exp_sub_sum(float *x, size_t n, float max);

@@ -1,17 +1,32 @@
+import CKernels
 import Dispatch
 import Foundation
 
-/// Runs `body(i)` for i in 0..<count on up to `count` threads and rethrows the first error.
+/// Worker threads parallel regions use (the executor sets it from its `threads`).
+nonisolated(unsafe) var poolThreads = System.coreCount
+
+/// Runs `body(i)` for i in 0..<count on the kernel thread pool (CKernels/pool.c: the caller plus
+/// `poolThreads − 1` workers that spin briefly between regions, then sleep) and rethrows the first error.
 func parallelFor(_ count: Int, _ body: (Int) throws -> Void) throws {
     if count <= 1 { if count == 1 { try body(0) }; return }
-    let lock = NSLock()
-    var firstError: Error?
-    DispatchQueue.concurrentPerform(iterations: count) { i in
-        do { try body(i) } catch {
-            lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
-        }
+    final class Region {
+        let body: (Int) throws -> Void
+        let lock = NSLock()
+        var firstError: Error?
+        init(_ body: @escaping (Int) throws -> Void) { self.body = body }
     }
-    if let e = firstError { throw e }
+    try withoutActuallyEscaping(body) { body in
+        let region = Region(body)
+        let ctx = Unmanaged.passUnretained(region).toOpaque()
+        omni_pool_run(count, { ctx, i in
+            let r = Unmanaged<Region>.fromOpaque(ctx!).takeUnretainedValue()
+            do { try r.body(i) } catch {
+                r.lock.lock(); if r.firstError == nil { r.firstError = error }; r.lock.unlock()
+            }
+        }, ctx, Int32(poolThreads))
+        withExtendedLifetime(region) {}
+        if let e = region.firstError { throw e }
+    }
 }
 
 /// Splits 0..<n into `parts` contiguous ranges of near-equal size (rounded to `multiple`).
