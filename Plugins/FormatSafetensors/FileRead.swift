@@ -9,6 +9,13 @@ import OmniCore
 /// kernel read around it (the device's whole readahead window, 8 MiB on our CI disk), while a small
 /// `pread` reads little more than it asks for. Headers are read this way; tensor data stays mapped.
 enum FileRead {
+    /// The size of `path` in bytes. Throws `OmniError.io` when it cannot be examined.
+    static func size(_ path: String) throws -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
+        return Int(st.st_size)
+    }
+
     /// `count` bytes of `path` from `offset`. Throws `OmniError.io` on failure or a short file.
     static func bytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -61,7 +61,7 @@ struct SafetensorsHeader {
             case .failure(let r): throw fail(r.text, raw.name)
             }
             let shape = Shape(raw.shape)
-            guard let count = shape.checkedElementCount else {
+            guard let count = shape.checkedElementCount, shape.stridesFit else {
                 throw fail("shape \(shape) has a negative dimension or overflows", raw.name)
             }
             guard let bytes = dtype.byteCount(elements: count) else {

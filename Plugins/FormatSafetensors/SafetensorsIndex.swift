@@ -23,15 +23,14 @@ struct SafetensorsIndex {
         func fail(_ reason: String, _ tensor: String? = nil) -> OmniError {
             .weightFile(file: path, tensor: tensor, reason: reason)
         }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw OmniError.io(path: path, reason: "cannot read index: \(error.localizedDescription)")
+        // With pread, not Data(contentsOf:), which leaked a 4 KiB buffer reading an empty file (fuzz finding).
+        let size = try FileRead.size(path)
+        guard size <= SafetensorsHeader.maxHeaderBytes else {
+            throw fail("index is \(size) bytes, over the \(SafetensorsHeader.maxHeaderBytes)-byte cap")
         }
-        guard data.count <= SafetensorsHeader.maxHeaderBytes else {
-            throw fail("index is \(data.count) bytes, over the \(SafetensorsHeader.maxHeaderBytes)-byte cap")
-        }
+        let data = try FileRead.bytes(path, offset: 0, count: size)
         let root: JSONValue
-        do { root = try JSONValue.parse([UInt8](data)) } catch let e as Reason { throw fail("index is \(e.text)") }
+        do { root = try JSONValue.parse(data) } catch let e as Reason { throw fail("index is \(e.text)") }
         guard case .object(let object) = root else { throw fail("index is not a JSON object") }
         guard let mapValue = object.first(where: { $0.0 == "weight_map" })?.1, case .object(let members) = mapValue else {
             throw fail("index has no 'weight_map' object")

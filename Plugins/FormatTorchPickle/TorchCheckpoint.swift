@@ -44,7 +44,8 @@ struct TorchCheckpoint {
             let root = try unpickler.load()
             return (root, unpickler.arena)
         }
-        var walker = Flattener(arena: arena, archive: zip, prefix: prefix, file: file)
+        var walker = Flattener(arena: arena, archive: zip, prefix: prefix, file: file,
+                               budget: pickle.count + Self.maxDepth + 1)
         try walker.walk(root, name: "", depth: 0)
         tensors = walker.tensors
         metadata = walker.metadata
@@ -57,6 +58,10 @@ private struct Flattener {
     let archive: ZipArchive
     let prefix: String
     let file: MappedFile
+    /// Values the walk may still visit. Every value costs the pickle at least one opcode byte unless it is
+    /// shared (memo), so a walk longer than the pickle means shared containers (`l = [l0, l0]`, nested 60
+    /// deep, would name 2^60 leaves). The extra `maxDepth + 1` lets a cycle reach the depth check first.
+    var budget: Int
     var tensors: [String: (info: TensorInfo, offset: Int, strides: [Int])] = [:]
     var metadata: [String: String] = [:]
 
@@ -70,6 +75,11 @@ private struct Flattener {
         guard depth <= TorchCheckpoint.maxDepth else {
             let top = name.split(separator: ".").first.map(String.init)
             throw fail("nested deeper than \(TorchCheckpoint.maxDepth) levels (or a cycle)", top)
+        }
+        budget -= 1
+        guard budget >= 0 else {
+            throw fail("the pickle reuses containers so often that flattening it would visit more values than "
+                       + "the pickle has bytes", name.split(separator: ".").first.map(String.init))
         }
         switch v {
         case .dict(let i):
@@ -122,7 +132,7 @@ private struct Flattener {
             throw fail("size \(t.size) / stride \(t.stride) / offset \(t.offset) are inconsistent", name)
         }
         let shape = Shape(t.size)
-        guard let count = shape.checkedElementCount else { throw fail("shape \(shape) overflows", name) }
+        guard let count = shape.checkedElementCount, shape.stridesFit else { throw fail("shape \(shape) overflows", name) }
         // Elements reached: offset + Σ (size_i − 1) · stride_i must stay inside the storage.
         var span = 0   // in elements, one past the last reached
         if count > 0 {
@@ -139,9 +149,11 @@ private struct Flattener {
             }
             span = last + 1 - t.offset
         }
-        let start = entry.dataRange.lowerBound + t.offset * es
+        // An empty view reaches no element, so its offset (unchecked above) is not used.
+        let offsetBytes = count > 0 ? t.offset * es : 0
+        let start = entry.dataRange.lowerBound + offsetBytes
         let info = TensorInfo(name: name, dtype: dtype, shape: shape, file: file.path,
                               byteRange: start..<(start + span * es))
-        tensors[name] = (info, t.offset * es, t.stride)
+        tensors[name] = (info, offsetBytes, t.stride)
     }
 }
