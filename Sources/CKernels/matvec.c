@@ -1,5 +1,9 @@
 // Decode-path matrix-vector products over f32 / bf16 / f16 / Q8_0 / Q4_0 weight rows.
 #include "CKernels.h"
+#include "half.h"
+#define h2f f16_to_f32_1
+#define b2f bf16_to_f32_1
+#define f2h f32_to_f16_1
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +12,6 @@
 #define X86_TARGET(t) __attribute__((target(t)))
 #endif
 
-static inline float h2f(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-    if (e == 0) { if (m == 0) u = sign; else { float v = (float)m * (1.0f / 16777216.0f); memcpy(&u, &v, 4); u |= sign; } }
-    else if (e == 31) u = sign | 0x7f800000u | (m << 13);
-    else u = sign | ((e - 15 + 127) << 23) | (m << 13);
-    float f; memcpy(&f, &u, 4); return f;
-}
-static inline float b2f(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
 
 static void mv_bf16_c(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1);
 
@@ -183,25 +179,6 @@ void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n) {
             dst[b * 32 + j + 16] = df * (float)((int)(q[j] >> 4) - 8);
         }
     }
-}
-
-static uint16_t f2h(float f) {
-    uint32_t u; memcpy(&u, &f, 4);
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
-    int exp = (int)((u >> 23) & 0xff); uint32_t mant = u & 0x7fffffu;
-    if (exp == 0xff) return mant ? (uint16_t)(sign | 0x7e00 | (mant >> 13)) : (uint16_t)(sign | 0x7c00);
-    int e = exp - 127 + 15;
-    if (e >= 31) return sign | 0x7c00;
-    if (e <= 0) {
-        if (e < -10) return sign;
-        mant |= 0x800000u;
-        uint32_t shift = (uint32_t)(14 - e), half = 1u << (shift - 1), rem = mant & ((1u << shift) - 1), r = mant >> shift;
-        if (rem > half || (rem == half && (r & 1))) r++;
-        return (uint16_t)(sign | r);
-    }
-    uint32_t r = ((uint32_t)e << 10) | (mant >> 13), rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) r++;
-    return (uint16_t)(sign | r);
 }
 
 void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n) {
