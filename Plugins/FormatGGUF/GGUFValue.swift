@@ -1,3 +1,4 @@
+import OmniCore
 import Foundation
 
 /// GGUF metadata value types (gguf.md, `gguf_metadata_value_type`).
@@ -78,24 +79,9 @@ public indirect enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         case let .float32(v): return String(v)
         case let .float64(v): return String(v)
         case let .bool(v): return v ? "true" : "false"
-        case let .string(s): return quoted ? Self.jsonQuoted(s) : s
+        case let .string(s): return quoted ? JSONValue.quoted(s) : s
         case let .array(_, items): return "[" + items.map { $0.text(quoted: true) }.joined(separator: ", ") + "]"
         }
     }
 
-    private static func jsonQuoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
 }

@@ -1,7 +1,7 @@
 /// A small strict JSON parser for safetensors headers and indexes: linear time, depth-limited,
 /// integers kept exact, duplicate object keys reported. (Foundation's JSONDecoder took 10–15 ms for a
 /// 453-tensor header, growing faster than linearly.)
-enum JSONValue: Equatable {
+enum HeaderValue: Equatable {
     case null
     case bool(Bool)
     /// A number without fraction or exponent that fits in `Int`.
@@ -9,11 +9,11 @@ enum JSONValue: Equatable {
     /// Any other number.
     case double(Double)
     case string(String)
-    case array([JSONValue])
+    case array([HeaderValue])
     /// Members in document order.
-    case object([(String, JSONValue)])
+    case object([(String, HeaderValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    static func == (a: HeaderValue, b: HeaderValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -39,7 +39,7 @@ enum JSONValue: Equatable {
     }
 
     /// Parses `bytes` as one JSON value (surrounding whitespace allowed). Throws `Reason`.
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    static func parse(_ bytes: [UInt8]) throws -> HeaderValue {
         var p = JSONParser(bytes: bytes)
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -62,13 +62,13 @@ private struct JSONParser {
 
     func fail(_ what: String) -> Reason { Reason("not valid JSON: \(what) at byte \(pos)") }
 
-    mutating func value(depth: Int) throws -> JSONValue {
+    mutating func value(depth: Int) throws -> HeaderValue {
         guard depth < Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth)") }
         guard pos < bytes.count else { throw fail("unexpected end") }
         switch bytes[pos] {
         case UInt8(ascii: "{"):
             pos += 1
-            var members: [(String, JSONValue)] = []
+            var members: [(String, HeaderValue)] = []
             var seen = Set<String>()
             skipSpace()
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
@@ -86,7 +86,7 @@ private struct JSONParser {
             }
         case UInt8(ascii: "["):
             pos += 1
-            var items: [JSONValue] = []
+            var items: [HeaderValue] = []
             skipSpace()
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
             while true {
@@ -122,7 +122,7 @@ private struct JSONParser {
         pos += w.count
     }
 
-    mutating func number() throws -> JSONValue {
+    mutating func number() throws -> HeaderValue {
         let start = pos
         var integral = true
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "-") { pos += 1 }

@@ -111,7 +111,7 @@ private struct HeaderDocument {
     var metadata: [String: String] = [:]
 
     init(json: [UInt8]) throws {
-        guard case .object(let members) = try JSONValue.parse(json) else { throw Reason("header is not a JSON object") }
+        guard case .object(let members) = try HeaderValue.parse(json) else { throw Reason("header is not a JSON object") }
         entries.reserveCapacity(members.count)
         for (name, value) in members {
             if name == "__metadata__" {

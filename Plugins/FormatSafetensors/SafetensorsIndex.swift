@@ -29,13 +29,13 @@ struct SafetensorsIndex {
             throw fail("index is \(size) bytes, over the \(SafetensorsHeader.maxHeaderBytes)-byte cap")
         }
         let data = try FileRead.bytes(path, offset: 0, count: size)
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch let e as Reason { throw fail("index is \(e.text)") }
+        let root: HeaderValue
+        do { root = try HeaderValue.parse(data) } catch let e as Reason { throw fail("index is \(e.text)") }
         guard case .object(let object) = root else { throw fail("index is not a JSON object") }
         guard let mapValue = object.first(where: { $0.0 == "weight_map" })?.1, case .object(let members) = mapValue else {
             throw fail("index has no 'weight_map' object")
         }
-        var map: [String: JSONValue] = [:]
+        var map: [String: HeaderValue] = [:]
         for (k, v) in members { map[k] = v }
         var metadata: [String: String] = [:]
         if let m = object.first(where: { $0.0 == "metadata" })?.1 {

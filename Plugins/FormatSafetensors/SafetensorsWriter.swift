@@ -114,13 +114,13 @@ struct SafetensorsWriter {
     static func header(_ group: [Planned], metadata: [String: String]) -> [UInt8] {
         var parts: [String] = []
         if !metadata.isEmpty {
-            let m = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0] ?? ""))" }
+            let m = metadata.keys.sorted().map { "\(JSONValue.quoted($0)):\(JSONValue.quoted(metadata[$0] ?? ""))" }
             parts.append("\"__metadata__\":{" + m.joined(separator: ",") + "}")
         }
         var offset = 0
         for p in group {
             let shape = p.entry.shape.dims.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(p.entry.name)):{\"dtype\":\"\(p.dtypeName)\",\"shape\":[\(shape)],"
+            parts.append("\(JSONValue.quoted(p.entry.name)):{\"dtype\":\"\(p.dtypeName)\",\"shape\":[\(shape)],"
                          + "\"data_offsets\":[\(offset),\(offset + p.byteCount)]}")
             offset += p.byteCount
         }
@@ -154,24 +154,8 @@ struct SafetensorsWriter {
             for p in g { map.append((p.entry.name, u.lastPathComponent)); total += p.byteCount }
         }
         map.sort { $0.0 < $1.0 }
-        let body = map.map { "    \(jsonString($0.0)): \(jsonString($0.1))" }.joined(separator: ",\n")
+        let body = map.map { "    \(JSONValue.quoted($0.0)): \(JSONValue.quoted($0.1))" }.joined(separator: ",\n")
         return "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n\(body)\n  }\n}\n"
     }
 
-    /// `s` as a JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
 }

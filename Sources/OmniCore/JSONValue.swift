@@ -88,3 +88,23 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         return (try? enc.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? summary
     }
 }
+
+extension JSONValue {
+    /// `s` as a JSON string literal (quotes, backslash and control characters escaped), for writers that
+    /// emit JSON text directly (safetensors headers and indexes, GGUF metadata as text).
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
