@@ -25,15 +25,7 @@ public struct GGUFFormat: WeightFormat {
     public func open(_ url: URL) throws -> any WeightSource { try GGUFSource(path: Self.file(in: url)) }
 
     public func write(_ entries: [TensorEntry], to url: URL, options: WeightWriteOptions) throws -> [URL] {
-        if let max = options.maxShardBytes {
-            throw OmniError.invalidArgument(name: "--max-shard-size", expected: "no shard size for gguf (one file)",
-                                            actual: "\(ByteCount(max))")
-        }
-        var out = url
-        if url.pathExtension != "gguf" {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            out = url.appendingPathComponent("model.gguf")
-        }
+        let out = try Self.layout.outputFile(for: url, options: options)
         // Keys the writer sets itself (alignment, stored names) are not copied from a source's metadata.
         let extra = options.metadata.filter { $0.key != "general.alignment" && $0.key != GGUFSource.hfNamesKey }
             .sorted { $0.key < $1.key }.map { (key: $0.key, value: GGUFValue.string($0.value)) }
@@ -41,18 +33,9 @@ public struct GGUFFormat: WeightFormat {
         return [out]
     }
 
+    /// Where the file lives in a model folder.
+    static let layout = SingleFileLayout(fileExtension: "gguf", format: "gguf")
+
     /// The one `.gguf` file that `url` names or holds.
-    static func file(in url: URL) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw OmniError.io(path: url.path, reason: "no such file or folder")
-        }
-        guard isDir.boolValue else { return url.path }
-        let found = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".gguf") }.sorted()
-        guard found.count == 1 else {
-            throw OmniError.weightFile(file: url.path, tensor: nil,
-                                       reason: "expected one .gguf file in the folder, found \(found.count): \(found.joined(separator: ", "))")
-        }
-        return url.appendingPathComponent(found[0]).path
-    }
+    static func file(in url: URL) throws -> String { try layout.file(in: url) }
 }

@@ -22,31 +22,14 @@ public struct ZstdFormat: WeightFormat {
     public func open(_ url: URL) throws -> any WeightSource { try ZstdSource(path: Self.file(in: url)) }
 
     public func write(_ entries: [TensorEntry], to url: URL, options: WeightWriteOptions) throws -> [URL] {
-        if let max = options.maxShardBytes {
-            throw OmniError.invalidArgument(name: "--max-shard-size", expected: "no shard size for zstd (one .omz file)",
-                                            actual: "\(ByteCount(max))")
-        }
-        var out = url
-        if url.pathExtension != "omz" {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            out = url.appendingPathComponent("model.omz")
-        }
+        let out = try Self.layout.outputFile(for: url, options: options)
         try ZstdWriter().write(entries, metadata: options.metadata, to: out.path)
         return [out]
     }
 
+    /// Where the file lives in a model folder.
+    static let layout = SingleFileLayout(fileExtension: "omz", format: "zstd")
+
     /// The one `.omz` file that `url` names or holds.
-    static func file(in url: URL) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw OmniError.io(path: url.path, reason: "no such file or folder")
-        }
-        guard isDir.boolValue else { return url.path }
-        let found = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".omz") }.sorted()
-        guard found.count == 1 else {
-            throw OmniError.weightFile(file: url.path, tensor: nil,
-                                       reason: "expected one .omz file in the folder, found \(found.count): \(found.joined(separator: ", "))")
-        }
-        return url.appendingPathComponent(found[0]).path
-    }
+    static func file(in url: URL) throws -> String { try layout.file(in: url) }
 }
