@@ -81,15 +81,14 @@ public struct TalkerConfig: Sendable, Hashable {
         }
         try r.check(heads % kvHeads == 0, "num_key_value_heads",
                     expected: "a divisor of num_attention_heads (\(heads))", actual: "\(kvHeads)")
-        hiddenAct = try r.string("hidden_act", default: "silu")
-        maxPositionEmbeddings = try r.int("max_position_embeddings", default: 32768)
-        rmsNormEps = try Float(r.double("rms_norm_eps", default: 1e-6))
-        let rope = try RopeParameters.read(r, defaultTheta: 1e6, defaultType: "default")
-        ropeTheta = rope.theta
-        ropeType = rope.type
-        mropeSection = rope.mropeSection ?? [16, 24, 24]
-        try r.check(mropeSection.reduce(0, +) * 2 == headDim, RopeParameters.mropeKey(r),
-                    expected: "sections summing to head_dim/2 (\(headDim / 2))", actual: "\(mropeSection)")
+        let tail = try DecoderTail(r, headDim: headDim)
+        hiddenAct = tail.hiddenAct
+        maxPositionEmbeddings = tail.maxPositionEmbeddings
+        rmsNormEps = tail.rmsNormEps
+        ropeTheta = tail.ropeTheta
+        ropeType = tail.ropeType
+        mropeSection = tail.mropeSection
+        slidingWindow = tail.slidingWindow
         codecStartTokenID = try r.int("tts_codec_start_token_id", default: 8293)
         codecEndTokenID = try r.int("tts_codec_end_token_id", default: 8294)
         codecPadTokenID = try r.int("tts_codec_pad_token_id", default: 8292)
@@ -107,10 +106,6 @@ public struct TalkerConfig: Sendable, Hashable {
         positionIDPerSeconds = try r.int("position_id_per_seconds", default: 25)
         secondsPerChunk = try r.int("seconds_per_chunk", default: 2)
         spatialMergeSize = try r.int("spatial_merge_size", default: 2)
-        slidingWindow = nil
-        if try r.bool("use_sliding_window", default: false) {
-            slidingWindow = try r.int("sliding_window", default: 32768)
-        }
         tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
         for (id, key) in [(codecStartTokenID, "tts_codec_start_token_id"), (codecEndTokenID, "tts_codec_end_token_id"),
                           (codecPadTokenID, "tts_codec_pad_token_id"), (codecMaskTokenID, "tts_codec_mask_token_id")] {

@@ -58,18 +58,14 @@ public struct TextConfig: Sendable, Hashable {
         }
         try r.check(heads % kvHeads == 0, "num_key_value_heads",
                     expected: "a divisor of num_attention_heads (\(heads))", actual: "\(kvHeads)")
-        hiddenAct = try r.string("hidden_act", default: "silu")
-        maxPositionEmbeddings = try r.int("max_position_embeddings", default: 32768)
-        rmsNormEps = try Float(r.double("rms_norm_eps", default: 1e-6))
-        let rope = try RopeParameters.read(r, defaultTheta: 1e6, defaultType: "default")
-        ropeTheta = rope.theta
-        ropeType = rope.type
-        mropeSection = rope.mropeSection ?? [16, 24, 24]
-        try r.check(mropeSection.reduce(0, +) * 2 == headDim, RopeParameters.mropeKey(r),
-                    expected: "sections summing to head_dim/2 (\(headDim / 2))", actual: "\(mropeSection)")
-        let useSliding = try r.bool("use_sliding_window", default: false)
-        slidingWindow = nil
-        if useSliding { slidingWindow = try r.int("sliding_window", default: 32768) }
+        let tail = try DecoderTail(r, headDim: headDim)
+        hiddenAct = tail.hiddenAct
+        maxPositionEmbeddings = tail.maxPositionEmbeddings
+        rmsNormEps = tail.rmsNormEps
+        ropeTheta = tail.ropeTheta
+        ropeType = tail.ropeType
+        mropeSection = tail.mropeSection
+        slidingWindow = tail.slidingWindow
         tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
     }
 }
