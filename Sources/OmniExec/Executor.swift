@@ -14,6 +14,8 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
     private var arena: Storage?
     private var converted: [String: Tensor] = [:]
     private var scratch: [Storage?]
+    /// Stands in for the result of nodes that own no arena bytes (inputs and weights are bound instead).
+    private let placeholder = Tensor(zeros: [0])
 
     /// An executor on `device` with `threads` workers (default: all cores).
     public init(registry: PluginRegistry, device: CPUDevice = CPUDevice(), threads: Int? = nil) {
@@ -51,7 +53,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
             if let off = plan.offsets[i] {
                 out = Tensor(storage: arena!, byteOffset: off, shape: node.shape, dtype: node.dtype)
             } else {
-                out = Tensor(zeros: [0])
+                out = placeholder
             }
             switch node.op {
             case let .input(name):
@@ -118,7 +120,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
             case let .conv1d(x, w, b, stride, padding, dilation, groups):
                 try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
                                    bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
-                                   padding: padding, dilation: dilation, groups: groups, out: out, threads: threads)
+                                   padding: padding, dilation: dilation, groups: groups, out: out)
             case let .rows(x, range):
                 let src = arg(x)
                 let w = src.shape[-1]

@@ -37,7 +37,7 @@ extension Kernels {
 
     /// 1-D convolution as im2col + SGEMM per group: out[co, l] = Σ_{ci,k} W[co, ci, k] · x[ci, l·s − p + k·d] + b[co].
     static func conv1d(x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, dilation: Int,
-                       groups: Int, out: Tensor, threads: Int) throws {
+                       groups: Int, out: Tensor) throws {
         let cin = x.shape[0], len = x.shape[1], cout = weight.shape[0], k = weight.shape[2], lOut = out.shape[1]
         let cg = cin / groups, og = cout / groups
         let cols = UnsafeMutablePointer<Float>.allocate(capacity: cg * k * lOut)
@@ -62,6 +62,5 @@ extension Kernels {
             let bp = b.floatPointer
             for co in 0..<cout { for l in 0..<lOut { yp[co * lOut + l] += bp[co] } }
         }
-        _ = threads
     }
 }
