@@ -72,7 +72,7 @@ struct GenerateCommand: ParsableCommand {
             lines += "plan: cpu peak predicted \(ByteCount(model.plan.cpuPeak))"
             lines += " (weights on cpu \(ByteCount(model.plan.weightBytes(on: .cpu))), on disk \(ByteCount(model.plan.weightBytes(on: .disk))))\n"
             if let peak = ProcessMemory.peakResidentBytes { lines += "process: peak RSS \(ByteCount(peak))\n" }
-            lines += "speed: prefill \(String(format: "%.2f", prefillSeconds)) s, decode \(String(format: "%.2f", tokensPerSecond)) tokens/s\n"
+            lines += "speed: prefill \(String(format: "%.3f", prefillSeconds)) s, decode \(String(format: "%.2f", tokensPerSecond)) tokens/s\n"
             FileHandle.standardError.write(Data(lines.utf8))
         }
     }
