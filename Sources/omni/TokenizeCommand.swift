@@ -3,6 +3,20 @@ import Foundation
 import OmniCore
 import Qwen25Omni
 
+/// Where a tokenizer comes from: a model folder or a Hugging Face cache id at a revision.
+struct TokenizerArguments: ParsableArguments {
+    @Argument(help: "Model folder (tokenizer.json, or vocab.json and merges.txt), or org/name in the Hugging Face cache.")
+    var model: String
+
+    @Option(help: "Branch, tag or commit when MODEL is an id in the Hugging Face cache.")
+    var revision: String?
+
+    /// The tokenizer of the resolved model folder.
+    func tokenizer() throws -> Tokenizer {
+        try Tokenizer(directory: ModelDirectory.resolve(model, revision: revision).folder.path)
+    }
+}
+
 /// `omni tokenize MODEL --text TEXT [--json]`: prints `{"ids": [...]}`, no special tokens added.
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,11 +24,7 @@ struct TokenizeCommand: ParsableCommand {
         abstract: "Print {\"ids\": [...]} for a text.",
         discussion: "No special tokens are added; special token strings in the text map to their ids.")
 
-    @Argument(help: "Model folder (tokenizer.json, or vocab.json and merges.txt), or org/name in the Hugging Face cache.")
-    var model: String
-
-    @Option(help: "Branch, tag or commit when MODEL is an id in the Hugging Face cache.")
-    var revision: String?
+    @OptionGroup var source: TokenizerArguments
 
     @Option(help: "The text to tokenize.")
     var text: String
@@ -23,7 +33,7 @@ struct TokenizeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let ids = try Tokenizer(directory: ModelDirectory.resolve(model, revision: revision).folder.path).encode(text)
+        let ids = try source.tokenizer().encode(text)
         print("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}")
     }
 }
@@ -32,11 +42,7 @@ struct TokenizeCommand: ParsableCommand {
 struct DetokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detokenize", abstract: "Print the text of token ids.")
 
-    @Argument(help: "Model folder (tokenizer.json, or vocab.json and merges.txt), or org/name in the Hugging Face cache.")
-    var model: String
-
-    @Option(help: "Branch, tag or commit when MODEL is an id in the Hugging Face cache.")
-    var revision: String?
+    @OptionGroup var source: TokenizerArguments
 
     @Option(help: "Comma-separated token ids, e.g. 39,68,396 (brackets allowed).")
     var ids: String
@@ -48,7 +54,7 @@ struct DetokenizeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let tokenizer = try Tokenizer(directory: ModelDirectory.resolve(model, revision: revision).folder.path)
+        let tokenizer = try source.tokenizer()
         let list = ids.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t\n"))
         var parsed: [Int] = []
         for field in list.split(separator: ",", omittingEmptySubsequences: false) where !list.isEmpty {
@@ -59,7 +65,7 @@ struct DetokenizeCommand: ParsableCommand {
             }
             guard tokenizer.token(forID: id) != nil else {
                 throw OmniError.invalidArgument(name: "--ids",
-                                                expected: "ids of tokens in \(model) (0..<\(tokenizer.vocabularySize))",
+                                                expected: "ids of tokens in \(source.model) (0..<\(tokenizer.vocabularySize))",
                                                 actual: "\(id)")
             }
             parsed.append(id)
