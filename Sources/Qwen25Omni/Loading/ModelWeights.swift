@@ -16,8 +16,8 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
     /// Keys placed on the disk tier.
     public let diskKeys: Set<String>
     private let lock = NSLock()
+    /// Tensors ready to use (views of the mapped files, or converted copies), except disk-tier ones.
     private var converted: [String: Tensor] = [:]
-    private var accounted: Set<String> = []
     /// Where prefetch touches store their checksum (never read).
     nonisolated(unsafe) static var sink: UInt8 = 0
     private let prefetchQueue = DispatchQueue(label: "swift-omni.disk-prefetch", qos: .userInitiated)
@@ -38,9 +38,10 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
         let target = policy.dtype(for: key, stored: raw.dtype, shape: raw.shape)
         let onDisk = diskKeys.contains(key)
         if target == raw.dtype {
-            if !onDisk, !accounted.contains(key) {
+            if !onDisk {
+                // Kept and accounted once; later steps get the cached view instead of a new one per use.
                 try device.memory.reserve(raw.byteCount, kind: .weights)
-                accounted.insert(key)
+                converted[key] = raw
             }
             return raw
         }
