@@ -2,8 +2,7 @@
 #include "CKernels.h"
 #include <string.h>
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define X86_TARGET(t) __attribute__((target(t)))
+#include "avx2.h"
 #endif
 
 #include "half.h"

@@ -8,34 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define X86_TARGET(t) __attribute__((target(t)))
+#include "avx2.h"
 #endif
 
 
 static void mv_bf16_c(const uint16_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1);
 
 #if defined(__x86_64__)
-X86_TARGET("avx2,fma,f16c") static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 X86_TARGET("avx2,fma,f16c") static void mv_f32_avx2(const float *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
-    for (size_t o = r0; o < r1; o++) {
-        const float *row = w + o * in;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        size_t i = 0;
-        for (; i + 16 <= in; i += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        }
-        float s = hsum8(_mm256_add_ps(a0, a1));
-        for (; i < in; i++) s += row[i] * x[i];
-        y[o] = s;
-    }
+    for (size_t o = r0; o < r1; o++) y[o] = omni_dot_avx2(w + o * in, x, in);
 }
 
 // One row of a bf16 block dot against x reordered even/odd per 16 (see mv_bf16_avx2): the 32-bit lane k of
@@ -63,8 +44,8 @@ X86_TARGET("avx2,fma,f16c") static void mv_bf16_rows(const uint16_t *w, const fl
             BF16_ROW_STEP(c0, c1, rc + i);
             BF16_ROW_STEP(d0, d1, rd + i);
         }
-        float sa = hsum8(_mm256_add_ps(a0, a1)), sb = hsum8(_mm256_add_ps(b0, b1));
-        float sc = hsum8(_mm256_add_ps(c0, c1)), sd = hsum8(_mm256_add_ps(d0, d1));
+        float sa = omni_hsum8(_mm256_add_ps(a0, a1)), sb = omni_hsum8(_mm256_add_ps(b0, b1));
+        float sc = omni_hsum8(_mm256_add_ps(c0, c1)), sd = omni_hsum8(_mm256_add_ps(d0, d1));
         for (size_t i = main; i < in; i++) {
             sa += b2f(ra[i]) * x[i]; sb += b2f(rb[i]) * x[i]; sc += b2f(rc[i]) * x[i]; sd += b2f(rd[i]) * x[i];
         }
@@ -77,7 +58,7 @@ X86_TARGET("avx2,fma,f16c") static void mv_bf16_rows(const uint16_t *w, const fl
             __m256 xe = _mm256_loadu_ps(xp + i), xo = _mm256_loadu_ps(xp + i + 8);
             BF16_ROW_STEP(a0, a1, ra + i);
         }
-        float sa = hsum8(_mm256_add_ps(a0, a1));
+        float sa = omni_hsum8(_mm256_add_ps(a0, a1));
         for (size_t i = main; i < in; i++) sa += b2f(ra[i]) * x[i];
         y[o] = sa;
     }
@@ -104,7 +85,7 @@ X86_TARGET("avx2,fma,f16c") static void mv_f16_avx2(const uint16_t *w, const flo
         size_t i = 0;
         for (; i + 8 <= in; i += 8)
             a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i))), _mm256_loadu_ps(x + i), a0);
-        float s = hsum8(a0);
+        float s = omni_hsum8(a0);
         for (; i < in; i++) s += h2f(row[i]) * x[i];
         y[o] = s;
     }
@@ -128,7 +109,7 @@ X86_TARGET("avx2,fma,f16c") static void mv_q8_0_q8_avx2(const uint8_t *w, const 
             __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, ones));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(dw) * h2f(dx)), dot, acc);
         }
-        y[o] = hsum8(acc);
+        y[o] = omni_hsum8(acc);
     }
 }
 
@@ -146,7 +127,7 @@ X86_TARGET("avx2,fma,f16c") static void mv_q8_0_f32_avx2(const uint8_t *w, const
             }
             acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(d)), s, acc);
         }
-        y[o] = hsum8(acc);
+        y[o] = omni_hsum8(acc);
     }
 }
 #endif

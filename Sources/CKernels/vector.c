@@ -2,8 +2,7 @@
 #include "CKernels.h"
 #include <math.h>
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define X86_TARGET(t) __attribute__((target(t)))
+#include "avx2.h"
 
 // Cephes-style exp for 8 floats (as in avx_mathfun): range-reduce by ln2, degree-5 polynomial.
 X86_TARGET("avx2,fma") static inline __m256 exp8(__m256 x) {
@@ -26,13 +25,6 @@ X86_TARGET("avx2,fma") static inline __m256 exp8(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
-X86_TARGET("avx2,fma") static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 X86_TARGET("avx2,fma") static float exp_sub_sum_avx2(float *x, size_t n, float m) {
     __m256 acc = _mm256_setzero_ps(), mv = _mm256_set1_ps(m);
     size_t i = 0;
@@ -41,7 +33,7 @@ X86_TARGET("avx2,fma") static float exp_sub_sum_avx2(float *x, size_t n, float m
         _mm256_storeu_ps(x + i, e);
         acc = _mm256_add_ps(acc, e);
     }
-    float s = hsum(acc);
+    float s = omni_hsum8(acc);
     for (; i < n; i++) { x[i] = expf(x[i] - m); s += x[i]; }
     return s;
 }
@@ -56,18 +48,6 @@ X86_TARGET("avx2,fma") static void swiglu_avx2(const float *g, const float *u, f
         _mm256_storeu_ps(y + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
     }
     for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
-X86_TARGET("avx2,fma") static float dot_avx2(const float *x, const float *y, size_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
-    }
-    float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; i++) s += x[i] * y[i];
-    return s;
 }
 
 X86_TARGET("avx2,fma") static void axpy_avx2(float *y, const float *x, float a, size_t n) {
@@ -104,7 +84,7 @@ void omni_scale(float *y, float a, size_t n) { for (size_t i = 0; i < n; i++) y[
 
 float omni_dot(const float *x, const float *y, size_t n) {
 #if defined(__x86_64__)
-    if (omni_cpu_features() & OMNI_CPU_AVX2) return dot_avx2(x, y, n);
+    if (omni_cpu_features() & OMNI_CPU_AVX2) return omni_dot_avx2(x, y, n);
 #endif
     float s = 0;
     for (size_t i = 0; i < n; i++) s += x[i] * y[i];
