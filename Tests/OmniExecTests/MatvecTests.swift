@@ -2,7 +2,7 @@ import CKernels
 import XCTest
 
 /// The decode matrix-vector kernels against a Float64 reference, on the widest path this CPU has and on the
-/// portable path, for row counts and widths that hit every tail (rows % 4, in % 16).
+/// portable path, for row counts and widths that hit every tail (in % 32, in % 16).
 final class MatvecTests: XCTestCase {
     private func bf16(_ f: Float) -> UInt16 { UInt16(truncatingIfNeeded: f.bitPattern >> 16) }
     private func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
@@ -19,7 +19,7 @@ final class MatvecTests: XCTestCase {
         for path in [Int32(-1), 0] {   // all features, then portable
             omni_cpu_override(path)
             defer { omni_cpu_override(-1) }
-            for (rows, inF) in [(1, 16), (5, 37), (9, 896), (16, 100), (7, 4864)] {
+            for (rows, inF) in [(1, 16), (5, 37), (3, 48), (2, 80), (9, 896), (16, 100), (7, 4864)] {
                 let w = random(rows * inF, seed: 1).map(bf16)
                 let x = random(inF, seed: 2)
                 var y = [Float](repeating: .nan, count: rows)
@@ -45,4 +45,34 @@ final class MatvecTests: XCTestCase {
         for o in 0..<rows where o < 3 || o >= 9 { XCTAssertEqual(y[o], 42) }
         for o in 3..<9 { XCTAssertNotEqual(y[o], 42) }
     }
+
+    /// Q8_0 × Q8_0 against the exact block sum Σ_b d_w·d_x·Σ q_w·q_x in Float64, with odd block counts.
+    func testQ8TimesQ8MatchesExactBlockSum() {
+        for path in [Int32(-1), 0] {
+            omni_cpu_override(path)
+            defer { omni_cpu_override(-1) }
+            for (rows, inF) in [(1, 32), (3, 96), (5, 896), (2, 4864)] {
+                var w = [UInt8](repeating: 0, count: rows * inF / 32 * 34)
+                omni_quantize_q8_0(random(rows * inF, seed: 5), &w, rows * inF)
+                let x = random(inF, seed: 6)
+                var xq = [UInt8](repeating: 0, count: inF / 32 * 34)
+                omni_quantize_q8_0(x, &xq, inF)
+                var y = [Float](repeating: .nan, count: rows)
+                omni_matvec_q8_0(w, x, xq, &y, inF, 0, rows)
+                for o in 0..<rows {
+                    var ref = 0.0, mag = 0.0
+                    for b in 0..<(inF / 32) {
+                        let wb = (o * inF / 32 + b) * 34, xb = b * 34
+                        let d = Double(half(w[wb], w[wb + 1])) * Double(half(xq[xb], xq[xb + 1]))
+                        var s = 0
+                        for j in 0..<32 { s += Int(Int8(bitPattern: w[wb + 2 + j])) * Int(Int8(bitPattern: xq[xb + 2 + j])) }
+                        ref += d * Double(s); mag += abs(d * Double(s))
+                    }
+                    XCTAssertEqual(Double(y[o]), ref, accuracy: 1e-6 * mag + 1e-9, "path \(path) rows \(rows) in \(inF) row \(o)")
+                }
+            }
+        }
+    }
+
+    private func half(_ lo: UInt8, _ hi: UInt8) -> Float { Float(Float16(bitPattern: UInt16(lo) | UInt16(hi) << 8)) }
 }

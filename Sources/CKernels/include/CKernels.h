@@ -33,6 +33,10 @@ void omni_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 // ---- matrix-vector products y[o] = dot(x, W[o, :]) for rows [row0, row1) (decode path) ----
 void omni_matvec_f32(const float *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
 void omni_matvec_bf16(const uint16_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+/// The bf16 product with x prepared once per vector (omni_bf16_prepare_x, `in` floats, a layout private to
+/// the dispatched kernel), so that the row blocks of one product running on several threads share it.
+void omni_bf16_prepare_x(const float *x, float *xp, size_t in);
+void omni_matvec_bf16_prepared(const uint16_t *w, const float *xp, const float *x, float *y, size_t in, size_t row0, size_t row1);
 void omni_matvec_f16(const uint16_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
 /// Q8_0 rows (in/32 blocks of 34 bytes each). x is quantized to Q8_0 internally (as llama.cpp does) when
 /// `xq` (in/32 * 34 bytes, from omni_quantize_q8_0) is non-null; otherwise x is used in f32.

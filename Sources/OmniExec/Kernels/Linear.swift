@@ -21,25 +21,33 @@ extension Kernels {
             // is descheduled or slowed (another process, a busier memory channel) does less of the matrix
             // instead of the whole product waiting for its fixed half.
             let chunks = split(outF, parts: threads * 8, multiple: 16)
+            // x is prepared once per row for all the row blocks: interleaved for bf16, quantized for Q8_0
+            // (as llama.cpp quantizes activations for its Q8_0 dot products).
+            let prepared: UnsafeMutableRawPointer? = switch w.dtype {
+            case .bf16: UnsafeMutableRawPointer(try scratch(0, inF))
+            case .q8_0: UnsafeMutableRawPointer(try scratch(0, (inF / 32 * 34 + 3) / 4))
+            default: nil
+            }
             for row in 0..<t {
                 let xr = xp + row * inF, yr = yp + row * outF
-                var xq: [UInt8] = []
-                if w.dtype == .q8_0 {
-                    xq = [UInt8](repeating: 0, count: inF / 32 * 34)
-                    xq.withUnsafeMutableBufferPointer { omni_quantize_q8_0(xr, $0.baseAddress, inF) }
+                if let prepared, w.dtype == .bf16 {
+                    omni_bf16_prepare_x(xr, prepared.assumingMemoryBound(to: Float.self), inF)
+                } else if let prepared, w.dtype == .q8_0 {
+                    omni_quantize_q8_0(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
                 }
-                try xq.withUnsafeBufferPointer { xqb in
-                    let xqp = xqb.baseAddress
-                    try parallelFor(chunks.count) { j in
-                        let r = chunks[j]
-                        switch w.dtype {
-                        case .f32: omni_matvec_f32(wp.assumingMemoryBound(to: Float.self), xr, yr, inF, r.lowerBound, r.upperBound)
-                        case .bf16: omni_matvec_bf16(wp.assumingMemoryBound(to: UInt16.self), xr, yr, inF, r.lowerBound, r.upperBound)
-                        case .f16: omni_matvec_f16(wp.assumingMemoryBound(to: UInt16.self), xr, yr, inF, r.lowerBound, r.upperBound)
-                        case .q8_0: omni_matvec_q8_0(wp.assumingMemoryBound(to: UInt8.self), xr, xqp, yr, inF, r.lowerBound, r.upperBound)
-                        case .q4_0: omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, yr, inF, r.lowerBound, r.upperBound)
-                        default: throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0", actual: w.dtype)
-                        }
+                try parallelFor(chunks.count) { j in
+                    let r = chunks[j]
+                    switch w.dtype {
+                    case .f32: omni_matvec_f32(wp.assumingMemoryBound(to: Float.self), xr, yr, inF, r.lowerBound, r.upperBound)
+                    case .bf16:
+                        omni_matvec_bf16_prepared(wp.assumingMemoryBound(to: UInt16.self), prepared!.assumingMemoryBound(to: Float.self),
+                                                  xr, yr, inF, r.lowerBound, r.upperBound)
+                    case .f16: omni_matvec_f16(wp.assumingMemoryBound(to: UInt16.self), xr, yr, inF, r.lowerBound, r.upperBound)
+                    case .q8_0:
+                        omni_matvec_q8_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
+                                         yr, inF, r.lowerBound, r.upperBound)
+                    case .q4_0: omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, yr, inF, r.lowerBound, r.upperBound)
+                    default: throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0", actual: w.dtype)
                     }
                 }
             }
