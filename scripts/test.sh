@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # The test command: debug build of everything (library, CLI, samples, tests), the whole XCTest suite, then the
-# samples run once against the bundled tiny checkpoint so they cannot rot. Ends with a "N passed, N failed" line.
+# samples run once against the bundled tiny checkpoint so they cannot rot, then the CLI end-to-end tests once more
+# against a release build of `omni` (the optimizer shortens object lifetimes, so some memory bugs show only
+# there). Ends with a "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log=$(mktemp) release_log=$(mktemp)
+trap 'rm -f "$log" "$release_log"' EXIT
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log"
 echo "== samples"
 .build/debug/EmbedLoader Models/tiny-omni > /dev/null
 .build/debug/CustomAttention Models/tiny-omni
 .build/debug/ConvertWeights Models/tiny-omni "$(mktemp -d)"
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
-total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+echo "== CLI tests against the release build"
+swift build -c release --product omni
+OMNI_CLI="$PWD/.build/release/omni" swift test --skip-build --disable-swift-testing --filter 'Qwen25OmniTests.CLITests' 2>&1 | tee "$release_log"
+total=0 failed=0
+for l in "$log" "$release_log"; do
+    summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$l" | tail -1)
+    total=$((total + $(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')))
+    failed=$((failed + $(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')))
+done
 echo "tests: $((total - failed)) passed, $failed failed"

@@ -86,9 +86,8 @@ public struct GGUFWriter: Sendable {
                 throw OmniError.weightFile(file: path, tensor: e.name,
                                            reason: "loaded \(t.dtype) \(t.shape), header says \(e.dtype) \(e.shape)")
             }
-            let c = t.isContiguous ? t : t.contiguous()
             try sink.writeZeros(dataStart + off - sink.offset)
-            try sink.write(UnsafeRawBufferPointer(start: c.rawPointer, count: c.byteCount))
+            try t.withContiguousBytes { try sink.write(UnsafeRawBufferPointer(start: $0, count: t.byteCount)) }
         }
         try sink.writeZeros((alignment - (sink.offset - dataStart) % alignment) % alignment)
         try sink.commit()

@@ -142,8 +142,7 @@ struct SafetensorsWriter {
                                                 expected: "\(p.entry.dtype) \(p.entry.shape) as announced",
                                                 actual: "\(t.dtype) \(t.shape)")
             }
-            let c = t.contiguous()
-            try file.write(UnsafeRawBufferPointer(start: c.rawPointer, count: p.byteCount))
+            try t.withContiguousBytes { try file.write(UnsafeRawBufferPointer(start: $0, count: p.byteCount)) }
         }
     }
 

@@ -41,11 +41,12 @@ public struct ZstdWriter: Sendable {
                 throw OmniError.weightFile(file: path, tensor: e.name,
                                            reason: "loaded \(t.dtype) \(t.shape), header says \(e.dtype) \(e.shape)")
             }
-            let c = t.isContiguous ? t : t.contiguous()
             let ub = ZstdCodec.unitBytes(e.dtype)
             let chunkUnits = max(1, chunkBytes / ub)
-            let frames = try ZstdCodec.compress(c.rawPointer, byteCount: c.byteCount, dtype: e.dtype, chunkUnits: chunkUnits,
-                                                level: level, minMatch: minMatch, threads: threads, what: "\(path): tensor '\(e.name)'")
+            let frames = try t.withContiguousBytes {
+                try ZstdCodec.compress($0, byteCount: t.byteCount, dtype: e.dtype, chunkUnits: chunkUnits,
+                                       level: level, minMatch: minMatch, threads: threads, what: "\(path): tensor '\(e.name)'")
+            }
             var records: [OMZFrame] = []
             for f in frames {
                 records.append(OMZFrame(offset: sink.offset, size: f.bytes.count,

@@ -30,7 +30,7 @@ do {
     var identical = true
     for name in source.names {
         let a = try source.tensor(name), b = try back.tensor(name)
-        if a.byteCount != b.byteCount || memcmp(a.contiguous().rawPointer, b.rawPointer, a.byteCount) != 0 { identical = false }
+        if a.byteCount != b.byteCount || a.withContiguousBytes({ pa in b.withContiguousBytes { memcmp(pa, $0, a.byteCount) } }) != 0 { identical = false }
     }
     print("zstd container: \(ByteCount(original)) → \(ByteCount(packed)) (ratio \(String(format: "%.3f", Double(original) / Double(max(packed, 1))))), "
           + (identical ? "bit-exact" : "MISMATCH"))

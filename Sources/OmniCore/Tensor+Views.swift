@@ -73,6 +73,7 @@ extension Tensor {
     /// Elements as `[Float]`, widening f16 and bf16 and converting integers. Throws for quantized dtypes.
     public func floats() throws -> [Float] {
         let t = contiguous()
+        defer { withExtendedLifetime(t) {} }   // p points into t's storage, which may be a fresh copy
         let n = t.elementCount
         let p = t.rawPointer
         switch dtype {
@@ -91,6 +92,7 @@ extension Tensor {
     /// Elements as `[Int64]` for integer and bool dtypes. Throws for floating-point dtypes.
     public func int64s() throws -> [Int64] {
         let t = contiguous()
+        defer { withExtendedLifetime(t) {} }
         let n = t.elementCount
         let p = t.rawPointer
         switch dtype {

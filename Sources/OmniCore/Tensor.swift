@@ -55,8 +55,17 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public var byteCount: Int { dtype.byteCount(elements: elementCount) ?? 0 }
     /// True when the elements are laid out row-major without gaps.
     public var isContiguous: Bool { strides == shape.contiguousStrides || elementCount <= 1 }
-    /// Address of element 0.
+    /// Address of element 0. Valid only while this tensor's storage is alive: Swift may release a tensor right
+    /// after its last use, so never take the pointer of a temporary (`f().rawPointer`, `t.contiguous().rawPointer`)
+    /// and use it later; use `withContiguousBytes` or `withExtendedLifetime`.
     public var rawPointer: UnsafeRawPointer { UnsafeRawPointer(storage.base + byteOffset) }
+
+    /// Calls `body` with the address of this tensor's elements laid out contiguously (a copy when it is a
+    /// strided view), keeping that storage alive for the call.
+    public func withContiguousBytes<R>(_ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
+        let c = contiguous()
+        return try withExtendedLifetime(c) { try body(c.rawPointer) }
+    }
     /// Writable address of element 0. Precondition: the storage is not a read-only mapping.
     public var mutableRawPointer: UnsafeMutableRawPointer {
         precondition(!storage.isReadOnly, "writing into a read-only mapped tensor")

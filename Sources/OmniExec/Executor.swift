@@ -157,7 +157,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
 
     private func copy(_ t: Tensor) -> Tensor {
         let c = Tensor(zeros: t.shape, dtype: t.dtype)
-        c.mutableRawPointer.copyMemory(from: t.contiguous().rawPointer, byteCount: t.byteCount)
+        t.withContiguousBytes { c.mutableRawPointer.copyMemory(from: $0, byteCount: t.byteCount) }
         return c
     }
 
@@ -186,7 +186,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         if let c = converted[key] { return c }
         let out = Tensor(zeros: t.shape, dtype: .f32)
         let conv = try registry.converter(from: t.dtype, to: .f32)
-        try conv.convert(t.contiguous().rawPointer, from: t.dtype, to: out.mutableRawPointer, .f32, count: t.elementCount)
+        try t.withContiguousBytes { try conv.convert($0, from: t.dtype, to: out.mutableRawPointer, .f32, count: t.elementCount) }
         converted[key] = out
         return out
     }

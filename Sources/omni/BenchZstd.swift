@@ -60,7 +60,7 @@ struct BenchZstd: ParsableCommand {
                 let size = Double(one.info("w")?.byteRange.count ?? 1)
                 let (s1, cpu1) = try timed { try one.decompress("w", into: out) }
                 let sN = try best { try all.decompress("w", into: out) }
-                guard memcmp(out, t.rawPointer, t.byteCount) == 0 else {
+                guard t.withContiguousBytes({ memcmp(out, $0, t.byteCount) }) == 0 else {
                     throw OmniError.weightFile(file: path, tensor: "w", reason: "round trip is not bit-exact")
                 }
                 print(String(format: "omz mm=%d     %5d %5dK  %6.3f  %11.2f  %10.2f GB/s  %12.2f GB/s  %6.2f GB/s",

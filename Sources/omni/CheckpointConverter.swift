@@ -112,9 +112,8 @@ struct CheckpointConverter {
         _ = try safetensors.write(entries, to: target, options: WeightWriteOptions(metadata: speakers.metadata))
         let back = try safetensors.open(target)
         for name in speakers.names {
-            let a = try speakers.tensor(name).contiguous(), b = try back.tensor(name)
-            guard a.shape == b.shape, a.byteCount == b.byteCount,
-                  memcmp(a.rawPointer, b.rawPointer, a.byteCount) == 0 else {
+            let a = try speakers.tensor(name), b = try back.tensor(name)
+            guard a.shape == b.shape, a.byteCount == b.byteCount, Self.sameBytes(a, b) else {
                 throw OmniError.weightFile(file: target.path, tensor: name, reason: "re-read differs from spk_dict.pt")
             }
         }
@@ -122,6 +121,11 @@ struct CheckpointConverter {
             throw OmniError.weightFile(file: target.path, tensor: nil, reason: "metadata \(k) differs from spk_dict.pt")
         }
         log("wrote spk_dict.safetensors (\(speakers.names.count) tensors, \(speakers.metadata.count) metadata values) from spk_dict.pt: bit-exact")
+    }
+
+    /// Byte equality of two tensors of equal byte count (strided views compared in logical order).
+    static func sameBytes(_ a: Tensor, _ b: Tensor) -> Bool {
+        a.withContiguousBytes { pa in b.withContiguousBytes { memcmp(pa, $0, a.byteCount) == 0 } }
     }
 
     static func convert(_ t: Tensor, to: DType, with c: any DTypeConverter) throws -> Tensor {
@@ -153,11 +157,11 @@ struct CheckpointConverter {
             throw OmniError.weightFile(file: out.path, tensor: nil, reason: "re-read \(reread.names.count) tensors, wrote \(source.names.count)")
         }
         for name in source.names {
-            let a = try source.tensor(name).contiguous()
+            let a = try source.tensor(name)
             let b = try reread.tensor(name)
             guard a.shape == b.shape else { throw OmniError.shapeMismatch(key: name, expected: a.shape, actual: b.shape) }
             if a.dtype == b.dtype {
-                guard a.byteCount == b.byteCount, memcmp(a.rawPointer, b.rawPointer, a.byteCount) == 0 else {
+                guard a.byteCount == b.byteCount, Self.sameBytes(a, b) else {
                     throw OmniError.weightFile(file: out.path, tensor: name, reason: "re-read bytes differ from the source")
                 }
                 report.bitExact += 1

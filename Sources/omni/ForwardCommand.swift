@@ -64,10 +64,14 @@ enum Forward {
         let vocab = model.config.thinker.text.vocabSize, d = model.config.thinker.text.hiddenSize
         let n = ids.count, pad = first
         let logits = Tensor(zeros: [n, vocab]), hidden = Tensor(zeros: [n, d])
-        logits.mutableRawPointer.advanced(by: pad * vocab * 4)
-            .copyMemory(from: r[ThinkerTextModel.logits]!.rawPointer, byteCount: valid.count * vocab * 4)
-        hidden.mutableRawPointer.advanced(by: pad * d * 4)
-            .copyMemory(from: r[ThinkerTextModel.lastHidden]!.rawPointer, byteCount: valid.count * d * 4)
+        // Through withContiguousBytes: `r` dies after its last use, and a bare `.rawPointer` into it would be read
+        // after the storage was freed (row 0 of last_hidden came back as malloc's bookkeeping in release builds).
+        r[ThinkerTextModel.logits]!.withContiguousBytes {
+            logits.mutableRawPointer.advanced(by: pad * vocab * 4).copyMemory(from: $0, byteCount: valid.count * vocab * 4)
+        }
+        r[ThinkerTextModel.lastHidden]!.withContiguousBytes {
+            hidden.mutableRawPointer.advanced(by: pad * d * 4).copyMemory(from: $0, byteCount: valid.count * d * 4)
+        }
         let row = (0..<n).map { $0 < pad ? Int64(1) : Int64($0 - pad) }
         return Output(logits: logits, lastHidden: hidden, positions: Tensor(int64: row + row + row, shape: [3, n]))
     }

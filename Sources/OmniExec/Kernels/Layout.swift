@@ -17,8 +17,7 @@ extension Kernels {
 
     /// Copies a (possibly strided) f32 view into the contiguous `out`.
     static func copy(_ x: Tensor, into out: Tensor) {
-        let c = x.contiguous()
-        out.mutableRawPointer.copyMemory(from: c.rawPointer, byteCount: c.byteCount)
+        x.withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: x.byteCount) }
     }
 
     /// Concatenation along `axis`: for every outer index, the inputs' blocks one after another.

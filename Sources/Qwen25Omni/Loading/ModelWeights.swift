@@ -88,8 +88,10 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
         let mid = Tensor(zeros: src.shape, dtype: .f32)
         try registry.converter(from: src.dtype, to: .f32)
             .convert(src.rawPointer, from: src.dtype, to: mid.mutableRawPointer, .f32, count: src.elementCount)
-        try registry.converter(from: .f32, to: dst.dtype)
-            .convert(mid.rawPointer, from: .f32, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
+        try withExtendedLifetime(mid) {
+            try registry.converter(from: .f32, to: dst.dtype)
+                .convert(mid.rawPointer, from: .f32, to: dst.mutableRawPointer, dst.dtype, count: src.elementCount)
+        }
     }
 
     /// Disk tier: asks the kernel to read ahead, and touches the pages on a background queue so they are
