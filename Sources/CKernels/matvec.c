@@ -1,6 +1,7 @@
 // Decode-path matrix-vector products over f32 / bf16 / f16 / Q8_0 / Q4_0 weight rows.
 #include "CKernels.h"
 #include "half.h"
+#include "matvec_internal.h"
 #define h2f f16_to_f32_1
 #define b2f bf16_to_f32_1
 #define f2h f32_to_f16_1
@@ -27,12 +28,6 @@ X86_TARGET("avx2,fma,f16c") static void mv_f32_avx2(const float *w, const float 
         acc0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v_, 16)), xe, acc0); \
         acc1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v_, hi)), xo, acc1); \
     } while (0)
-
-// Bytes ahead of the current load that each row loop prefetches. One row at a time keeps every thread's
-// weight reads a single sequential stream (rows are contiguous); interleaving four rows measured 17 GB/s on
-// 2 Zen 3 cores against 25-30 GB/s for one stream with this prefetch (/tmp microbenchmark, notes in
-// docs/BENCHMARKS.md). The prefetch may run past the matrix end; prefetches never fault.
-#define MV_PREFETCH 1024
 
 X86_TARGET("avx2,fma,f16c") static void mv_bf16_rows(const uint16_t *w, const float *xp, const float *x, float *y,
                                                     size_t in, size_t r0, size_t r1) {
@@ -199,12 +194,14 @@ void omni_matvec_f32(const float *w, const float *x, float *y, size_t in, size_t
 }
 void omni_bf16_prepare_x(const float *x, float *xp, size_t in) {
 #if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX512BF16) { omni_bf16_prepare_avx512bf16(x, xp, in); return; }
     if (omni_cpu_features() & OMNI_CPU_AVX2) { bf16_prepare_avx2(x, xp, in); return; }
 #endif
     memcpy(xp, x, in * sizeof(float));
 }
 void omni_matvec_bf16_prepared(const uint16_t *w, const float *xp, const float *x, float *y, size_t in, size_t r0, size_t r1) {
 #if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX512BF16) { omni_mv_bf16_avx512bf16(w, xp, x, y, in, r0, r1); return; }
     if (omni_cpu_features() & OMNI_CPU_AVX2) { mv_bf16_rows(w, xp, x, y, in, r0, r1); return; }
 #endif
     (void)xp;
@@ -242,7 +239,9 @@ static void mv_q8_0_q8_c(const uint8_t *w, const uint8_t *xq, float *y, size_t i
 void omni_matvec_q8_0(const uint8_t *w, const float *x, const uint8_t *xq, float *y, size_t in, size_t r0, size_t r1) {
 #if defined(__x86_64__)
     if (omni_cpu_features() & OMNI_CPU_AVX2) {
-        if (xq) mv_q8_0_q8_avx2(w, xq, y, in, r0, r1); else mv_q8_0_f32_avx2(w, x, y, in, r0, r1);
+        if (xq && (omni_cpu_features() & OMNI_CPU_VNNI)) omni_mv_q8_0_q8_vnni(w, xq, y, in, r0, r1);
+        else if (xq) mv_q8_0_q8_avx2(w, xq, y, in, r0, r1);
+        else mv_q8_0_f32_avx2(w, x, y, in, r0, r1);
         return;
     }
 #endif

@@ -1,9 +1,12 @@
 import CKernels
 import XCTest
 
-/// The decode matrix-vector kernels against a Float64 reference, on the widest path this CPU has and on the
-/// portable path, for row counts and widths that hit every tail (in % 32, in % 16).
+/// The decode matrix-vector kernels against a Float64 reference, on the widest path this CPU has, on AVX2 and
+/// on the portable path, for row counts and widths that hit every tail (in % 32, in % 16).
 final class MatvecTests: XCTestCase {
+    /// Feature masks: everything this CPU has (AVX512-BF16 / VNNI where present), AVX2 only, portable.
+    private let paths: [Int32] = [-1, Int32(OMNI_CPU_AVX2), 0]
+
     private func bf16(_ f: Float) -> UInt16 { UInt16(truncatingIfNeeded: f.bitPattern >> 16) }
     private func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
@@ -16,7 +19,7 @@ final class MatvecTests: XCTestCase {
     }
 
     func testBF16MatchesReference() {
-        for path in [Int32(-1), 0] {   // all features, then portable
+        for path in paths {
             omni_cpu_override(path)
             defer { omni_cpu_override(-1) }
             for (rows, inF) in [(1, 16), (5, 37), (3, 48), (2, 80), (9, 896), (16, 100), (7, 4864)] {
@@ -48,7 +51,7 @@ final class MatvecTests: XCTestCase {
 
     /// Q8_0 × Q8_0 against the exact block sum Σ_b d_w·d_x·Σ q_w·q_x in Float64, with odd block counts.
     func testQ8TimesQ8MatchesExactBlockSum() {
-        for path in [Int32(-1), 0] {
+        for path in paths {
             omni_cpu_override(path)
             defer { omni_cpu_override(-1) }
             for (rows, inF) in [(1, 32), (3, 96), (5, 896), (2, 4864)] {

@@ -14,7 +14,7 @@ enum {
     OMNI_CPU_AVX2 = 1 << 0,      ///< AVX2 + FMA + F16C
     OMNI_CPU_AVX512 = 1 << 1,    ///< AVX-512 F/BW/VL
     OMNI_CPU_AVX512BF16 = 1 << 2,///< AVX512-BF16 (vdpbf16ps)
-    OMNI_CPU_VNNI = 1 << 3,      ///< AVX512-VNNI or AVX-VNNI
+    OMNI_CPU_VNNI = 1 << 3,      ///< AVX512-VNNI (with VL: 256-bit vpdpbusd)
 };
 
 /// Features of this CPU, masked by the OMNI_CPU environment variable ("portable", "avx2", "avx512").
