@@ -83,34 +83,20 @@ X86_TARGET("avx2,fma,f16c") static void mv_f16_avx2(const uint16_t *w, const flo
     }
 }
 
-// Q8_0 x Q8_0 block dot (llama.cpp's ggml_vec_dot_q8_0_q8_0 idea): |w| * sign(x) via sign trick and maddubs.
-// One row at a time with a prefetch, as mv_bf16_rows; scales through F16C, two accumulators.
-#define Q8_BLOCK_DOT(acc, wb, xb) do { \
-        __m256i qw_ = _mm256_loadu_si256((const __m256i *)((wb) + 2)); \
-        __m256i qx_ = _mm256_loadu_si256((const __m256i *)((xb) + 2)); \
-        __m256i d16_ = _mm256_maddubs_epi16(_mm256_sign_epi8(qw_, qw_), _mm256_sign_epi8(qx_, qw_)); \
-        __m256 dot_ = _mm256_cvtepi32_ps(_mm256_madd_epi16(d16_, ones)); \
-        uint16_t dw_, dx_; memcpy(&dw_, (wb), 2); memcpy(&dx_, (xb), 2); \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(dw_) * _cvtsh_ss(dx_)), dot_, acc); \
-    } while (0)
+// Q8_0 x Q8_0 block dot (llama.cpp's ggml_vec_dot_q8_0_q8_0 idea): |w| * sign(x, w) via maddubs, then madd
+// with ones to sum groups of four into int32; scales through F16C.
+X86_TARGET("avx2,fma,f16c") static inline __m256 q8_block_avx2(__m256 acc, const uint8_t *wb, const uint8_t *xb) {
+    __m256i qw = _mm256_loadu_si256((const __m256i *)(wb + 2));
+    __m256i qx = _mm256_loadu_si256((const __m256i *)(xb + 2));
+    __m256i d16 = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+    __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(d16, _mm256_set1_epi16(1)));
+    uint16_t dw, dx; memcpy(&dw, wb, 2); memcpy(&dx, xb, 2);
+    return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(dw) * _cvtsh_ss(dx)), dot, acc);
+}
 
 X86_TARGET("avx2,fma,f16c") static void mv_q8_0_q8_avx2(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t r0, size_t r1) {
-    size_t nb = in / 32;
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (size_t o = r0; o < r1; o++) {
-        const uint8_t *row = w + o * nb * 34;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-        size_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            _mm_prefetch((const char *)(row + b * 34) + MV_PREFETCH, _MM_HINT_T0);
-            Q8_BLOCK_DOT(acc0, row + b * 34, xq + b * 34);
-            Q8_BLOCK_DOT(acc1, row + b * 34 + 34, xq + b * 34 + 34);
-        }
-        if (b < nb) Q8_BLOCK_DOT(acc0, row + b * 34, xq + b * 34);
-        y[o] = omni_hsum8(_mm256_add_ps(acc0, acc1));
-    }
+    OMNI_Q8_ROWS(q8_block_avx2);
 }
-#undef Q8_BLOCK_DOT
 
 X86_TARGET("avx2,fma,f16c") static void mv_q8_0_f32_avx2(const uint8_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
     size_t nb = in / 32;

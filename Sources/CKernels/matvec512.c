@@ -8,6 +8,9 @@
 #include "CKernels.h"
 #include "half.h"
 #include "matvec_internal.h"
+#if defined(__x86_64__)
+#include "avx2.h"
+#endif
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -62,22 +65,6 @@ TVNNI static inline __m256 q8_block_vnni(__m256 acc, const uint8_t *wb, const ui
 }
 
 TVNNI void omni_mv_q8_0_q8_vnni(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t r0, size_t r1) {
-    size_t nb = in / 32;
-    for (size_t o = r0; o < r1; o++) {
-        const uint8_t *row = w + o * nb * 34;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-        size_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            _mm_prefetch((const char *)(row + b * 34) + MV_PREFETCH, _MM_HINT_T0);
-            acc0 = q8_block_vnni(acc0, row + b * 34, xq + b * 34);
-            acc1 = q8_block_vnni(acc1, row + b * 34 + 34, xq + b * 34 + 34);
-        }
-        if (b < nb) acc0 = q8_block_vnni(acc0, row + b * 34, xq + b * 34);
-        __m256 acc = _mm256_add_ps(acc0, acc1);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        y[o] = _mm_cvtss_f32(s);
-    }
+    OMNI_Q8_ROWS(q8_block_vnni);
 }
 #endif
