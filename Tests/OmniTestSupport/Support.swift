@@ -13,6 +13,23 @@ public enum Fixtures {
     public static var tinyModel: URL { root.appendingPathComponent("Models/tiny-omni") }
     /// Reference outputs computed by transformers 5.17.0 from the tiny checkpoint.
     public static var reference: URL { root.appendingPathComponent("Tests/Fixtures/reference") }
+
+    /// A checkpoint with the transformers reference outputs computed from it.
+    public struct Checkpoint: Sendable, CustomStringConvertible {
+        public let name: String
+        public let model: URL
+        public let reference: URL
+        public var description: String { name }
+    }
+
+    /// Every checkpoint the parity suites run on: the public tiny one (hub config spelling, hidden 64, GQA 4:2,
+    /// 2 layers) and the variants Tests/Fixtures/make_variants.py made (gqa5: hidden 80, GQA 5:1, 3 layers,
+    /// mrope [4, 2, 2], the `rope_parameters` spelling).
+    public static var checkpoints: [Checkpoint] {
+        [Checkpoint(name: "public", model: tinyModel, reference: reference),
+         Checkpoint(name: "gqa5", model: root.appendingPathComponent("Tests/Fixtures/variants/gqa5"),
+                    reference: root.appendingPathComponent("Tests/Fixtures/variants/gqa5/reference"))]
+    }
 }
 
 /// Tolerance helpers used by the parity suites.

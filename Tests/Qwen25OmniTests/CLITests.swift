@@ -36,16 +36,19 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out.safetensors")
-        let input = Fixtures.reference.appendingPathComponent("text.safetensors")
-        let ref = try loadSafetensors(input).tensors
-        for attention in ["eager", "flash_attention_2"] {
-            let r = try run(["forward", Fixtures.tinyModel.path, "--inputs", input.path, "--out", out.path, "--attention", attention])
-            XCTAssertEqual(r.status, 0, r.err)
-            let got = try loadSafetensors(out).tensors
-            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["logits"]!.floats(), try ref["logits"]!.floats()), 1e-4, attention)
-            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["last_hidden"]!.floats(), try ref["last_hidden"]!.floats()), 1e-4,
-                                     attention)
-            XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s())
+        for cp in Fixtures.checkpoints {
+            let input = cp.reference.appendingPathComponent("text.safetensors")
+            let ref = try loadSafetensors(input).tensors
+            for attention in ["eager", "flash_attention_2"] {
+                let r = try run(["forward", cp.model.path, "--inputs", input.path, "--out", out.path, "--attention", attention])
+                XCTAssertEqual(r.status, 0, r.err)
+                let got = try loadSafetensors(out).tensors
+                for name in ["logits", "last_hidden"] {
+                    XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got[name]!.floats(), try ref[name]!.floats()), 1e-4,
+                                             "\(cp) \(attention) \(name)")
+                }
+                XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s(), "\(cp)")
+            }
         }
     }
 

@@ -53,6 +53,25 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// The other checkpoints' tokenizers (trained on the same corpus to another vocabulary size) against
+    /// their own references, special ids included.
+    func testEveryCheckpointTokenizerMatchesItsReference() throws {
+        for cp in Fixtures.checkpoints.dropFirst() {
+            let t = try Tokenizer(directory: cp.model.path)
+            let data = try Data(contentsOf: cp.reference.appendingPathComponent("tokenizer.json"))
+            let ref = try JSONDecoder().decode(Reference.self, from: data)
+            XCTAssertFalse(ref.cases.isEmpty, "\(cp)")
+            for c in ref.cases {
+                XCTAssertEqual(t.encode(c.text), c.ids, "\(cp) encode \(c.text.debugDescription)")
+                XCTAssertEqual(t.decode(c.ids), c.decoded, "\(cp) decode \(c.ids)")
+            }
+            for (token, id) in ref.special_ids where token.hasPrefix("<") {
+                XCTAssertEqual(t.id(forToken: token), id, "\(cp) \(token)")
+                XCTAssertEqual(t.encode(token), [id], "\(cp) \(token)")
+            }
+        }
+    }
+
     func testReferenceSpecialIDs() throws {
         for (token, id) in try reference().special_ids where token.hasPrefix("<") {
             XCTAssertEqual(tok.id(forToken: token), id, token)
