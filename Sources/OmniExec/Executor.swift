@@ -121,6 +121,8 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
                                    bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
                                    padding: padding, dilation: dilation, groups: groups, out: out)
+            case let .poolRows(x, window):
+                Kernels.poolRows(arg(x), window: window, out: out)
             case let .rows(x, range):
                 let src = arg(x)
                 let w = src.shape[-1]
@@ -198,7 +200,7 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         var kp = UnsafePointer(k.rawPointer.assumingMemoryBound(to: Float.self))
         var vp = UnsafePointer(v.rawPointer.assumingMemoryBound(to: Float.self))
         var keyLength = t
-        var mask = AttentionMask(causal: spec.causal, window: spec.window)
+        var mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window)
         if let slot = spec.cacheSlot {
             guard let cache else {
                 throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none")

@@ -104,7 +104,7 @@ extension Op {
         case let .swiglu(g, u): return [g, u]
         case let .rope(x, p, _, _, _, _): return [x, p]
         case let .attention(q, k, v, _): return [q, k, v]
-        case let .rows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _): return [x]
+        case let .rows(x, _), let .poolRows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _): return [x]
         case let .concat(xs, _): return xs
         case let .conv1d(x, w, b, _, _, _, _): return [x, w] + (b.map { [$0] } ?? [])
         }

@@ -14,6 +14,8 @@ public final class OmniModel: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let weights: ModelWeights
     public let thinker: ThinkerTextModel
+    /// The audio tower; nil when the checkpoint has no `thinker.audio_tower` weights (a text-only export).
+    public let audio: AudioEncoder?
     public let executor: any GraphExecutor
     public let registry: PluginRegistry
     public let options: LoadOptions
@@ -21,13 +23,14 @@ public final class OmniModel: @unchecked Sendable {
     public let plan: LoadPlan
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
-         thinker: ThinkerTextModel, executor: any GraphExecutor, registry: PluginRegistry, options: LoadOptions,
-         plan: LoadPlan) {
+         thinker: ThinkerTextModel, audio: AudioEncoder?, executor: any GraphExecutor, registry: PluginRegistry,
+         options: LoadOptions, plan: LoadPlan) {
         self.directory = directory
         self.config = config
         self.tokenizer = tokenizer
         self.weights = weights
         self.thinker = thinker
+        self.audio = audio
         self.executor = executor
         self.registry = registry
         self.options = options
@@ -53,17 +56,28 @@ public final class OmniModel: @unchecked Sendable {
         options.progress?(LoadProgress(stage: "mapped \(source.files.count) weight file(s)", done: 0, total: 0))
         let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
         try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
+        // The audio tower is built when the checkpoint has it (text-only exports leave it out), and then loaded
+        // as strictly as the decoder.
+        var audio: AudioEncoder?
+        var components = builtComponents
+        if source.names.contains(where: { $0.hasPrefix(AudioEncoder.keyPrefix) }) {
+            let a = AudioEncoder(config: config.thinker.audio, attention: options.attentionChain(for: .audioTower))
+            try checkWeights(expected: a.expectedWeights(), source: source, scopePrefixes: [AudioEncoder.keyPrefix])
+            audio = a
+        } else {
+            components.remove(.audioTower)
+        }
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
-                                     explicitPlacement: explicitPlacement, components: builtComponents)
+                                     explicitPlacement: explicitPlacement, components: components)
         let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
             .flatMap(\.tensorNames))
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
                                    diskKeys: diskKeys)
         if options.preload {
-            // Only what this model runs: the thinker's text decoder today (the towers, talker and token2wav
-            // are planned but not built yet).
-            let keys = thinker.expectedWeights().keys.sorted()
+            // Only what this model runs: the thinker's text decoder and the audio tower today (the vision tower,
+            // talker and token2wav are planned but not built yet).
+            let keys = (Array(thinker.expectedWeights().keys) + (audio.map { Array($0.runWeights().keys) } ?? [])).sorted()
             let total = keys.reduce(0) { $0 + (diskKeys.contains($1) ? 0 : (source.info($1)?.byteRange.count ?? 0)) }
             try weights.preload(keys, isCancelled: options.isCancelled) { done in
                 options.progress?(LoadProgress(stage: "paging in", done: done, total: total))
@@ -71,11 +85,11 @@ public final class OmniModel: @unchecked Sendable {
         }
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
-                         executor: executor, registry: registry, options: options, plan: plan)
+                         audio: audio, executor: executor, registry: registry, options: options, plan: plan)
     }
 
     /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).
-    public static let builtComponents: Set<Component> = [.thinker]
+    public static let builtComponents: Set<Component> = [.thinker, .audioTower]
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
     static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {

@@ -10,7 +10,7 @@ struct ForwardCommand: ParsableCommand {
 
     @OptionGroup var modelArgs: ModelArguments
 
-    @Option(help: "Safetensors file with input_ids ([seq] or [1, seq], int64) and optional attention_mask.")
+    @Option(help: "Safetensors file with input_ids ([seq] or [1, seq], int64), optional attention_mask, and optional input_features with feature_attention_mask (audio).")
     var inputs: String
 
     @Option(help: "Output safetensors file: logits [seq, vocab] f32, last_hidden [seq, hidden] f32, position_ids [3, seq] i64.")
@@ -18,26 +18,8 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArgs.load()
-        let inURL = URL(fileURLWithPath: inputs)
-        let source = try model.registry.weightFormat(named: "safetensors").open(inURL)
-        guard let idsTensor = try? source.tensor("input_ids") else {
-            throw OmniError.missingTensor(key: "input_ids", file: inputs)
-        }
-        guard idsTensor.dtype == .i64 || idsTensor.dtype == .i32,
-              idsTensor.shape.rank == 1 || (idsTensor.shape.rank == 2 && idsTensor.shape[0] == 1) else {
-            throw OmniError.invalidArgument(name: "\(inputs): input_ids", expected: "[seq] or [1, seq] int64",
-                                            actual: "\(idsTensor.shape) \(idsTensor.dtype)")
-        }
-        let ids = try idsTensor.int64s().map { Int($0) }
-        var mask = [Int64](repeating: 1, count: ids.count)
-        if let m = try? source.tensor("attention_mask") {
-            mask = try m.int64s()
-            guard mask.count == ids.count else {
-                throw OmniError.invalidArgument(name: "\(inputs): attention_mask", expected: "\(ids.count) values",
-                                                actual: "\(mask.count)")
-            }
-        }
-        let result = try Forward.run(model: model, ids: ids, mask: mask)
+        let p = try ProcessorInputs(path: inputs, registry: model.registry)
+        let result = try Forward.run(model: model, input: p.input, mask: p.attentionMask)
         try Forward.write(result, to: URL(fileURLWithPath: out), registry: model.registry)
     }
 }
@@ -52,7 +34,8 @@ enum Forward {
 
     /// Runs the valid (mask = 1) tokens, which must form a suffix (left padding, as the processor pads);
     /// padded rows get zeros and position 1, as `get_rope_index` gives them.
-    static func run(model: OmniModel, ids: [Int], mask: [Int64]) throws -> Output {
+    static func run(model: OmniModel, input: ThinkerInput, mask: [Int64]) throws -> Output {
+        let ids = input.ids
         guard let first = mask.firstIndex(of: 1), mask[first...].allSatisfy({ $0 == 1 }),
               mask[..<first].allSatisfy({ $0 == 0 }) else {
             throw OmniError.invalidArgument(name: "attention_mask", expected: "left padding (0…0 1…1) with at least one 1",
@@ -60,7 +43,12 @@ enum Forward {
         }
         let valid = Array(ids[first...])
         let session = try model.newSession(capacity: valid.count)
-        let r = try session.prefill(ids: valid, allLogits: true)
+        var validInput = input
+        validInput.ids = valid
+        // Audio-only and text prompts take positions 0..<T on all three M-RoPE rows (OMNI-SPEC §4.1).
+        let r = input.hasFeatures
+            ? try session.prefill(embeddings: try model.inputEmbeddings(validInput), allLogits: true)
+            : try session.prefill(ids: valid, allLogits: true)
         let vocab = model.config.thinker.text.vocabSize, d = model.config.thinker.text.hiddenSize
         let n = ids.count, pad = first
         let logits = Tensor(zeros: [n, vocab]), hidden = Tensor(zeros: [n, d])

@@ -12,7 +12,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "User message; the chat template and the default system prompt are applied.")
     var prompt: String?
 
-    @Option(help: "Safetensors file with input_ids (already templated), instead of --prompt.")
+    @Option(help: "Safetensors file with processor outputs instead of --prompt: input_ids (already templated), optional input_features with feature_attention_mask (audio).")
     var inputs: String?
 
     @Option(name: .customLong("max-new-tokens")) var maxNewTokens = 64
@@ -36,11 +36,14 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArgs.load(newTokens: maxNewTokens)
-        let ids: [Int]
-        if let prompt { ids = model.chatPrompt(prompt) } else {
-            let src = try model.registry.weightFormat(named: "safetensors").open(URL(fileURLWithPath: inputs!))
-            guard let t = try? src.tensor("input_ids") else { throw OmniError.missingTensor(key: "input_ids", file: inputs) }
-            ids = try t.int64s().map { Int($0) }
+        let input: ThinkerInput
+        if let prompt { input = ThinkerInput(ids: model.chatPrompt(prompt)) } else {
+            let p = try ProcessorInputs(path: inputs!, registry: model.registry)
+            guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
+                throw OmniError.invalidArgument(name: "\(inputs!): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
+                                                actual: "\(p.attentionMask.filter { $0 == 0 }.count) zeros")
+            }
+            input = p.input
         }
         let sampling = temperature == nil && topK == nil && topP == nil
         let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
@@ -49,7 +52,7 @@ struct GenerateCommand: ParsableCommand {
         var text = ""
         let start = DispatchTime.now().uptimeNanoseconds
         var firstToken: UInt64 = 0
-        let tokens = try model.generate(ids: ids, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
+        let tokens = try model.generate(input: input, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
             if firstToken == 0 { firstToken = DispatchTime.now().uptimeNanoseconds }
             text += e.text
             if !json { FileHandle.standardOutput.write(Data(e.text.utf8)) }

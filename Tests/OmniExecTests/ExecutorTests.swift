@@ -57,6 +57,24 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    func testPoolRowsAveragesConsecutiveRowsAndDropsTheRemainder() throws {
+        for (t, window) in [(7, 2), (9, 3), (4, 1), (5, 5)] {
+            let d = 3
+            let x = (0..<(t * d)).map { Float($0 * $0 % 11) - 4 }
+            var g = Graph()
+            let xi = g.input("x", shape: [t, d])
+            g.markOutput(g.poolRows(xi, window: window, name: "y"))
+            let exec = Executor(registry: registry, threads: 2)
+            let got = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [t, d])], weights: InMemoryWeights([:]))["y"]!
+            XCTAssertEqual(got.shape, [t / window, d])
+            let want = (0..<(t / window * d)).map { i -> Float in
+                let r = i / d, c = i % d
+                return (0..<window).map { x[(r * window + $0) * d + c] }.reduce(0, +) / Float(window)
+            }
+            XCTAssertEqual(try got.floats(), want, "t \(t) window \(window)")
+        }
+    }
+
     func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
         var g = Graph()
         var x = g.input("x", shape: [4, 8])

@@ -52,6 +52,31 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Audio processor outputs (input_features + feature_attention_mask) through the audio tower into the
+    /// thinker: the reference's last 16 logits rows, last_hidden, positions and 12 greedy tokens.
+    func testForwardAndGenerateWithAudioFeatures() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.safetensors")
+        let input = Fixtures.reference.appendingPathComponent("audio.safetensors")
+        let ref = try loadSafetensors(input).tensors
+        let r = try run(["forward", Fixtures.tinyModel.path, "--inputs", input.path, "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let got = try loadSafetensors(out).tensors
+        let logits = try got["logits"]!.floats(), vocab = got["logits"]!.shape[1]
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(Array(logits.suffix(16 * vocab)), try ref["logits_tail"]!.floats()), 1e-4)
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["last_hidden"]!.floats(), try ref["last_hidden"]!.floats()), 1e-4)
+        XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s())
+
+        let expected = try ref["generated"]!.int64s().map { Int($0) }
+        let g = try run(["generate", Fixtures.tinyModel.path, "--inputs", input.path, "--greedy", "--json",
+                         "--max-new-tokens", "\(expected.count)", "--min-new-tokens", "\(expected.count)"])
+        XCTAssertEqual(g.status, 0, g.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["tokens"] as? [Int], expected)
+    }
+
     func testGenerateJSONAndBadArguments() throws {
         let r = try run(["generate", Fixtures.tinyModel.path, "--prompt", "hi", "--max-new-tokens", "5", "--json"])
         XCTAssertEqual(r.status, 0, r.err)

@@ -120,6 +120,11 @@ public struct Graph: Sendable {
         precondition(self[k].shape[-1] == spec.kvHeads * spec.headDim, "\(name): k \(self[k].shape)")
         precondition(self[v].shape == self[k].shape, "\(name): v \(self[v].shape) vs k \(self[k].shape)")
         precondition(spec.heads % spec.kvHeads == 0, "\(name): heads \(spec.heads) % kvHeads \(spec.kvHeads)")
+        if let s = spec.segments {
+            precondition(s.first == 0 && s.last == self[q].shape[0] && zip(s, s.dropFirst()).allSatisfy { $0 < $1 },
+                         "\(name): segments \(s) for \(self[q].shape[0]) queries")
+            precondition(spec.cacheSlot == nil, "\(name): segments with a KV cache")
+        }
         return add(.attention(q: q, k: k, v: v, spec: spec), shape: self[q].shape, name: name)
     }
 
@@ -127,6 +132,13 @@ public struct Graph: Sendable {
     public mutating func rows(_ x: ValueID, _ range: Range<Int>, name: String) -> ValueID {
         precondition(range.lowerBound >= 0 && range.upperBound <= self[x].shape[0], "\(name): rows \(range)")
         return add(.rows(x, range: range), shape: [range.count, self[x].shape[-1]], name: name)
+    }
+
+    /// Mean of every `window` consecutive rows of x [T, D] → [T / window, D] (a remainder is dropped).
+    public mutating func poolRows(_ x: ValueID, window: Int, name: String) -> ValueID {
+        precondition(window >= 1 && self[x].shape.rank == 2 && self[x].shape[0] / window >= 1,
+                     "\(name): pool \(self[x].shape) by \(window)")
+        return add(.poolRows(x, window: window), shape: [self[x].shape[0] / window, self[x].shape[1]], name: name)
     }
 
     /// Softmax over the last axis → same shape.

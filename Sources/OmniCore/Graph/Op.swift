@@ -26,17 +26,20 @@ public struct AttentionSpec: Sendable, Hashable {
     /// KV-cache slot (a decoder layer index): K and V are appended there and attention runs over the whole cache.
     /// nil: attention over this call's K and V only.
     public var cacheSlot: Int?
+    /// Block-diagonal segments (cu_seqlens: 0, …, T): a query sees only keys of its own segment. nil: one segment.
+    public var segments: [Int]?
     /// Attention implementation chain for this component (first supported wins; see PluginRegistry).
     public var backendChain: [String]
 
     public init(heads: Int, kvHeads: Int, headDim: Int, causal: Bool, window: Int? = nil, cacheSlot: Int? = nil,
-                backendChain: [String] = ["eager"]) {
+                segments: [Int]? = nil, backendChain: [String] = ["eager"]) {
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
         self.causal = causal
         self.window = window
         self.cacheSlot = cacheSlot
+        self.segments = segments
         self.backendChain = backendChain
     }
 }
@@ -72,6 +75,9 @@ public indirect enum Op: Sendable, Hashable {
     case attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec)
     /// Rows `range` of x [T, D] → [range.count, D].
     case rows(ValueID, range: Range<Int>)
+    /// Mean of every `window` consecutive rows of x [T, D] → [T / window, D]; a trailing remainder is dropped
+    /// (avg_pool1d over rows with stride = window, as the audio tower pools).
+    case poolRows(ValueID, window: Int)
     /// Softmax over the last axis (f32, max-subtracted).
     case softmax(ValueID)
     /// Concatenation along `axis` (all other dimensions equal).

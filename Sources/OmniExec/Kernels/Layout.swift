@@ -15,6 +15,19 @@ extension Kernels {
         }
     }
 
+    /// out[r] = mean of x rows r·window ..< (r+1)·window (x [T, D] contiguous f32, out [T / window, D]).
+    static func poolRows(_ x: Tensor, window: Int, out: Tensor) {
+        let d = x.shape[-1], rows = out.shape[0]
+        let xp = x.floatPointer, yp = out.floatPointer
+        let scale = 1 / Float(window)
+        for r in 0..<rows {
+            let y = yp + r * d
+            y.update(from: xp + r * window * d, count: d)
+            for k in 1..<max(window, 1) { omni_axpy(y, xp + (r * window + k) * d, 1, d) }
+            omni_scale(y, scale, d)
+        }
+    }
+
     /// Copies a (possibly strided) f32 view into the contiguous `out`.
     static func copy(_ x: Tensor, into out: Tensor) {
         x.withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: x.byteCount) }

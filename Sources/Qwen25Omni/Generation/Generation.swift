@@ -25,6 +25,14 @@ extension OmniModel {
     @discardableResult
     public func generate(ids: [Int], options gen: GenerationOptions,
                          onToken: (GenerationEvent) throws -> Void = { _ in }) throws -> [Int] {
+        try generate(input: ThinkerInput(ids: ids), options: gen, onToken: onToken)
+    }
+
+    /// Generates from processor outputs (ids with expanded placeholders, and the features for them).
+    @discardableResult
+    public func generate(input: ThinkerInput, options gen: GenerationOptions,
+                         onToken: (GenerationEvent) throws -> Void = { _ in }) throws -> [Int] {
+        let ids = input.ids
         let session = try newSession(capacity: ids.count + gen.maxNewTokens)
         var sampler = Sampler(options: gen.sampling)
         var detok = StreamingDetokenizer(tokenizer: tokenizer)
@@ -32,7 +40,8 @@ extension OmniModel {
         var history = ids
         var out: [Int] = []
         guard gen.maxNewTokens > 0 else { return [] }
-        var logits = try session.prefill(ids: ids)[ThinkerTextModel.logits]!.floats()
+        let first = input.hasFeatures ? try session.prefill(embeddings: try inputEmbeddings(input)) : try session.prefill(ids: ids)
+        var logits = try first[ThinkerTextModel.logits]!.floats()
         while out.count < gen.maxNewTokens {
             if self.options.isCancelled() { throw OmniError.cancelled }
             let next = sampler.next(logits: logits, history: history, generatedCount: out.count, eos: eos)
