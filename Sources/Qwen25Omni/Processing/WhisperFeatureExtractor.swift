@@ -1,0 +1,149 @@
+import Foundation
+import OmniCore
+
+/// `WhisperFeatureExtractor` as the Qwen2.5-Omni processor runs it (OMNI-SPEC §6.1): 16 kHz mono waveforms →
+/// log-mel `input_features` [B, featureSize, nSamples / hop] f32 and `feature_attention_mask` [B, frames] i64.
+///
+/// Right-pads (or truncates) each waveform to `nSamples`, takes a centred STFT with reflect padding and a periodic
+/// Hann window, the Slaney mel filter bank, log10 with a floor 8 below the waveform's maximum, then (x + 4) / 4.
+/// Only the frames that can hold signal are transformed; the rest are the all-zero value, as in the reference.
+public struct WhisperFeatureExtractor: Sendable {
+    public var featureSize: Int
+    public var samplingRate: Int
+    public var hopLength: Int
+    public var nFFT: Int
+    /// Samples every waveform is padded or truncated to (`chunk_length` · `sampling_rate`).
+    public var nSamples: Int
+
+    public init(featureSize: Int = 128, samplingRate: Int = 16000, hopLength: Int = 160, nFFT: Int = 400,
+                nSamples: Int = 4_800_000) {
+        self.featureSize = featureSize
+        self.samplingRate = samplingRate
+        self.hopLength = hopLength
+        self.nFFT = nFFT
+        self.nSamples = nSamples
+    }
+
+    /// Reads `processor_config.json` (its `feature_extractor` object, transformers ≥ 5) or
+    /// `preprocessor_config.json` (flat, as the published checkpoint has it) from a model folder.
+    public init(directory: URL) throws {
+        let fm = FileManager.default
+        var object: [String: JSONValue]?, source = ""
+        for (file, nested) in [("processor_config.json", true), ("preprocessor_config.json", false)] {
+            let url = directory.appendingPathComponent(file)
+            guard fm.fileExists(atPath: url.path) else { continue }
+            let root = try JSONValue.parse(Data(contentsOf: url), file: url.path)
+            source = url.path
+            if nested, case let .object(o) = root, case let .object(fe)? = o["feature_extractor"] { object = fe; break }
+            if !nested, case let .object(o) = root { object = o; break }
+        }
+        guard let o = object else {
+            throw OmniError.io(path: directory.path, reason: "no processor_config.json with a feature_extractor, and no preprocessor_config.json")
+        }
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let v = o[key] else { return fallback }
+            guard case let .int(i) = v, i > 0 else {
+                throw OmniError.config(file: source, keyPath: "feature_extractor.\(key)", expected: "a positive integer", actual: "\(v)")
+            }
+            return i
+        }
+        let rate = try int("sampling_rate", 16000)
+        let chunk = try int("chunk_length", 30)
+        self.init(featureSize: try int("feature_size", 128), samplingRate: rate, hopLength: try int("hop_length", 160),
+                  nFFT: try int("n_fft", 400), nSamples: try int("n_samples", chunk * rate))
+    }
+
+    /// Feature frames per waveform (nSamples / hop).
+    public var frames: Int { nSamples / hopLength }
+
+    /// Valid feature frames of a waveform of `samples` samples: ceil(min(samples, nSamples) / hop).
+    public func validFrames(samples: Int) -> Int { (min(samples, nSamples) + hopLength - 1) / hopLength }
+
+    /// `input_features` [B, featureSize, frames] and `feature_attention_mask` [B, frames] for the waveforms.
+    public func callAsFunction(_ waveforms: [[Float]]) throws -> (features: Tensor, mask: Tensor) {
+        guard !waveforms.isEmpty else { throw OmniError.invalidArgument(name: "audio", expected: "at least one waveform", actual: "none") }
+        let f = frames, m = featureSize
+        var features = [Float](repeating: 0, count: waveforms.count * m * f)
+        var mask = [Int64](repeating: 0, count: waveforms.count * f)
+        let filters = melFilters()
+        let fft = RealFFT(length: nFFT)
+        for (b, w) in waveforms.enumerated() {
+            guard !w.isEmpty else { throw OmniError.invalidArgument(name: "audio[\(b)]", expected: "at least one sample", actual: "empty") }
+            guard w.allSatisfy({ $0.isFinite }) else {
+                throw OmniError.invalidArgument(name: "audio[\(b)]", expected: "finite samples", actual: "NaN or infinity")
+            }
+            let logMel = logMelSpectrogram(w, filters: filters, fft: fft)
+            features.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<(m * f) { dst[b * m * f + i] = logMel[i] }
+            }
+            for t in 0..<validFrames(samples: w.count) { mask[b * f + t] = 1 }
+        }
+        return (Tensor(features, shape: [waveforms.count, m, f]), Tensor(int64: mask, shape: [waveforms.count, f]))
+    }
+
+    /// [featureSize × frames] features of one waveform, row-major by mel bin.
+    func logMelSpectrogram(_ x: [Float], filters: [Float], fft: RealFFT) -> [Float] {
+        let n = nSamples, hop = hopLength, half = nFFT / 2, bins = nFFT / 2 + 1, m = featureSize, f = frames
+        let length = min(x.count, n)
+        // Padded signal sample j (j in −half ..< n + half): zero-padded to n, reflect-padded by half at both ends.
+        func sample(_ j: Int) -> Double {
+            var k = j
+            if k < 0 { k = -k } else if k >= n { k = 2 * n - 2 - k }
+            return k < length && k >= 0 ? Double(x[k]) : 0
+        }
+        // Frame t covers padded samples [t·hop − half, t·hop + half); it can hold signal if it reaches a nonzero
+        // sample or its reflection at either end.
+        func mayHoldSignal(_ t: Int) -> Bool {
+            let lo = t * hop - half, hi = t * hop + half
+            return lo < length || hi > 2 * n - 1 - length
+        }
+        let window = (0..<nFFT).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT)) }
+        var out = [Float](repeating: 0, count: m * f)
+        var frame = [Double](repeating: 0, count: nFFT), power = [Double](repeating: 0, count: bins)
+        var maxLog = -Float.infinity
+        let silent = Float(log10(1e-10))
+        var anySilent = false
+        for t in 0..<f {
+            guard mayHoldSignal(t) else {
+                anySilent = true
+                for b in 0..<m { out[b * f + t] = silent }
+                continue
+            }
+            for i in 0..<nFFT { frame[i] = sample(t * hop - half + i) * window[i] }
+            frame.withUnsafeBufferPointer { fp in power.withUnsafeMutableBufferPointer { fft.power(fp.baseAddress!, into: $0.baseAddress!) } }
+            for b in 0..<m {
+                var s: Float = 0
+                for k in 0..<bins { s += filters[b * bins + k] * Float(power[k]) }
+                let v = log10(max(s, 1e-10))
+                out[b * f + t] = v
+                maxLog = max(maxLog, v)
+            }
+        }
+        if anySilent { maxLog = max(maxLog, silent) }
+        let floor = maxLog - 8
+        for i in 0..<out.count { out[i] = (max(out[i], floor) + 4) / 4 }
+        return out
+    }
+
+    /// The Slaney-scale, Slaney-normalized mel filter bank [featureSize × (nFFT/2 + 1)] from 0 to sr/2, built in
+    /// Float64 and rounded to Float32 (`audio_utils.mel_filter_bank`).
+    func melFilters() -> [Float] {
+        let bins = nFFT / 2 + 1, m = featureSize
+        let fmax = Double(samplingRate) / 2
+        func hzToMel(_ f: Double) -> Double { f < 1000 ? 3 * f / 200 : 15 + log(f / 1000) * 27 / log(6.4) }
+        func melToHz(_ mel: Double) -> Double { mel < 15 ? 200 * mel / 3 : 1000 * exp(log(6.4) / 27 * (mel - 15)) }
+        let mMax = hzToMel(fmax)
+        let filterFreqs = (0..<(m + 2)).map { melToHz(mMax * Double($0) / Double(m + 1)) }
+        let fftFreqs = (0..<bins).map { fmax * Double($0) / Double(bins - 1) }
+        var out = [Float](repeating: 0, count: m * bins)
+        for i in 0..<m {
+            let f0 = filterFreqs[i], f1 = filterFreqs[i + 1], f2 = filterFreqs[i + 2]
+            let norm = 2 / (f2 - f0)
+            for k in 0..<bins {
+                let down = (fftFreqs[k] - f0) / (f1 - f0), up = (f2 - fftFreqs[k]) / (f2 - f1)
+                out[i * bins + k] = Float(max(0, min(down, up)) * norm)
+            }
+        }
+        return out
+    }
+}
