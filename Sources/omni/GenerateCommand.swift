@@ -9,8 +9,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var modelArgs: ModelArguments
 
-    @Option(help: "User message; the chat template and the default system prompt are applied.")
-    var prompt: String?
+    @OptionGroup var prompt: PromptArguments
 
     @Option(help: "Safetensors file with processor outputs instead of --prompt: input_ids (already templated), optional input_features with feature_attention_mask (audio).")
     var inputs: String?
@@ -28,7 +27,9 @@ struct GenerateCommand: ParsableCommand {
     var reportMemory = false
 
     func validate() throws {
-        if (prompt == nil) == (inputs == nil) { throw ValidationError("give exactly one of --prompt and --inputs") }
+        if (prompt.prompt == nil && prompt.audio.isEmpty) == (inputs == nil) {
+            throw ValidationError("give --prompt (and/or --audio) or --inputs, not both")
+        }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0") }
         if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
         if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
@@ -37,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let model = try modelArgs.load(newTokens: maxNewTokens)
         let input: ThinkerInput
-        if let prompt { input = ThinkerInput(ids: model.chatPrompt(prompt)) } else {
+        if inputs == nil { input = try prompt.input(try model.processor()) } else {
             let p = try ProcessorInputs(path: inputs!, registry: model.registry)
             guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
                 throw OmniError.invalidArgument(name: "\(inputs!): attention_mask", expected: "all ones (generate runs one unpadded prompt)",

@@ -1,6 +1,7 @@
 import Foundation
 import OmniCore
 import OmniTestSupport
+import Qwen25Omni
 import XCTest
 
 /// End-to-end checks of the `omni` binary built next to the test bundle, or of the one `OMNI_CLI` names
@@ -75,6 +76,40 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(g.status, 0, g.err)
         let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
         XCTAssertEqual(obj?["tokens"] as? [Int], expected)
+    }
+
+    /// A WAV file through `preprocess` and `generate --audio`: the reference processor's ids and features, and
+    /// its 12 greedy tokens.
+    func testPreprocessAndGenerateFromAWAVFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("audio.safetensors")).tensors
+        let wav = dir.appendingPathComponent("in.wav").path
+        try WAVFile.writeFloat32(try ref["waveform"]!.floats(), sampleRate: 16000, to: wav)
+        let out = dir.appendingPathComponent("in.safetensors")
+        let system = ChatTemplate.speechSystemPrompt   // the fixture's prompt uses it
+        let p = try run(["preprocess", Fixtures.tinyModel.path, "--system", system, "--prompt", "What do you hear?", "--audio", wav,
+                         "--out", out.path])
+        XCTAssertEqual(p.status, 0, p.err)
+        let got = try loadSafetensors(out).tensors
+        XCTAssertEqual(try got["input_ids"]!.int64s(), try ref["input_ids"]!.int64s())
+        XCTAssertEqual(try got["feature_attention_mask"]!.int64s(), try ref["feature_attention_mask"]!.int64s())
+        XCTAssertLessThanOrEqual(Tolerance.maxAbsError(try got["input_features"]!.floats(), try ref["input_features"]!.floats()), 1e-3)
+
+        let expected = try ref["generated"]!.int64s().map { Int($0) }
+        let g = try run(["generate", Fixtures.tinyModel.path, "--system", system, "--prompt", "What do you hear?", "--audio", wav,
+                         "--greedy", "--json",
+                         "--max-new-tokens", "\(expected.count)", "--min-new-tokens", "\(expected.count)"])
+        XCTAssertEqual(g.status, 0, g.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["tokens"] as? [Int], expected)
+
+        // A WAV at another rate is refused with the file and the rate it needs.
+        try WAVFile.writeFloat32([0.1, 0.2], sampleRate: 44100, to: wav)
+        let bad = try run(["generate", Fixtures.tinyModel.path, "--prompt", "x", "--audio", wav])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("16000 Hz") && bad.err.contains("in.wav"), bad.err)
     }
 
     func testGenerateJSONAndBadArguments() throws {

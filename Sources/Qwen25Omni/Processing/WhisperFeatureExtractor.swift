@@ -53,6 +53,15 @@ public struct WhisperFeatureExtractor: Sendable {
                   nFFT: try int("n_fft", 400), nSamples: try int("n_samples", chunk * rate))
     }
 
+    /// The extractor a model folder configures, or nil when it has neither config file (malformed ones throw).
+    public static func ifConfigured(directory: URL) throws -> WhisperFeatureExtractor? {
+        let fm = FileManager.default
+        guard ["processor_config.json", "preprocessor_config.json"].contains(where: {
+            fm.fileExists(atPath: directory.appendingPathComponent($0).path)
+        }) else { return nil }
+        return try WhisperFeatureExtractor(directory: directory)
+    }
+
     /// Feature frames per waveform (nSamples / hop).
     public var frames: Int { nSamples / hopLength }
 
