@@ -24,7 +24,8 @@ struct PreprocessCommand: ParsableCommand {
         let config = try OmniConfig.load(directory: dir.folder)
         let processor = OmniProcessor(tokenizer: try Tokenizer(directory: dir.folder.path),
                                       audio: try WhisperFeatureExtractor.ifConfigured(directory: dir.folder),
-                                      audioTokenID: config.thinker.audioTokenID)
+                                      audioTokenID: config.thinker.audioTokenID,
+                                      executor: Executor(registry: BuiltinPlugins.registry()))
         let input = try prompt.input(processor)
         var entries = [("input_ids", Tensor(int64: input.ids.map(Int64.init), shape: [1, input.ids.count])),
                        ("attention_mask", Tensor(int64: Array(repeating: 1, count: input.ids.count), shape: [1, input.ids.count]))]

@@ -1,5 +1,7 @@
+import BuiltinPlugins
 import Foundation
 import OmniCore
+import OmniExec
 import OmniTestSupport
 @testable import Qwen25Omni
 import XCTest
@@ -11,12 +13,27 @@ final class WhisperFeatureTests: XCTestCase {
         let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("audio.safetensors")).tensors
         let fe = try WhisperFeatureExtractor(directory: Fixtures.tinyModel)
         XCTAssertEqual(fe.nSamples, 480_000)
-        let (features, mask) = try fe([try ref["waveform"]!.floats()])
-        XCTAssertEqual(features.shape, ref["input_features"]!.shape)
-        XCTAssertEqual(try mask.int64s(), try ref["feature_attention_mask"]!.int64s())
-        let err = Tolerance.maxAbsError(try features.floats(), try ref["input_features"]!.floats())
-        print("whisper features: max abs err \(err)")
-        XCTAssertLessThanOrEqual(err, 1e-3)
+        // The STFT graph on the executor (what the CLI runs) and the Float64 FFT oracle.
+        for executor in [Executor(registry: BuiltinPlugins.registry()) as (any GraphExecutor)?, nil] {
+            let (features, mask) = try fe([try ref["waveform"]!.floats()], executor: executor)
+            XCTAssertEqual(features.shape, ref["input_features"]!.shape)
+            XCTAssertEqual(try mask.int64s(), try ref["feature_attention_mask"]!.int64s())
+            let err = Tolerance.maxAbsError(try features.floats(), try ref["input_features"]!.floats())
+            print("whisper features (\(executor == nil ? "fft" : "graph")): max abs err \(err)")
+            XCTAssertLessThanOrEqual(err, 1e-3)
+        }
+    }
+
+    func testGraphAndFFTPathsAgreeOnLongerAudio() throws {
+        // More frames than one graph block (1024), with a loud start and a quiet tail so the floor matters.
+        let fe = WhisperFeatureExtractor(nSamples: 16000 * 12)
+        let w: [Float] = (0..<(16000 * 11 + 77)).map { (i: Int) -> Float in
+            let amplitude: Double = i < 16000 ? 0.9 : 1e-4
+            return Float(sin(Double(i) * 0.031) * amplitude)
+        }
+        let a = try fe([w], executor: Executor(registry: BuiltinPlugins.registry())).features.floats()
+        let b = try fe([w]).features.floats()
+        XCTAssertLessThanOrEqual(Tolerance.maxAbsError(a, b), 1e-3)
     }
 
     func testMaskCountsAndTruncation() throws {

@@ -11,12 +11,16 @@ public struct OmniProcessor: Sendable {
     /// `<|AUDIO|>`'s id.
     public let audioTokenID: Int
     public var template: ChatTemplate
+    /// Runs the feature extractor's STFT graph (nil: the Float64 FFT path, slower).
+    public var executor: (any GraphExecutor)?
 
-    public init(tokenizer: Tokenizer, audio: WhisperFeatureExtractor?, audioTokenID: Int, template: ChatTemplate = ChatTemplate()) {
+    public init(tokenizer: Tokenizer, audio: WhisperFeatureExtractor?, audioTokenID: Int, template: ChatTemplate = ChatTemplate(),
+                executor: (any GraphExecutor)? = nil) {
         self.tokenizer = tokenizer
         self.audio = audio
         self.audioTokenID = audioTokenID
         self.template = template
+        self.executor = executor
     }
 
     /// Processor outputs for a conversation whose `.audio` items take `waveforms` in order (16 kHz mono).
@@ -52,7 +56,7 @@ public struct OmniProcessor: Sendable {
                 out.append(id)
             }
         }
-        let (features, mask) = try audio(waveforms)
+        let (features, mask) = try audio(waveforms, executor: executor)
         return ThinkerInput(ids: out, audioFeatures: features, audioMask: mask)
     }
 }
@@ -61,6 +65,6 @@ extension OmniModel {
     /// The processor for this checkpoint (its tokenizer, feature extractor config and placeholder ids).
     public func processor() throws -> OmniProcessor {
         OmniProcessor(tokenizer: tokenizer, audio: try WhisperFeatureExtractor.ifConfigured(directory: directory.folder),
-                      audioTokenID: config.thinker.audioTokenID)
+                      audioTokenID: config.thinker.audioTokenID, executor: executor)
     }
 }

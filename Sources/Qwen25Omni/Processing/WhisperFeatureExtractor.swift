@@ -69,19 +69,22 @@ public struct WhisperFeatureExtractor: Sendable {
     public func validFrames(samples: Int) -> Int { (min(samples, nSamples) + hopLength - 1) / hopLength }
 
     /// `input_features` [B, featureSize, frames] and `feature_attention_mask` [B, frames] for the waveforms.
-    public func callAsFunction(_ waveforms: [[Float]]) throws -> (features: Tensor, mask: Tensor) {
+    ///
+    /// With an `executor`, the framed STFT and the mel projection run as a graph (two matrix products, BLAS on
+    /// the CPU) in blocks of `stftBlock` frames; without one, frame by frame through a Float64 FFT (the oracle
+    /// the tests hold the graph to).
+    public func callAsFunction(_ waveforms: [[Float]], executor: (any GraphExecutor)? = nil) throws -> (features: Tensor, mask: Tensor) {
         guard !waveforms.isEmpty else { throw OmniError.invalidArgument(name: "audio", expected: "at least one waveform", actual: "none") }
         let f = frames, m = featureSize
         var features = [Float](repeating: 0, count: waveforms.count * m * f)
         var mask = [Int64](repeating: 0, count: waveforms.count * f)
         let filters = melFilters()
-        let fft = RealFFT(length: nFFT)
         for (b, w) in waveforms.enumerated() {
             guard !w.isEmpty else { throw OmniError.invalidArgument(name: "audio[\(b)]", expected: "at least one sample", actual: "empty") }
             guard w.allSatisfy({ $0.isFinite }) else {
                 throw OmniError.invalidArgument(name: "audio[\(b)]", expected: "finite samples", actual: "NaN or infinity")
             }
-            let logMel = logMelSpectrogram(w, filters: filters, fft: fft)
+            let logMel = try logMelSpectrogram(w, filters: filters, executor: executor)
             features.withUnsafeMutableBufferPointer { dst in
                 for i in 0..<(m * f) { dst[b * m * f + i] = logMel[i] }
             }
@@ -90,47 +93,106 @@ public struct WhisperFeatureExtractor: Sendable {
         return (Tensor(features, shape: [waveforms.count, m, f]), Tensor(int64: mask, shape: [waveforms.count, f]))
     }
 
+    /// Frames per STFT graph run (the last block is zero-padded, so every run has the same shapes).
+    static let stftBlock = 1024
+
     /// [featureSize × frames] features of one waveform, row-major by mel bin.
-    func logMelSpectrogram(_ x: [Float], filters: [Float], fft: RealFFT) -> [Float] {
-        let n = nSamples, hop = hopLength, half = nFFT / 2, bins = nFFT / 2 + 1, m = featureSize, f = frames
+    func logMelSpectrogram(_ x: [Float], filters: [Float], executor: (any GraphExecutor)?) throws -> [Float] {
+        let n = nSamples, hop = hopLength, half = nFFT / 2, m = featureSize, f = frames
         let length = min(x.count, n)
         // Padded signal sample j (j in −half ..< n + half): zero-padded to n, reflect-padded by half at both ends.
-        func sample(_ j: Int) -> Double {
+        func sample(_ j: Int) -> Float {
             var k = j
             if k < 0 { k = -k } else if k >= n { k = 2 * n - 2 - k }
-            return k < length && k >= 0 ? Double(x[k]) : 0
+            return k < length && k >= 0 ? x[k] : 0
         }
         // Frame t covers padded samples [t·hop − half, t·hop + half); it can hold signal if it reaches a nonzero
-        // sample or its reflection at either end.
-        func mayHoldSignal(_ t: Int) -> Bool {
-            let lo = t * hop - half, hi = t * hop + half
-            return lo < length || hi > 2 * n - 1 - length
+        // sample or its reflection at either end. The others are all zeros: log10(1e-10) after the floor of 1e-10.
+        let live = (0..<f).filter { t in t * hop - half < length || t * hop + half > 2 * n - 1 - length }
+        let window = (0..<nFFT).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT))) }
+        var windowed = [Float](repeating: 0, count: live.count * nFFT)
+        for (r, t) in live.enumerated() {
+            for i in 0..<nFFT { windowed[r * nFFT + i] = sample(t * hop - half + i) * window[i] }
         }
-        let window = (0..<nFFT).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT)) }
-        var out = [Float](repeating: 0, count: m * f)
-        var frame = [Double](repeating: 0, count: nFFT), power = [Double](repeating: 0, count: bins)
-        var maxLog = -Float.infinity
+        let mel = try executor.map { try melPowerGraph(windowed, count: live.count, filters: filters, executor: $0) }
+            ?? melPowerFFT(windowed, count: live.count, filters: filters)
         let silent = Float(log10(1e-10))
-        var anySilent = false
-        for t in 0..<f {
-            guard mayHoldSignal(t) else {
-                anySilent = true
-                for b in 0..<m { out[b * f + t] = silent }
-                continue
-            }
-            for i in 0..<nFFT { frame[i] = sample(t * hop - half + i) * window[i] }
-            frame.withUnsafeBufferPointer { fp in power.withUnsafeMutableBufferPointer { fft.power(fp.baseAddress!, into: $0.baseAddress!) } }
+        var out = [Float](repeating: silent, count: m * f)
+        var maxLog: Float = live.count < f ? silent : -.infinity
+        for (r, t) in live.enumerated() {
             for b in 0..<m {
-                var s: Float = 0
-                for k in 0..<bins { s += filters[b * bins + k] * Float(power[k]) }
-                let v = log10(max(s, 1e-10))
+                let v = log10(max(mel[r * m + b], 1e-10))
                 out[b * f + t] = v
                 maxLog = max(maxLog, v)
             }
         }
-        if anySilent { maxLog = max(maxLog, silent) }
         let floor = maxLog - 8
         for i in 0..<out.count { out[i] = (max(out[i], floor) + 4) / 4 }
+        return out
+    }
+
+    /// Mel power [count × featureSize] of windowed frames, one Float64 FFT per frame.
+    func melPowerFFT(_ windowed: [Float], count: Int, filters: [Float]) -> [Float] {
+        let bins = nFFT / 2 + 1, m = featureSize
+        let fft = RealFFT(length: nFFT)
+        var frame = [Double](repeating: 0, count: nFFT), power = [Double](repeating: 0, count: bins)
+        var out = [Float](repeating: 0, count: count * m)
+        for r in 0..<count {
+            for i in 0..<nFFT { frame[i] = Double(windowed[r * nFFT + i]) }
+            frame.withUnsafeBufferPointer { fp in power.withUnsafeMutableBufferPointer { fft.power(fp.baseAddress!, into: $0.baseAddress!) } }
+            for b in 0..<m {
+                var s: Float = 0
+                for k in 0..<bins { s += filters[b * bins + k] * Float(power[k]) }
+                out[r * m + b] = s
+            }
+        }
+        return out
+    }
+
+    /// Input names of the STFT graph.
+    static let framesInput = "whisper.frames", dftInput = "whisper.dft", melInput = "whisper.mel_filters"
+
+    /// Mel power [count × featureSize] of windowed frames as a graph: spectrum = frames · [cos; sin]ᵀ
+    /// (the real and imaginary parts of the one-sided DFT), power = spectrum², mel = power · [filters, filters]ᵀ
+    /// (so each bin's re² and im² both get its filter weight).
+    func melPowerGraph(_ windowed: [Float], count: Int, filters: [Float], executor: any GraphExecutor) throws -> [Float] {
+        let bins = nFFT / 2 + 1, m = featureSize, block = Self.stftBlock
+        var g = Graph()
+        let frames = g.input(Self.framesInput, shape: [block, nFFT])
+        let dft = g.input(Self.dftInput, shape: [2 * bins, nFFT])
+        let melBank = g.input(Self.melInput, shape: [m, 2 * bins])
+        let spectrum = g.linear(frames, dft, name: "whisper.spectrum")
+        let power = g.mul(spectrum, spectrum, name: "whisper.power")
+        g.markOutput(g.linear(power, melBank, name: "whisper.mel"))
+        var basis = [Float](repeating: 0, count: 2 * bins * nFFT)
+        for k in 0..<bins {
+            for j in 0..<nFFT {
+                let a = 2 * Double.pi * Double((j * k) % nFFT) / Double(nFFT)
+                basis[k * nFFT + j] = Float(cos(a))
+                basis[(bins + k) * nFFT + j] = Float(sin(a))
+            }
+        }
+        var bank = [Float](repeating: 0, count: m * 2 * bins)
+        for b in 0..<m {
+            for k in 0..<bins { bank[b * 2 * bins + k] = filters[b * bins + k]; bank[b * 2 * bins + bins + k] = filters[b * bins + k] }
+        }
+        let constants = [Self.dftInput: Tensor(basis, shape: [2 * bins, nFFT]), Self.melInput: Tensor(bank, shape: [m, 2 * bins])]
+        var out = [Float](repeating: 0, count: count * m)
+        var start = 0
+        while start < count {
+            let rows = min(block, count - start)
+            var chunk = [Float](repeating: 0, count: block * nFFT)
+            for i in 0..<(rows * nFFT) { chunk[i] = windowed[start * nFFT + i] }
+            var inputs = constants
+            inputs[Self.framesInput] = Tensor(chunk, shape: [block, nFFT])
+            let r = try executor.run(g, bucket: nil, inputs: inputs, weights: InMemoryWeights([:]), cache: nil, keep: [])
+            guard let mel = r["whisper.mel"] else {
+                throw OmniError.unsupported(what: "Whisper STFT", reasons: ["graph produced no whisper.mel"])
+            }
+            let v = try mel.floats()
+            for i in 0..<(rows * m) { out[start * m + i] = v[i] }
+            start += rows
+        }
         return out
     }
 
