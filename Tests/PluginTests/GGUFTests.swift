@@ -40,12 +40,7 @@ struct GGUFBytes {
 final class GGUFTests: XCTestCase {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func setUpWithError() throws { dir = try temporaryDirectory("gguf-tests") }
 
     func write(_ bytes: [UInt8], _ name: String = "t.gguf") throws -> String {
         let p = dir.appendingPathComponent(name).path

@@ -60,9 +60,7 @@ final class AudioInputTests: XCTestCase {
         // The tiny checkpoint without thinker.audio_tower.*: loads (the tower is optional), generates text, and
         // names the missing tower when audio arrives.
         let registry = BuiltinPlugins.registry()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-noaudio-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("omni-noaudio")
         let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.tinyModel.path)
         for f in files where !f.hasSuffix(".safetensors") && !f.hasSuffix(".index.json") {
             try FileManager.default.copyItem(at: Fixtures.tinyModel.appendingPathComponent(f), to: dir.appendingPathComponent(f))

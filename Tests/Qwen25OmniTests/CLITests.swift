@@ -33,9 +33,7 @@ final class CLITests: XCTestCase {
     }
 
     func testForwardWritesReferenceLogits() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("omni-cli")
         let out = dir.appendingPathComponent("out.safetensors")
         for cp in Fixtures.checkpoints {
             let input = cp.reference.appendingPathComponent("text.safetensors")
@@ -56,9 +54,7 @@ final class CLITests: XCTestCase {
     /// Audio processor outputs (input_features + feature_attention_mask) through the audio tower into the
     /// thinker: the reference's last 16 logits rows, last_hidden, positions and 12 greedy tokens.
     func testForwardAndGenerateWithAudioFeatures() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("omni-cli")
         let out = dir.appendingPathComponent("out.safetensors")
         let input = Fixtures.reference.appendingPathComponent("audio.safetensors")
         let ref = try loadSafetensors(input).tensors
@@ -81,9 +77,7 @@ final class CLITests: XCTestCase {
     /// A WAV file through `preprocess` and `generate --audio`: the reference processor's ids and features, and
     /// its 12 greedy tokens.
     func testPreprocessAndGenerateFromAWAVFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("omni-cli")
         let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("audio.safetensors")).tensors
         let wav = dir.appendingPathComponent("in.wav").path
         try WAVFile.writeFloat32(try ref["waveform"]!.floats(), sampleRate: 16000, to: wav)

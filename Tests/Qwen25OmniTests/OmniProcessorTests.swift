@@ -65,9 +65,7 @@ final class OmniProcessorTests: XCTestCase {
         // PCM8 (unsigned, 128 = 0).
         XCTAssertEqual(try WAVFile(data: wav(format: 1, bits: 8, channels: 1, payload: [128, 192])).samples, [0, 0.5])
         // Float32 round trip through the writer.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-wav-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("omni-wav")
         let x: [Float] = [0, 0.25, -0.75, 1e-8]
         try WAVFile.writeFloat32(x, sampleRate: 22050, to: dir.appendingPathComponent("a.wav").path)
         let back = try WAVFile(path: dir.appendingPathComponent("a.wav").path)
