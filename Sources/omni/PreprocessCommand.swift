@@ -46,7 +46,7 @@ struct PromptArguments: ParsableArguments {
     @Option(help: "User message; the chat template and the default system prompt are applied.")
     var prompt: String?
 
-    @Option(help: "A 16 kHz WAV file (PCM or float, any channel count) placed before the text; repeat for several.")
+    @Option(help: "A WAV file (PCM or float, any channel count and rate; resampled to 16 kHz) placed before the text; repeat for several.")
     var audio: [String] = []
 
     @Option(help: "System prompt (default: the chat template's \"You are a helpful assistant.\"; Qwen's speech prompt is ChatTemplate.speechSystemPrompt).")
@@ -57,11 +57,13 @@ struct PromptArguments: ParsableArguments {
         let rate = processor.audio?.samplingRate ?? 16000
         let waveforms = try audio.map { path -> [Float] in
             let wav = try WAVFile(path: path)
-            guard wav.sampleRate == rate else {
-                throw OmniError.invalidArgument(name: "--audio \(path)", expected: "\(rate) Hz (resample first, e.g. ffmpeg -i IN -ar \(rate) OUT.wav)",
+            if wav.sampleRate == rate { return wav.samples }
+            do {
+                return try Resampler(from: wav.sampleRate, to: rate)(wav.samples)
+            } catch {
+                throw OmniError.invalidArgument(name: "--audio \(path)", expected: "a sample rate convertible to \(rate) Hz (resample first, e.g. ffmpeg -i IN -ar \(rate) OUT.wav)",
                                                 actual: "\(wav.sampleRate) Hz")
             }
-            return wav.samples
         }
         let content = Array(repeating: ChatMessage.Content.audio, count: audio.count) + [.text(prompt ?? "")]
         let messages = (system.map { [ChatMessage(role: "system", text: $0)] } ?? []) + [ChatMessage(role: "user", content: content)]

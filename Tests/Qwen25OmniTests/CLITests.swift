@@ -99,8 +99,14 @@ final class CLITests: XCTestCase {
         let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
         XCTAssertEqual(obj?["tokens"] as? [Int], expected)
 
-        // A WAV at another rate is refused with the file and the rate it needs.
-        try WAVFile.writeFloat32([0.1, 0.2], sampleRate: 44100, to: wav)
+        // A WAV at another rate is resampled: 1 s at 44.1 kHz gives the placeholders of 1 s at 16 kHz (25);
+        // a rate with no small ratio to 16 kHz is refused with the file and the rate it needs.
+        try WAVFile.writeFloat32((0..<44100).map { Float(sin(Double($0) * 0.07)) * 0.3 }, sampleRate: 44100, to: wav)
+        let p44 = try run(["preprocess", Fixtures.tinyModel.path, "--prompt", "x", "--audio", wav, "--out", out.path])
+        XCTAssertEqual(p44.status, 0, p44.err)
+        let audioID = Int64(try OmniConfig.load(directory: Fixtures.tinyModel).thinker.audioTokenID)
+        XCTAssertEqual(try loadSafetensors(out).tensors["input_ids"]!.int64s().filter { $0 == audioID }.count, 25)
+        try WAVFile.writeFloat32([0.1, 0.2], sampleRate: 44101, to: wav)
         let bad = try run(["generate", Fixtures.tinyModel.path, "--prompt", "x", "--audio", wav])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.err.contains("16000 Hz") && bad.err.contains("in.wav"), bad.err)
