@@ -121,6 +121,15 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
                                    bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
                                    padding: padding, dilation: dilation, groups: groups, out: out)
+            case let .gatherRows(x, indices):
+                Kernels.gatherRows(arg(x), indices, out: out)
+            case let .reshape(x, shape):
+                if g[x].op.isWeight {
+                    bound[i] = try arg(x).contiguous().reshaped(shape)
+                    if let done = plan.releaseAfter[i] { weights.release(done) }
+                    continue
+                }
+                arg(x).withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: out.byteCount) }
             case let .poolRows(x, window):
                 Kernels.poolRows(arg(x), window: window, out: out)
             case let .rows(x, range):

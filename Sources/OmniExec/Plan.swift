@@ -24,6 +24,10 @@ public struct ExecutionPlan: Sendable {
         for (i, node) in graph.nodes.enumerated() {
             for input in node.op.inputs { lastUse[input.index] = i }
         }
+        // A reshaped weight is a view: the weight lives as long as the view's readers.
+        for (i, node) in graph.nodes.enumerated() {
+            if case let .reshape(x, _) = node.op, graph[x].op.isWeight { lastUse[x.index] = max(lastUse[x.index], lastUse[i]) }
+        }
         for o in graph.outputs { lastUse[o.index] = n }
         for (i, node) in graph.nodes.enumerated() where keep.contains(node.name) { lastUse[i] = n }
 
@@ -37,6 +41,7 @@ public struct ExecutionPlan: Sendable {
             switch node.op {
             case let .weight(key): keys.append(key); continue
             case .input: continue
+            case let .reshape(x, _) where graph[x].op.isWeight: continue   // a view of the stored weight
             default: break
             }
             let size = Self.align(node.dtype.byteCount(elements: node.shape.elementCount) ?? 0)
@@ -92,6 +97,9 @@ public struct ExecutionPlan: Sendable {
 
 extension Op {
     /// The values this op reads.
+    /// Whether this is a checkpoint weight.
+    var isWeight: Bool { if case .weight = self { return true } else { return false } }
+
     public var inputs: [ValueID] {
         switch self {
         case .input, .weight: return []
@@ -104,7 +112,8 @@ extension Op {
         case let .swiglu(g, u): return [g, u]
         case let .rope(x, p, _, _, _, _): return [x, p]
         case let .attention(q, k, v, _): return [q, k, v]
-        case let .rows(x, _), let .poolRows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _): return [x]
+        case let .rows(x, _), let .poolRows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _),
+             let .gatherRows(x, _), let .reshape(x, _): return [x]
         case let .concat(xs, _): return xs
         case let .conv1d(x, w, b, _, _, _, _): return [x, w] + (b.map { [$0] } ?? [])
         }

@@ -75,6 +75,24 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    func testGatherRowsAndReshapeOfActivationsAndWeights() throws {
+        // A [2, 2, 3] bf16 "conv kernel" used as a [2, 6] matrix through a reshape view; rows gathered and an
+        // activation reshaped (copied) to another shape.
+        let x = (0..<18).map { Float($0) * 0.5 - 3 }
+        let (w, wv) = try weight((0..<12).map { Float($0) * 0.25 - 1 }, shape: [2, 2, 3], dtype: .bf16)
+        var g = Graph()
+        let xi = g.input("x", shape: [3, 6])
+        let y = g.linear(xi, g.reshape(g.weight("k", shape: [2, 2, 3]), [2, 6], name: "k2"), name: "y")
+        let picked = g.gatherRows(xi, [2, 0, 2], name: "picked")
+        g.markOutput(y)
+        g.markOutput(g.reshape(picked, [9, 2], name: "flat"))
+        let exec = Executor(registry: registry, threads: 2)
+        let r = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [3, 6])], weights: InMemoryWeights(["k": w]))
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try r["y"]!.floats(), naiveLinear(x, wv, t: 3, inF: 6, outF: 2)), 1e-6)
+        XCTAssertEqual(r["flat"]!.shape, [9, 2])
+        XCTAssertEqual(try r["flat"]!.floats(), Array(x[12..<18]) + Array(x[0..<6]) + Array(x[12..<18]))
+    }
+
     func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
         var g = Graph()
         var x = g.input("x", shape: [4, 8])

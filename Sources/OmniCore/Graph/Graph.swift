@@ -110,6 +110,7 @@ public struct Graph: Sendable {
         if case let .multimodal(sections) = kind {
             precondition(sections.reduce(0, +) * 2 == headDim, "\(name): mrope sections \(sections) for headDim \(headDim)")
         }
+        if case .axial2D = kind { precondition(headDim % 4 == 0, "\(name): axial rope needs headDim % 4 == 0, got \(headDim)") }
         return add(.rope(x: x, positions: positions, heads: heads, headDim: headDim, theta: theta, kind: kind),
                    shape: self[x].shape, name: name)
     }
@@ -139,6 +140,19 @@ public struct Graph: Sendable {
         precondition(window >= 1 && self[x].shape.rank == 2 && self[x].shape[0] / window >= 1,
                      "\(name): pool \(self[x].shape) by \(window)")
         return add(.poolRows(x, window: window), shape: [self[x].shape[0] / window, self[x].shape[1]], name: name)
+    }
+
+    /// Rows of x [T, D] in `indices` order → [indices.count, D].
+    public mutating func gatherRows(_ x: ValueID, _ indices: [Int], name: String) -> ValueID {
+        let s = self[x].shape
+        precondition(s.rank == 2 && indices.allSatisfy { $0 >= 0 && $0 < s[0] }, "\(name): gather from \(s)")
+        return add(.gatherRows(x, indices: indices), shape: [indices.count, s[1]], name: name)
+    }
+
+    /// x under `shape` (same element count, row-major).
+    public mutating func reshape(_ x: ValueID, _ shape: Shape, name: String) -> ValueID {
+        precondition(self[x].shape.elementCount == shape.elementCount, "\(name): reshape \(self[x].shape) to \(shape)")
+        return add(.reshape(x, shape: shape), shape: shape, dtype: self[x].dtype, name: name)
     }
 
     /// Softmax over the last axis → same shape.

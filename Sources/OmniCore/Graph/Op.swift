@@ -12,6 +12,9 @@ public enum RopeKind: Sendable, Hashable {
     case multimodal(sections: [Int])
     /// Plain 1-D RoPE from a [T] or [1, T] position tensor (half-split convention).
     case standard
+    /// Axial 2-D RoPE of the vision tower from positions [2, T] (row y, column x): frequency j < headDim/4 turns
+    /// with y, the next headDim/4 with x, each at θ^(−4·(j mod headDim/4)/headDim); half-split convention.
+    case axial2D
 }
 
 /// What an attention node computes; the mask travels with the node into the backend call.
@@ -78,6 +81,11 @@ public indirect enum Op: Sendable, Hashable {
     /// Mean of every `window` consecutive rows of x [T, D] → [T / window, D]; a trailing remainder is dropped
     /// (avg_pool1d over rows with stride = window, as the audio tower pools).
     case poolRows(ValueID, window: Int)
+    /// Rows of x [T, D] in the order `indices` gives: out[i] = x[indices[i]] → [indices.count, D].
+    case gatherRows(ValueID, indices: [Int])
+    /// The same elements, row-major, under another shape of equal element count. A reshaped weight is a view of
+    /// the stored tensor (conv kernels used as matrices); a reshaped activation is a copy.
+    case reshape(ValueID, shape: Shape)
     /// Softmax over the last axis (f32, max-subtracted).
     case softmax(ValueID)
     /// Concatenation along `axis` (all other dimensions equal).

@@ -102,9 +102,19 @@ enum Kernels {
             }
             var j = 0
             for (r, s) in sections.enumerated() { for _ in 0..<s where j < half { rowOf[j] = r; j += 1 } }
+        case .axial2D:
+            guard pos.count == 2 * t else {
+                throw OmniError.invalidArgument(name: "position_ids", expected: "[2, \(t)]", actual: "\(positions.shape)")
+            }
+            for j in 0..<half { rowOf[j] = j < half / 2 ? 0 : 1 }
         }
         var inv = [Float](repeating: 0, count: half)
-        for j in 0..<half { inv[j] = 1 / Foundation.pow(theta, Float(2 * j) / Float(headDim)) }
+        if case .axial2D = kind {
+            // inv_freq over dim hd/2: 1 / θ^(2j'/(hd/2)) for j' < hd/4, used once for y and once for x.
+            for j in 0..<half { inv[j] = 1 / Foundation.pow(theta, Float(2 * (j % (half / 2))) / Float(half)) }
+        } else {
+            for j in 0..<half { inv[j] = 1 / Foundation.pow(theta, Float(2 * j) / Float(headDim)) }
+        }
         let xp = x.floatPointer, yp = out.floatPointer
         var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
         for i in 0..<t {

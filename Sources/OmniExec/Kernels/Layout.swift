@@ -15,6 +15,12 @@ extension Kernels {
         }
     }
 
+    /// out[i] = x[indices[i]] (x [T, D] contiguous f32).
+    static func gatherRows(_ x: Tensor, _ indices: [Int], out: Tensor) {
+        let d = x.shape[-1], xp = x.floatPointer, yp = out.floatPointer
+        for (i, r) in indices.enumerated() { (yp + i * d).update(from: xp + r * d, count: d) }
+    }
+
     /// out[r] = mean of x rows r·window ..< (r+1)·window (x [T, D] contiguous f32, out [T / window, D]).
     static func poolRows(_ x: Tensor, window: Int, out: Tensor) {
         let d = x.shape[-1], rows = out.shape[0]
