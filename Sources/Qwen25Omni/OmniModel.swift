@@ -16,6 +16,8 @@ public final class OmniModel: @unchecked Sendable {
     public let thinker: ThinkerTextModel
     /// The audio tower; nil when the checkpoint has no `thinker.audio_tower` weights (a text-only export).
     public let audio: AudioEncoder?
+    /// The vision tower; nil when the checkpoint has no `thinker.visual` weights.
+    public let vision: VisionEncoder?
     public let executor: any GraphExecutor
     public let registry: PluginRegistry
     public let options: LoadOptions
@@ -23,14 +25,15 @@ public final class OmniModel: @unchecked Sendable {
     public let plan: LoadPlan
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
-         thinker: ThinkerTextModel, audio: AudioEncoder?, executor: any GraphExecutor, registry: PluginRegistry,
-         options: LoadOptions, plan: LoadPlan) {
+         thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, executor: any GraphExecutor,
+         registry: PluginRegistry, options: LoadOptions, plan: LoadPlan) {
         self.directory = directory
         self.config = config
         self.tokenizer = tokenizer
         self.weights = weights
         self.thinker = thinker
         self.audio = audio
+        self.vision = vision
         self.executor = executor
         self.registry = registry
         self.options = options
@@ -67,6 +70,14 @@ public final class OmniModel: @unchecked Sendable {
         } else {
             components.remove(.audioTower)
         }
+        var vision: VisionEncoder?
+        if source.names.contains(where: { $0.hasPrefix(VisionEncoder.keyPrefix) }) {
+            let v = VisionEncoder(config: config.thinker.vision, attention: options.attentionChain(for: .visionTower))
+            try checkWeights(expected: v.expectedWeights(), source: source, scopePrefixes: [VisionEncoder.keyPrefix])
+            vision = v
+        } else {
+            components.remove(.visionTower)
+        }
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
                                      explicitPlacement: explicitPlacement, components: components)
@@ -75,9 +86,10 @@ public final class OmniModel: @unchecked Sendable {
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
                                    diskKeys: diskKeys)
         if options.preload {
-            // Only what this model runs: the thinker's text decoder and the audio tower today (the vision tower,
-            // talker and token2wav are planned but not built yet).
-            let keys = (Array(thinker.expectedWeights().keys) + (audio.map { Array($0.runWeights().keys) } ?? [])).sorted()
+            // Only what this model runs: the thinker's text decoder and towers today (the talker and token2wav
+            // are planned but not built yet).
+            let keys = (Array(thinker.expectedWeights().keys) + (audio.map { Array($0.runWeights().keys) } ?? [])
+                        + (vision.map { Array($0.expectedWeights().keys) } ?? [])).sorted()
             let total = keys.reduce(0) { $0 + (diskKeys.contains($1) ? 0 : (source.info($1)?.byteRange.count ?? 0)) }
             try weights.preload(keys, isCancelled: options.isCancelled) { done in
                 options.progress?(LoadProgress(stage: "paging in", done: done, total: total))
@@ -85,11 +97,11 @@ public final class OmniModel: @unchecked Sendable {
         }
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
-                         audio: audio, executor: executor, registry: registry, options: options, plan: plan)
+                         audio: audio, vision: vision, executor: executor, registry: registry, options: options, plan: plan)
     }
 
     /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).
-    public static let builtComponents: Set<Component> = [.thinker, .audioTower]
+    public static let builtComponents: Set<Component> = [.thinker, .audioTower, .visionTower]
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
     static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {

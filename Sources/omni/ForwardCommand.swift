@@ -45,9 +45,10 @@ enum Forward {
         let session = try model.newSession(capacity: valid.count)
         var validInput = input
         validInput.ids = valid
-        // Audio-only and text prompts take positions 0..<T on all three M-RoPE rows (OMNI-SPEC §4.1).
+        // Text takes 0..<T on all three M-RoPE rows; with media, get_rope_index's 3-D positions (OMNI-SPEC §4).
+        let pos = try model.positions(validInput)
         let r = input.hasFeatures
-            ? try session.prefill(embeddings: try model.inputEmbeddings(validInput), allLogits: true)
+            ? try session.prefill(embeddings: try model.inputEmbeddings(validInput), positions: pos, allLogits: true)
             : try session.prefill(ids: valid, allLogits: true)
         let vocab = model.config.thinker.text.vocabSize, d = model.config.thinker.text.hiddenSize
         let n = ids.count, pad = first
@@ -60,8 +61,9 @@ enum Forward {
         r[ThinkerTextModel.lastHidden]!.withContiguousBytes {
             hidden.mutableRawPointer.advanced(by: pad * d * 4).copyMemory(from: $0, byteCount: valid.count * d * 4)
         }
-        let row = (0..<n).map { $0 < pad ? Int64(1) : Int64($0 - pad) }
-        return Output(logits: logits, lastHidden: hidden, positions: Tensor(int64: row + row + row, shape: [3, n]))
+        let padRow = [Int64](repeating: 1, count: pad)
+        let rows = pos.flatMap { padRow + $0 }
+        return Output(logits: logits, lastHidden: hidden, positions: Tensor(int64: rows, shape: [3, n]))
     }
 
     static func write(_ o: Output, to url: URL, registry: PluginRegistry) throws {

@@ -2,8 +2,10 @@ import Foundation
 import SwiftOmni
 
 /// Processor outputs read from a safetensors file under their Hugging Face names, shared by `forward` and
-/// `generate`: `input_ids` ([seq] or [1, seq], int), optional `attention_mask`, and optional `input_features`
-/// with its required `feature_attention_mask`. Other tensors are ignored.
+/// `generate`: `input_ids` ([seq] or [1, seq], int), optional `attention_mask`, optional `input_features` with its
+/// required `feature_attention_mask`, `pixel_values` with `image_grid_thw`, `pixel_values_videos` with
+/// `video_grid_thw`, and the metadata values `use_audio_in_video` and `video_second_per_grid` (JSON). Other tensors
+/// are ignored.
 struct ProcessorInputs {
     var input: ThinkerInput
     /// One value per id (all ones when the file has no mask).
@@ -38,6 +40,45 @@ struct ProcessorInputs {
             }
             input.audioFeatures = f
             input.audioMask = m
+        }
+        func grids(_ name: String) throws -> [VisionEncoder.Grid] {
+            let t = try source.tensor(name)
+            guard t.shape.rank == 2, t.shape[1] == 3 else {
+                throw OmniError.invalidArgument(name: "\(path): \(name)", expected: "[n, 3] (t, h, w)", actual: "\(t.shape)")
+            }
+            let v = try t.int64s().map { Int($0) }
+            return stride(from: 0, to: v.count, by: 3).map { VisionEncoder.Grid(t: v[$0], h: v[$0 + 1], w: v[$0 + 2]) }
+        }
+        for (pixels, grid) in [("pixel_values", "image_grid_thw"), ("pixel_values_videos", "video_grid_thw")] where source.info(pixels) != nil {
+            guard source.info(grid) != nil else {
+                throw OmniError.invalidArgument(name: "\(path): \(grid)", expected: "present with \(pixels)", actual: "missing")
+            }
+            if pixels == "pixel_values" {
+                input.pixelValues = try source.tensor(pixels); input.imageGrids = try grids(grid)
+            } else {
+                input.pixelValuesVideos = try source.tensor(pixels); input.videoGrids = try grids(grid)
+            }
+        }
+        let meta = source.metadata
+        if let s = meta["use_audio_in_video"] {
+            guard case let .bool(b) = try JSONValue.parse(Data(s.utf8), file: "\(path): __metadata__.use_audio_in_video") else {
+                throw OmniError.invalidArgument(name: "\(path): use_audio_in_video", expected: "true or false", actual: s)
+            }
+            input.useAudioInVideo = b
+        }
+        if let s = meta["video_second_per_grid"] {
+            guard case let .array(values) = try JSONValue.parse(Data(s.utf8), file: "\(path): __metadata__.video_second_per_grid") else {
+                throw OmniError.invalidArgument(name: "\(path): video_second_per_grid", expected: "a JSON array of numbers", actual: s)
+            }
+            input.secondsPerGrid = try values.map {
+                switch $0 {
+                case let .double(d) where d > 0: return d
+                case let .int(i) where i > 0: return Double(i)
+                default: throw OmniError.invalidArgument(name: "\(path): video_second_per_grid", expected: "positive numbers", actual: s)
+                }
+            }
+        } else if !input.videoGrids.isEmpty {
+            input.secondsPerGrid = Array(repeating: 1.0, count: input.videoGrids.count)   // the processor's fps 2 default
         }
     }
 }

@@ -39,7 +39,7 @@ final class PlanCommandTests: XCTestCase {
 final class PlanBuiltComponentsTests: XCTestCase {
     func testDefaultPlanCoversOnlyBuiltComponents() throws {
         let plan = try PlanCommand.parse([Fixtures.tinyModel.path, "--max-new-tokens", "8"]).makePlan()
-        XCTAssertEqual(Set(plan.units.map(\.component)), [.thinker, .audioTower])
-        XCTAssertTrue(plan.report.contains("not loaded: vision_tower, talker, token2wav"), plan.report)
+        XCTAssertEqual(Set(plan.units.map(\.component)), [.thinker, .audioTower, .visionTower])
+        XCTAssertTrue(plan.report.contains("not loaded: talker, token2wav"), plan.report)
     }
 }

@@ -74,6 +74,31 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(obj?["tokens"] as? [Int], expected)
     }
 
+    /// Images, video, and video with its audio interleaved (`use_audio_in_video`), as processor outputs: the
+    /// reference's last 16 logits rows, last_hidden, 3-D positions (get_rope_index) and 12 greedy tokens.
+    func testForwardAndGenerateWithImagesAndVideo() throws {
+        let dir = try temporaryDirectory("omni-cli")
+        let out = dir.appendingPathComponent("out.safetensors")
+        for name in ["image", "video", "video_audio"] {
+            let input = Fixtures.reference.appendingPathComponent("\(name).safetensors")
+            let ref = try loadSafetensors(input).tensors
+            let r = try run(["forward", Fixtures.tinyModel.path, "--inputs", input.path, "--out", out.path])
+            XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
+            let got = try loadSafetensors(out).tensors
+            let logits = try got["logits"]!.floats(), vocab = got["logits"]!.shape[1]
+            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(Array(logits.suffix(16 * vocab)), try ref["logits_tail"]!.floats()), 1e-4, name)
+            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(try got["last_hidden"]!.floats(), try ref["last_hidden"]!.floats()), 1e-4, name)
+            XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s(), name)
+
+            let expected = try ref["generated"]!.int64s().map { Int($0) }
+            let g = try run(["generate", Fixtures.tinyModel.path, "--inputs", input.path, "--greedy", "--json",
+                             "--max-new-tokens", "\(expected.count)", "--min-new-tokens", "\(expected.count)"])
+            XCTAssertEqual(g.status, 0, "\(name): \(g.err)")
+            let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
+            XCTAssertEqual(obj?["tokens"] as? [Int], expected, name)
+        }
+    }
+
     /// A WAV file through `preprocess` and `generate --audio`: the reference processor's ids and features, and
     /// its 12 greedy tokens.
     func testPreprocessAndGenerateFromAWAVFile() throws {

@@ -40,7 +40,9 @@ extension OmniModel {
         var history = ids
         var out: [Int] = []
         guard gen.maxNewTokens > 0 else { return [] }
-        let first = input.hasFeatures ? try session.prefill(embeddings: try inputEmbeddings(input)) : try session.prefill(ids: ids)
+        let first = input.hasFeatures
+            ? try session.prefill(embeddings: try inputEmbeddings(input), positions: try positions(input))
+            : try session.prefill(ids: ids)
         var logits = try first[ThinkerTextModel.logits]!.floats()
         while out.count < gen.maxNewTokens {
             if self.options.isCancelled() { throw OmniError.cancelled }

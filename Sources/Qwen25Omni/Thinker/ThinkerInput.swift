@@ -9,6 +9,15 @@ public struct ThinkerInput: Sendable {
     public var audioFeatures: Tensor?
     /// `feature_attention_mask` [B, F] (or [F]): ones over each audio's valid frames, then zeros.
     public var audioMask: Tensor?
+    /// `pixel_values` [patches, C·T·P·P] of every image and their `image_grid_thw`.
+    public var pixelValues: Tensor?
+    public var imageGrids: [VisionEncoder.Grid] = []
+    /// `pixel_values_videos` of every video, their `video_grid_thw` and `video_second_per_grid`.
+    public var pixelValuesVideos: Tensor?
+    public var videoGrids: [VisionEncoder.Grid] = []
+    public var secondsPerGrid: [Double] = []
+    /// Videos carry their audio track (the i-th audio) interleaved with their frames.
+    public var useAudioInVideo = false
 
     public init(ids: [Int], audioFeatures: Tensor? = nil, audioMask: Tensor? = nil) {
         self.ids = ids
@@ -16,8 +25,8 @@ public struct ThinkerInput: Sendable {
         self.audioMask = audioMask
     }
 
-    /// Whether any placeholder features are present (the prompt then runs from embeddings).
-    public var hasFeatures: Bool { audioFeatures != nil }
+    /// Whether any placeholder features are present (the prompt then runs from embeddings with 3-D positions).
+    public var hasFeatures: Bool { audioFeatures != nil || pixelValues != nil || pixelValuesVideos != nil }
 }
 
 extension OmniModel {
@@ -35,9 +44,36 @@ extension OmniModel {
         return out
     }
 
-    /// Input embeddings [T, hidden] for `input`: the token embeddings, with the audio tower's rows written in
-    /// order into the `<|AUDIO|>` positions (`masked_scatter`, OMNI-SPEC §3.6). The number of placeholders must
-    /// equal the number of audio rows.
+    /// The vision tower's output for `pixel_values` and their grids: [Σ t·h·w/4, hidden], one row per placeholder.
+    public func encodeVision(pixels: Tensor, grids: [VisionEncoder.Grid]) throws -> Tensor {
+        guard let vision else {
+            throw OmniError.unsupported(what: "image or video input", reasons: ["\(directory.folder.path) has no thinker.visual weights"])
+        }
+        try vision.validate(grids)
+        let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: try vision.inputs(pixels: pixels, grids: grids),
+                                 weights: weights, cache: nil, keep: [])
+        recordAttentionLog(r.attentionLog)
+        guard let out = r[VisionEncoder.embeds] else {
+            throw OmniError.unsupported(what: "vision tower", reasons: ["graph produced no \(VisionEncoder.embeds)"])
+        }
+        return out
+    }
+
+    /// The [3, T] M-RoPE positions of `input` (`get_rope_index`; 0..<T on every row for text).
+    public func positions(_ input: ThinkerInput) throws -> [[Int64]] {
+        guard input.hasFeatures else { return Array(repeating: (0..<Int64(input.ids.count)).map { $0 }, count: 3) }
+        var media = RopeIndex.Media(imageGrids: input.imageGrids, videoGrids: input.videoGrids, secondsPerGrid: input.secondsPerGrid,
+                                    useAudioInVideo: input.useAudioInVideo)
+        if let mask = input.audioMask {
+            let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
+            media.audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
+        }
+        return try RopeIndex(config: config.thinker).positions(ids: input.ids, media: media)
+    }
+
+    /// Input embeddings [T, hidden] for `input`: the token embeddings, with the towers' rows written in order into
+    /// the `<|AUDIO|>`, `<|IMAGE|>` and `<|VIDEO|>` positions (`masked_scatter`, OMNI-SPEC §3.6). The number of
+    /// placeholders of each kind must equal the number of rows.
     public func inputEmbeddings(_ input: ThinkerInput) throws -> Tensor {
         let d = config.thinker.text.hiddenSize
         var g = Graph()
@@ -49,18 +85,27 @@ extension OmniModel {
         guard let embeds = r[ThinkerTextModel.embeds] else {
             throw OmniError.unsupported(what: "token embedding", reasons: ["graph produced no \(ThinkerTextModel.embeds)"])
         }
-        guard let features = input.audioFeatures else { return embeds }
-        guard let mask = input.audioMask else {
-            throw OmniError.invalidArgument(name: "feature_attention_mask", expected: "present with input_features", actual: "missing")
+        func scatter(_ rows: Tensor, into id: Int, what: String) throws {
+            let slots = input.ids.indices.filter { input.ids[$0] == id }
+            guard slots.count == rows.shape[0] else {
+                throw OmniError.invalidArgument(name: "input_ids", expected: "\(rows.shape[0]) \(what) tokens (id \(id)) for the features",
+                                                actual: "\(slots.count)")
+            }
+            let dst = embeds.floatPointer, src = rows.floatPointer
+            for (row, slot) in slots.enumerated() { (dst + slot * d).update(from: src + row * d, count: d) }
         }
-        let audio = try encodeAudio(features: features, mask: mask)
-        let slots = input.ids.indices.filter { input.ids[$0] == config.thinker.audioTokenID }
-        guard slots.count == audio.shape[0] else {
-            throw OmniError.invalidArgument(name: "input_ids", expected: "\(audio.shape[0]) <|AUDIO|> tokens (id \(config.thinker.audioTokenID)) for the audio features",
-                                            actual: "\(slots.count)")
+        if let features = input.audioFeatures {
+            guard let mask = input.audioMask else {
+                throw OmniError.invalidArgument(name: "feature_attention_mask", expected: "present with input_features", actual: "missing")
+            }
+            try scatter(try encodeAudio(features: features, mask: mask), into: config.thinker.audioTokenID, what: "<|AUDIO|>")
         }
-        let dst = embeds.floatPointer, src = audio.floatPointer
-        for (row, slot) in slots.enumerated() { (dst + slot * d).update(from: src + row * d, count: d) }
+        if let pixels = input.pixelValues {
+            try scatter(try encodeVision(pixels: pixels, grids: input.imageGrids), into: config.thinker.imageTokenID, what: "<|IMAGE|>")
+        }
+        if let pixels = input.pixelValuesVideos {
+            try scatter(try encodeVision(pixels: pixels, grids: input.videoGrids), into: config.thinker.videoTokenID, what: "<|VIDEO|>")
+        }
         return embeds
     }
 }
