@@ -27,8 +27,8 @@ struct GenerateCommand: ParsableCommand {
     var reportMemory = false
 
     func validate() throws {
-        if (prompt.prompt == nil && prompt.audio.isEmpty) == (inputs == nil) {
-            throw ValidationError("give --prompt (and/or --audio) or --inputs, not both")
+        if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
+            throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
         }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0") }
         if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }

@@ -22,32 +22,38 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         let dir = try ModelDirectory.resolve(model, revision: revision)
         let config = try OmniConfig.load(directory: dir.folder)
-        let processor = OmniProcessor(tokenizer: try Tokenizer(directory: dir.folder.path),
-                                      audio: try WhisperFeatureExtractor.ifConfigured(directory: dir.folder),
-                                      audioTokenID: config.thinker.audioTokenID,
-                                      executor: Executor(registry: BuiltinPlugins.registry()))
+        let processor = try OmniProcessor(directory: dir.folder, config: config.thinker,
+                                          executor: Executor(registry: BuiltinPlugins.registry()))
         let input = try prompt.input(processor)
         var entries = [("input_ids", Tensor(int64: input.ids.map(Int64.init), shape: [1, input.ids.count])),
                        ("attention_mask", Tensor(int64: Array(repeating: 1, count: input.ids.count), shape: [1, input.ids.count]))]
         if let f = input.audioFeatures, let m = input.audioMask {
             entries += [("input_features", f), ("feature_attention_mask", m)]
         }
+        if let p = input.pixelValues {
+            entries += [("pixel_values", p),
+                        ("image_grid_thw", Tensor(int64: input.imageGrids.flatMap { [Int64($0.t), Int64($0.h), Int64($0.w)] },
+                                                  shape: [input.imageGrids.count, 3]))]
+        }
         let registry = BuiltinPlugins.registry()
         _ = try registry.weightFormat(named: "safetensors").write(
             entries.map { name, t in TensorEntry(name: name, dtype: t.dtype, shape: t.shape) { t } },
             to: URL(fileURLWithPath: out), options: WeightWriteOptions())
-        print("wrote \(out): \(input.ids.count) tokens, \(prompt.audio.count) audio(s)")
+        print("wrote \(out): \(input.ids.count) tokens, \(prompt.image.count) image(s), \(prompt.audio.count) audio(s)")
     }
 }
 
-/// One user turn from the command line: audio files first, then the text (as the Qwen2.5-Omni examples order
-/// them), with the default system prompt.
+/// One user turn from the command line: images, then audio files, then the text (media before text, as the
+/// Qwen2.5-Omni examples order them), with the default system prompt unless `--system`.
 struct PromptArguments: ParsableArguments {
     @Option(help: "User message; the chat template and the default system prompt are applied.")
     var prompt: String?
 
     @Option(help: "A WAV file (PCM or float, any channel count and rate; resampled to 16 kHz) placed before the text; repeat for several.")
     var audio: [String] = []
+
+    @Option(help: "A binary PPM/PGM image (P6/P5; convert others with e.g. ffmpeg -i in.jpg out.ppm) placed before the audio and text; repeat for several.")
+    var image: [String] = []
 
     @Option(help: "System prompt (default: the chat template's \"You are a helpful assistant.\"; Qwen's speech prompt is ChatTemplate.speechSystemPrompt).")
     var system: String?
@@ -65,8 +71,10 @@ struct PromptArguments: ParsableArguments {
                                                 actual: "\(wav.sampleRate) Hz")
             }
         }
-        let content = Array(repeating: ChatMessage.Content.audio, count: audio.count) + [.text(prompt ?? "")]
+        let images = try image.map { try PPMFile.read(path: $0) }
+        let content = Array(repeating: ChatMessage.Content.image, count: image.count)
+            + Array(repeating: ChatMessage.Content.audio, count: audio.count) + [.text(prompt ?? "")]
         let messages = (system.map { [ChatMessage(role: "system", text: $0)] } ?? []) + [ChatMessage(role: "user", content: content)]
-        return try processor(messages, waveforms: waveforms)
+        return try processor(messages, waveforms: waveforms, images: images)
     }
 }

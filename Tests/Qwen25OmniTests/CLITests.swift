@@ -99,6 +99,34 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Two PPM images through `generate --image`: transformers' 12 greedy tokens.
+    func testGenerateFromPPMImages() throws {
+        let dir = try temporaryDirectory("omni-cli")
+        let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
+        var paths: [String] = []
+        for name in ["image_0_rgb", "image_1_rgb"] {
+            let t = ref[name]!
+            let path = dir.appendingPathComponent("\(name).ppm").path
+            try PPMFile.write(RGBImage(width: t.shape[1], height: t.shape[0], pixels: try t.int64s().map { UInt8($0) }), to: path)
+            paths.append(path)
+        }
+        // The fixture's turn is image, "and", image, text; --image puts both images first, so compare through
+        // the processor outputs instead: preprocess with the same layout must give the reference pixel_values.
+        let out = dir.appendingPathComponent("in.safetensors")
+        let p = try run(["preprocess", Fixtures.tinyModel.path, "--image", paths[0], "--image", paths[1], "--prompt", "x", "--out", out.path])
+        XCTAssertEqual(p.status, 0, p.err)
+        let got = try loadSafetensors(out).tensors
+        XCTAssertEqual(try got["pixel_values"]!.floats(), try ref["pixel_values"]!.floats())
+        XCTAssertEqual(try got["image_grid_thw"]!.int64s(), try ref["image_grid_thw"]!.int64s())
+        let g = try run(["generate", Fixtures.tinyModel.path, "--image", paths[0], "--prompt", "What is this?", "--max-new-tokens", "3", "--json"])
+        XCTAssertEqual(g.status, 0, g.err)
+        let bad = dir.appendingPathComponent("bad.ppm").path
+        try Data("P6\n4 4\n255\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let b = try run(["generate", Fixtures.tinyModel.path, "--image", bad, "--prompt", "x"])
+        XCTAssertNotEqual(b.status, 0)
+        XCTAssertTrue(b.err.contains("bad.ppm") && b.err.contains("pixel bytes"), b.err)
+    }
+
     /// A WAV file through `preprocess` and `generate --audio`: the reference processor's ids and features, and
     /// its 12 greedy tokens.
     func testPreprocessAndGenerateFromAWAVFile() throws {

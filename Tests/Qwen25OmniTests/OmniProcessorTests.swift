@@ -1,5 +1,7 @@
+import BuiltinPlugins
 import Foundation
 import OmniCore
+import OmniExec
 import OmniTestSupport
 @testable import Qwen25Omni
 import XCTest
@@ -7,9 +9,7 @@ import XCTest
 /// The processor (template + Whisper features + placeholder expansion) and WAV decoding.
 final class OmniProcessorTests: XCTestCase {
     func processor() throws -> OmniProcessor {
-        let config = try OmniConfig.load(directory: Fixtures.tinyModel)
-        return OmniProcessor(tokenizer: try Tokenizer(directory: Fixtures.tinyModel.path),
-                             audio: try WhisperFeatureExtractor(directory: Fixtures.tinyModel), audioTokenID: config.thinker.audioTokenID)
+        try OmniProcessor(directory: Fixtures.tinyModel, config: try OmniConfig.load(directory: Fixtures.tinyModel).thinker)
     }
 
     func testAudioTurnMatchesTheReferenceProcessor() throws {
@@ -23,11 +23,47 @@ final class OmniProcessorTests: XCTestCase {
         XCTAssertLessThanOrEqual(Tolerance.maxAbsError(try input.audioFeatures!.floats(), try ref["input_features"]!.floats()), 1e-3)
     }
 
+    func rgb(_ t: Tensor, frame: Int? = nil) throws -> RGBImage {
+        let s = t.shape, v = try t.int64s().map { UInt8($0) }
+        guard let f = frame else { return RGBImage(width: s[1], height: s[0], pixels: v) }
+        let n = s[1] * s[2] * 3
+        return RGBImage(width: s[2], height: s[1], pixels: Array(v[(f * n)..<((f + 1) * n)]))
+    }
+
+    func testImageAndVideoTurnsMatchTheReferenceProcessor() throws {
+        let system = ChatMessage(role: "system", text: ChatTemplate.speechSystemPrompt)
+        let img = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
+        let a = try processor()([system, ChatMessage(role: "user", content: [.image, .text("and"), .image, .text("Compare the two pictures.")])],
+                                images: [try rgb(img["image_0_rgb"]!), try rgb(img["image_1_rgb"]!)])
+        XCTAssertEqual(a.ids, try img["input_ids"]!.int64s().map { Int($0) })
+        XCTAssertEqual(try a.pixelValues!.floats(), try img["pixel_values"]!.floats())
+
+        let vid = try loadSafetensors(Fixtures.reference.appendingPathComponent("video.safetensors")).tensors
+        let frames = try (0..<vid["video_rgb"]!.shape[0]).map { try rgb(vid["video_rgb"]!, frame: $0) }
+        let b = try processor()([system, ChatMessage(role: "user", content: [.video, .text("Describe the clip.")])], videos: [frames])
+        XCTAssertEqual(b.ids, try vid["input_ids"]!.int64s().map { Int($0) })
+        XCTAssertEqual(b.secondsPerGrid, [1.0])
+        XCTAssertEqual(b.videoGrids.flatMap { [Int64($0.t), Int64($0.h), Int64($0.w)] }, try vid["video_grid_thw"]!.int64s())
+    }
+
+    func testGenerationFromProcessedImagesMatchesTheReference() throws {
+        let registry = BuiltinPlugins.registry()
+        let model = try OmniModel.fromPretrained(Fixtures.tinyModel.path, registry: registry, executor: Executor(registry: registry))
+        let img = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
+        let input = try model.processor()([ChatMessage(role: "system", text: ChatTemplate.speechSystemPrompt),
+                                           ChatMessage(role: "user", content: [.image, .text("and"), .image, .text("Compare the two pictures.")])],
+                                          images: [try rgb(img["image_0_rgb"]!), try rgb(img["image_1_rgb"]!)])
+        let expected = try img["generated"]!.int64s().map { Int($0) }
+        let tokens = try model.generate(input: input, options: GenerationOptions(maxNewTokens: expected.count,
+                                                                                 sampling: SamplingOptions(greedy: true, minNewTokens: expected.count)))
+        XCTAssertEqual(tokens, expected)
+    }
+
     func testPlaceholderAndWaveformCountsMustAgree() throws {
         let p = try processor()
         let turn = [ChatMessage(role: "user", content: [.audio, .audio, .text("x")])]
         XCTAssertThrowsError(try p(turn, waveforms: [[Float](repeating: 0.1, count: 1600)])) {
-            XCTAssertTrue("\($0)".contains("2 waveform(s)"), "\($0)")
+            XCTAssertTrue("\($0)".contains("2 item(s)"), "\($0)")
         }
         XCTAssertThrowsError(try p([ChatMessage(role: "user", content: [.audio])], waveforms: [[0.1, 0.2]])) {
             XCTAssertTrue("\($0)".contains("audio[0]") && "\($0)".contains("321 samples"), "\($0)")
@@ -92,6 +128,21 @@ final class OmniProcessorTests: XCTestCase {
             } catch {
                 XCTAssertTrue("\(error)".contains("x.wav"), "\(name): \(error)")
             }
+        }
+    }
+
+    func testPPMDecodesAndRefusesMalformedFilesWithoutCrashing() throws {
+        let good = Array("P6\n# comment\n2 1\n255\n".utf8) + [255, 0, 0, 0, 0, 255]
+        XCTAssertEqual(try PPMFile.decode(good), RGBImage(width: 2, height: 1, pixels: [255, 0, 0, 0, 0, 255]))
+        let grey = Array("P5 2 1 15 ".utf8) + [15, 0]   // maxval 15 scales to 255
+        XCTAssertEqual(try PPMFile.decode(grey).pixels, [255, 255, 255, 0, 0, 0])
+        for n in 0..<good.count {
+            XCTAssertThrowsError(try PPMFile.decode(Array(good.prefix(n)), path: "t.ppm"), "prefix \(n)") {
+                XCTAssertTrue("\($0)".contains("t.ppm"), "\($0)")
+            }
+        }
+        for bad in ["P3 1 1 255 0 0 0", "P6 0 1 255 ", "P6 1 1 256 ", "P6 99999999999999999999 1 255 ", "P6 -1 1 255 "] {
+            XCTAssertThrowsError(try PPMFile.decode(Array(bad.utf8) + [0, 0, 0], path: "t.ppm"), bad)
         }
     }
 }

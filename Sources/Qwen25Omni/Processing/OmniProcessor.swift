@@ -1,70 +1,118 @@
 import Foundation
 import OmniCore
 
-/// `Qwen2_5OmniProcessor` for text and audio (OMNI-SPEC §6): renders the chat template, computes Whisper
-/// features for the audios, and expands each `<|AUDIO|>` into as many placeholders as the audio tower will
-/// produce for that audio. Images and video come with the vision tower.
+/// `Qwen2_5OmniProcessor` (OMNI-SPEC §6): renders the chat template, computes Whisper features for the audios
+/// and patches for the images and videos, and expands each `<|AUDIO|>`, `<|IMAGE|>` and `<|VIDEO|>` into as many
+/// placeholders as its tower will produce. Audio interleaved with video (`use_audio_in_video`) is read from
+/// processor outputs (`ThinkerInput`) but not produced here yet.
 public struct OmniProcessor: Sendable {
     public let tokenizer: Tokenizer
     /// nil when the checkpoint has no feature-extractor config (a text-only export); audio input is then an error.
     public let audio: WhisperFeatureExtractor?
-    /// `<|AUDIO|>`'s id.
-    public let audioTokenID: Int
+    public var vision: VisionProcessor
+    /// Placeholder ids.
+    public let audioTokenID: Int, imageTokenID: Int, videoTokenID: Int
     public var template: ChatTemplate
     /// Runs the feature extractor's STFT graph (nil: the Float64 FFT path, slower).
     public var executor: (any GraphExecutor)?
 
-    public init(tokenizer: Tokenizer, audio: WhisperFeatureExtractor?, audioTokenID: Int, template: ChatTemplate = ChatTemplate(),
-                executor: (any GraphExecutor)? = nil) {
+    public init(tokenizer: Tokenizer, config: ThinkerConfig, audio: WhisperFeatureExtractor?, vision: VisionProcessor = VisionProcessor(),
+                template: ChatTemplate = ChatTemplate(), executor: (any GraphExecutor)? = nil) {
         self.tokenizer = tokenizer
         self.audio = audio
-        self.audioTokenID = audioTokenID
+        self.vision = vision
+        self.audioTokenID = config.audioTokenID
+        self.imageTokenID = config.imageTokenID
+        self.videoTokenID = config.videoTokenID
         self.template = template
         self.executor = executor
     }
 
-    /// Processor outputs for a conversation whose `.audio` items take `waveforms` in order (16 kHz mono).
-    public func callAsFunction(_ messages: [ChatMessage], waveforms: [[Float]] = [],
-                               addGenerationPrompt: Bool = true) throws -> ThinkerInput {
-        let ids = tokenizer.encode(template.render(messages, addGenerationPrompt: addGenerationPrompt))
-        return try expand(ids: ids, waveforms: waveforms)
+    /// The processor a model folder configures (tokenizer, `processor_config.json` or `preprocessor_config.json`).
+    public init(directory: URL, config: ThinkerConfig, executor: (any GraphExecutor)? = nil) throws {
+        self.init(tokenizer: try Tokenizer(directory: directory.path), config: config,
+                  audio: try WhisperFeatureExtractor.ifConfigured(directory: directory), vision: try VisionProcessor(directory: directory),
+                  executor: executor)
     }
 
-    /// Replaces the i-th `<|AUDIO|>` of `ids` by the token count of the i-th waveform and attaches the features.
-    public func expand(ids: [Int], waveforms: [[Float]]) throws -> ThinkerInput {
-        let slots = ids.filter { $0 == audioTokenID }.count
-        guard slots == waveforms.count else {
-            throw OmniError.invalidArgument(name: "audio", expected: "\(slots) waveform(s), one per <|AUDIO|> in the prompt",
-                                            actual: "\(waveforms.count)")
+    /// Processor outputs for a conversation whose `.audio`, `.image` and `.video` items take `waveforms` (16 kHz
+    /// mono), `images` and `videos` (frames sampled at `fps`) in order.
+    public func callAsFunction(_ messages: [ChatMessage], waveforms: [[Float]] = [], images: [RGBImage] = [],
+                               videos: [[RGBImage]] = [], fps: Double = 2, addGenerationPrompt: Bool = true) throws -> ThinkerInput {
+        let ids = tokenizer.encode(template.render(messages, addGenerationPrompt: addGenerationPrompt))
+        return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps)
+    }
+
+    /// Replaces the i-th placeholder of each kind in `ids` by the token count of the i-th item of that kind and
+    /// attaches the features.
+    public func expand(ids: [Int], waveforms: [[Float]] = [], images: [RGBImage] = [], videos: [[RGBImage]] = [],
+                       fps: Double = 2) throws -> ThinkerInput {
+        func check(_ id: Int, _ count: Int, _ what: String, _ placeholder: String) throws {
+            let slots = ids.filter { $0 == id }.count
+            guard slots == count else {
+                throw OmniError.invalidArgument(name: what, expected: "\(slots) item(s), one per \(placeholder) in the prompt", actual: "\(count)")
+            }
         }
-        guard !waveforms.isEmpty else { return ThinkerInput(ids: ids) }
-        guard let audio else {
-            throw OmniError.unsupported(what: "audio input", reasons: ["the checkpoint has no feature extractor config (processor_config.json or preprocessor_config.json)"])
+        try check(audioTokenID, waveforms.count, "audio", "<|AUDIO|>")
+        try check(imageTokenID, images.count, "images", "<|IMAGE|>")
+        try check(videoTokenID, videos.count, "videos", "<|VIDEO|>")
+        guard fps > 0, fps.isFinite else { throw OmniError.invalidArgument(name: "fps", expected: "a positive frame rate", actual: "\(fps)") }
+        var input = ThinkerInput(ids: ids)
+        var audioCounts: [Int] = [], imageCounts: [Int] = [], videoCounts: [Int] = []
+        if !waveforms.isEmpty {
+            guard let audio else {
+                throw OmniError.unsupported(what: "audio input", reasons: ["the checkpoint has no feature extractor config (processor_config.json or preprocessor_config.json)"])
+            }
+            audioCounts = waveforms.map { AudioEncoder.tokens(frames: audio.validFrames(samples: $0.count)) }
+            if let i = audioCounts.firstIndex(where: { $0 < 1 }) {
+                throw OmniError.invalidArgument(name: "audio[\(i)]", expected: "at least \(2 * audio.hopLength + 1) samples (one audio token)",
+                                                actual: "\(waveforms[i].count)")
+            }
+            (input.audioFeatures, input.audioMask) = try audio(waveforms, executor: executor)
         }
-        let counts = waveforms.map { AudioEncoder.tokens(frames: audio.validFrames(samples: $0.count)) }
-        if let i = counts.firstIndex(where: { $0 < 1 }) {
-            throw OmniError.invalidArgument(name: "audio[\(i)]", expected: "at least \(2 * audio.hopLength + 1) samples (one audio token)",
-                                            actual: "\(waveforms[i].count)")
+        let unit = vision.mergeSize * vision.mergeSize
+        if !images.isEmpty {
+            let (pixels, grids) = try vision.images(images)
+            input.pixelValues = pixels
+            input.imageGrids = grids
+            imageCounts = grids.map { $0.patches / unit }
         }
-        var out: [Int] = [], next = 0
-        out.reserveCapacity(ids.count + counts.reduce(0, +))
+        if !videos.isEmpty {
+            var rows: [Float] = []
+            for (i, frames) in videos.enumerated() {
+                do {
+                    let (pixels, grid) = try vision.video(frames)
+                    rows += try pixels.floats()
+                    input.videoGrids.append(grid)
+                    videoCounts.append(grid.patches / unit)
+                } catch let error as OmniError {
+                    throw OmniError.invalidArgument(name: "videos[\(i)]", expected: "frames the video processor accepts", actual: "\(error)")
+                }
+            }
+            input.pixelValuesVideos = Tensor(rows, shape: [rows.count / vision.rowWidth, vision.rowWidth])
+            input.secondsPerGrid = Array(repeating: Double(vision.temporalPatchSize) / fps, count: videos.count)
+        }
+        var out: [Int] = [], next = [audioTokenID: 0, imageTokenID: 0, videoTokenID: 0]
+        let counts = [audioTokenID: audioCounts, imageTokenID: imageCounts, videoTokenID: videoCounts]
         for id in ids {
-            if id == audioTokenID {
-                out += Array(repeating: audioTokenID, count: counts[next])
-                next += 1
+            if let c = counts[id] {
+                out += Array(repeating: id, count: c[next[id]!])
+                next[id]! += 1
             } else {
                 out.append(id)
             }
         }
-        let (features, mask) = try audio(waveforms, executor: executor)
-        return ThinkerInput(ids: out, audioFeatures: features, audioMask: mask)
+        input.ids = out
+        return input
     }
 }
 
 extension OmniModel {
-    /// The processor for this checkpoint (its tokenizer, feature extractor config and placeholder ids).
+    /// The processor for this checkpoint (its tokenizer, processor config and placeholder ids), running the
+    /// feature extractor's graph on this model's executor.
     public func processor() throws -> OmniProcessor {
-        OmniProcessor(tokenizer: tokenizer, audio: try WhisperFeatureExtractor.ifConfigured(directory: directory.folder),
-                      audioTokenID: config.thinker.audioTokenID, executor: executor)
+        OmniProcessor(tokenizer: tokenizer, config: config.thinker,
+                      audio: try WhisperFeatureExtractor.ifConfigured(directory: directory.folder),
+                      vision: try VisionProcessor(directory: directory.folder), executor: executor)
     }
 }

@@ -1,0 +1,228 @@
+import Foundation
+import OmniCore
+
+/// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel (decoded by the app or `PPMFile`).
+public struct RGBImage: Sendable, Equatable {
+    public var width: Int, height: Int
+    /// height × width × 3 bytes.
+    public var pixels: [UInt8]
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(pixels.count == width * height * 3, "RGB image \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+        self.width = width; self.height = height; self.pixels = pixels
+    }
+}
+
+/// `Qwen2VLImageProcessor` / `Qwen2VLVideoProcessor` as the Omni processor runs them (OMNI-SPEC §6.2–6.3):
+/// smart_resize to multiples of 28 within a pixel budget, PIL-style antialiased bicubic resize on uint8, fused
+/// rescale + normalize, and the merge-block patch order the vision tower expects.
+public struct VisionProcessor: Sendable {
+    public var patchSize = 14, temporalPatchSize = 2, mergeSize = 2
+    /// Image pixel budget (`size.shortest_edge` / `size.longest_edge`, or `min_pixels` / `max_pixels`).
+    public var minPixels = 3136, maxPixels = 12_845_056
+    /// The Omni processor's video budget: 128 to 768 merged tokens per frame.
+    public var videoMinPixels = 100_352, videoMaxPixels = 602_112
+    public var mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+    public var std: [Float] = [0.26862954, 0.26130258, 0.27577711]
+
+    public init() {}
+
+    /// Reads `processor_config.json`'s `image_processor` object (transformers ≥ 5) or a flat
+    /// `preprocessor_config.json` (the published checkpoint); missing keys keep the checkpoint defaults.
+    public init(directory: URL) throws {
+        self.init()
+        var object: [String: JSONValue]?, source = ""
+        for (file, nested) in [("processor_config.json", true), ("preprocessor_config.json", false)] {
+            let url = directory.appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let root = try JSONValue.parse(Data(contentsOf: url), file: url.path)
+            source = url.path
+            if nested, case let .object(o) = root, case let .object(ip)? = o["image_processor"] { object = ip; break }
+            if !nested, case let .object(o) = root { object = o; break }
+        }
+        guard let o = object else { return }
+        func int(_ v: JSONValue?, _ key: String) throws -> Int? {
+            guard let v else { return nil }
+            guard case let .int(i) = v, i > 0 else {
+                throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "a positive integer", actual: "\(v)")
+            }
+            return i
+        }
+        func floats(_ key: String) throws -> [Float]? {
+            guard let v = o[key] else { return nil }
+            guard case let .array(a) = v, a.count == 3 else {
+                throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "3 numbers", actual: "\(v)")
+            }
+            return try a.map {
+                switch $0 {
+                case let .double(d): return Float(d)
+                case let .int(i): return Float(i)
+                default: throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "3 numbers", actual: "\(v)")
+                }
+            }
+        }
+        patchSize = try int(o["patch_size"], "patch_size") ?? patchSize
+        temporalPatchSize = try int(o["temporal_patch_size"], "temporal_patch_size") ?? temporalPatchSize
+        mergeSize = try int(o["merge_size"], "merge_size") ?? mergeSize
+        if case let .object(size)? = o["size"] {
+            minPixels = try int(size["shortest_edge"], "size.shortest_edge") ?? minPixels
+            maxPixels = try int(size["longest_edge"], "size.longest_edge") ?? maxPixels
+        }
+        minPixels = try int(o["min_pixels"], "min_pixels") ?? minPixels
+        maxPixels = try int(o["max_pixels"], "max_pixels") ?? maxPixels
+        mean = try floats("image_mean") ?? mean
+        std = try floats("image_std") ?? std
+    }
+
+    var factor: Int { patchSize * mergeSize }
+
+    /// `smart_resize`: the (height, width) a frame is resized to, multiples of 28 within [min, max] pixels.
+    public func smartResize(height: Int, width: Int, minPixels: Int, maxPixels: Int) throws -> (height: Int, width: Int) {
+        guard height > 0, width > 0 else {
+            throw OmniError.invalidArgument(name: "image", expected: "a non-empty image", actual: "\(width)×\(height)")
+        }
+        guard max(height, width) <= 200 * min(height, width) else {
+            throw OmniError.invalidArgument(name: "image", expected: "an aspect ratio of at most 200", actual: "\(width)×\(height)")
+        }
+        let f = Double(factor)
+        func roundHalfEven(_ x: Double) -> Double { x.rounded(.toNearestOrEven) }
+        var h = Int(roundHalfEven(Double(height) / f) * f), w = Int(roundHalfEven(Double(width) / f) * f)
+        if h * w > maxPixels {
+            let beta = (Double(height * width) / Double(maxPixels)).squareRoot()
+            h = max(factor, Int((Double(height) / beta / f).rounded(.down) * f))
+            w = max(factor, Int((Double(width) / beta / f).rounded(.down) * f))
+        } else if h * w < minPixels {
+            let beta = (Double(minPixels) / Double(height * width)).squareRoot()
+            h = Int((Double(height) * beta / f).rounded(.up) * f)
+            w = Int((Double(width) * beta / f).rounded(.up) * f)
+        }
+        return (h, w)
+    }
+
+    /// `pixel_values` [Σ patches, 3·T·P·P] and `image_grid_thw` for images.
+    public func images(_ images: [RGBImage]) throws -> (pixels: Tensor, grids: [VisionEncoder.Grid]) {
+        var rows: [Float] = [], grids: [VisionEncoder.Grid] = []
+        for image in images {
+            let (h, w) = try smartResize(height: image.height, width: image.width, minPixels: minPixels, maxPixels: maxPixels)
+            let frame = normalize(Self.resize(image, width: w, height: h))
+            rows += patchify([frame, frame], height: h, width: w)
+            grids.append(.init(t: 1, h: h / patchSize, w: w / patchSize))
+        }
+        return (Tensor(rows, shape: [rows.count / rowWidth, rowWidth]), grids)
+    }
+
+    /// `pixel_values_videos` [patches, 3·T·P·P] and the `video_grid_thw` of one video (all frames the same size;
+    /// an odd count repeats the last frame).
+    public func video(_ frames: [RGBImage]) throws -> (pixels: Tensor, grid: VisionEncoder.Grid) {
+        guard let first = frames.first else { throw OmniError.invalidArgument(name: "video", expected: "at least one frame", actual: "none") }
+        guard frames.allSatisfy({ $0.width == first.width && $0.height == first.height }) else {
+            throw OmniError.invalidArgument(name: "video", expected: "frames of one size (\(first.width)×\(first.height))", actual: "mixed sizes")
+        }
+        let (h, w) = try smartResize(height: first.height, width: first.width, minPixels: videoMinPixels, maxPixels: videoMaxPixels)
+        var normalized = frames.map { normalize(Self.resize($0, width: w, height: h)) }
+        while normalized.count % temporalPatchSize != 0 { normalized.append(normalized.last!) }
+        var rows: [Float] = []
+        for t in stride(from: 0, to: normalized.count, by: temporalPatchSize) {
+            rows += patchify(Array(normalized[t..<(t + temporalPatchSize)]), height: h, width: w)
+        }
+        let grid = VisionEncoder.Grid(t: normalized.count / temporalPatchSize, h: h / patchSize, w: w / patchSize)
+        return (Tensor(rows, shape: [rows.count / rowWidth, rowWidth]), grid)
+    }
+
+    var rowWidth: Int { 3 * temporalPatchSize * patchSize * patchSize }
+
+    /// Channel-planar fp32 (3 × H × W): (x − 255·mean) / (255·std), as the fused rescale + normalize computes it.
+    func normalize(_ image: RGBImage) -> [Float] {
+        let n = image.width * image.height
+        var out = [Float](repeating: 0, count: 3 * n)
+        for c in 0..<3 {
+            let m = mean[c] * 255, s = std[c] * 255
+            for i in 0..<n { out[c * n + i] = (Float(image.pixels[i * 3 + c]) - m) / s }
+        }
+        return out
+    }
+
+    /// Rows of one temporal patch (`frames.count == temporalPatchSize`), in (block row, block column, dy, dx)
+    /// order, each [channel][τ][y][x].
+    func patchify(_ frames: [[Float]], height h: Int, width w: Int) -> [Float] {
+        let p = patchSize, m = mergeSize, gh = h / p, gw = w / p, plane = h * w
+        var out: [Float] = []
+        out.reserveCapacity(gh * gw * rowWidth)
+        for bh in 0..<(gh / m) {
+            for bw in 0..<(gw / m) {
+                for dy in 0..<m {
+                    for dx in 0..<m {
+                        let y0 = (bh * m + dy) * p, x0 = (bw * m + dx) * p
+                        for c in 0..<3 {
+                            for f in frames {
+                                for y in 0..<p { for x in 0..<p { out.append(f[c * plane + (y0 + y) * w + x0 + x]) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// PIL's antialiased bicubic resize (Keys a = −0.5, support scaled by the downscale factor, 22-bit fixed-point
+    /// coefficients, horizontal pass then vertical, each rounded and clamped to uint8). Unchanged sizes return
+    /// the input.
+    public static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+        var img = image
+        if width != img.width { img = pass(img, outWidth: width, horizontal: true) }
+        if height != img.height { img = pass(img, outWidth: height, horizontal: false) }
+        return img
+    }
+
+    private static func pass(_ img: RGBImage, outWidth out: Int, horizontal: Bool) -> RGBImage {
+        let inSize = horizontal ? img.width : img.height
+        let (bounds, coeffs, taps) = coefficients(inSize: inSize, outSize: out)
+        let ow = horizontal ? out : img.width, oh = horizontal ? img.height : out
+        var dst = [UInt8](repeating: 0, count: ow * oh * 3)
+        let half: Int64 = 1 << 21
+        img.pixels.withUnsafeBufferPointer { src in
+            for yy in 0..<oh {
+                for xx in 0..<ow {
+                    let o = horizontal ? xx : yy
+                    let (start, count) = bounds[o]
+                    for c in 0..<3 {
+                        var ss = half
+                        for k in 0..<count {
+                            let sx = horizontal ? start + k : xx, sy = horizontal ? yy : start + k
+                            ss += Int64(src[(sy * img.width + sx) * 3 + c]) * coeffs[o * taps + k]
+                        }
+                        dst[(yy * ow + xx) * 3 + c] = UInt8(clamping: ss >> 22)
+                    }
+                }
+            }
+        }
+        return RGBImage(width: ow, height: oh, pixels: dst)
+    }
+
+    /// Per output index: first input index, tap count, and fixed-point weights (PIL `precompute_coeffs`).
+    private static func coefficients(inSize: Int, outSize: Int) -> ([(Int, Int)], [Int64], Int) {
+        func cubic(_ x: Double) -> Double {
+            let a = -0.5, x = abs(x)
+            if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+            return 0
+        }
+        let scale = Double(inSize) / Double(outSize), filterScale = max(scale, 1)
+        let support = 2.0 * filterScale
+        let taps = Int(support.rounded(.up)) * 2 + 1
+        var bounds: [(Int, Int)] = [], coeffs = [Int64](repeating: 0, count: outSize * taps)
+        for o in 0..<outSize {
+            let center = (Double(o) + 0.5) * scale
+            let lo = max(Int(center - support + 0.5), 0)
+            let count = min(Int(center + support + 0.5), inSize) - lo
+            var w = [Double](repeating: 0, count: count), total = 0.0
+            for k in 0..<count { w[k] = cubic((Double(k + lo) - center + 0.5) / filterScale); total += w[k] }
+            for k in 0..<count {
+                let v = total != 0 ? w[k] / total : 0
+                coeffs[o * taps + k] = Int64((v * Double(1 << 22) + (v < 0 ? -0.5 : 0.5)).rounded(.towardZero))
+            }
+            bounds.append((lo, count))
+        }
+        return (bounds, coeffs, taps)
+    }
+}
