@@ -121,6 +121,13 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
                                    bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
                                    padding: padding, dilation: dilation, groups: groups, out: out)
+            case let .convTranspose1d(x, w, b, stride, padding):
+                try Kernels.convTranspose1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
+                                            bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride, padding: padding, out: out)
+            case let .snakeBeta(x, a, b):
+                try Kernels.snakeBeta(arg(x), alpha: try f32(arg(a), key: g[a].name), beta: try f32(arg(b), key: g[b].name), out: out)
+            case let .scale(x, factor):
+                Kernels.scale(arg(x), factor, out: out)
             case let .gatherRows(x, indices):
                 Kernels.gatherRows(arg(x), indices, out: out)
             case let .reshape(x, shape):

@@ -116,6 +116,9 @@ extension Op {
              let .gatherRows(x, _), let .reshape(x, _): return [x]
         case let .concat(xs, _): return xs
         case let .conv1d(x, w, b, _, _, _, _): return [x, w] + (b.map { [$0] } ?? [])
+        case let .convTranspose1d(x, w, b, _, _): return [x, w] + (b.map { [$0] } ?? [])
+        case let .snakeBeta(x, a, b): return [x, a, b]
+        case let .scale(x, _): return [x]
         }
     }
 }

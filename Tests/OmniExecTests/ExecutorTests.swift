@@ -93,6 +93,28 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(try r["flat"]!.floats(), Array(x[12..<18]) + Array(x[0..<6]) + Array(x[12..<18]))
     }
 
+    func testConvTranspose1dMatchesTheDefinition() throws {
+        var rng = SeededGenerator(seed: 9)
+        for (cin, cout, len, k, stride, pad) in [(3, 2, 5, 4, 2, 1), (2, 3, 7, 11, 5, 3), (1, 1, 4, 3, 1, 0)] {
+            let x = random(cin * len, &rng), w = random(cin * cout * k, &rng), b = random(cout, &rng)
+            var g = Graph()
+            let y = g.convTranspose1d(g.input("x", shape: [cin, len]), g.weight("w", shape: [cin, cout, k]),
+                                      bias: g.weight("b", shape: [cout]), stride: stride, padding: pad, name: "y")
+            g.markOutput(y)
+            let lOut = (len - 1) * stride - 2 * pad + k
+            var want = [Float](repeating: 0, count: cout * lOut)
+            for co in 0..<cout { for l in 0..<lOut { want[co * lOut + l] = b[co] } }
+            for ci in 0..<cin { for i in 0..<len { for co in 0..<cout { for kk in 0..<k {
+                let pos = i * stride + kk - pad
+                if pos >= 0 && pos < lOut { want[co * lOut + pos] += x[ci * len + i] * w[(ci * cout + co) * k + kk] }
+            } } } }
+            let exec = Executor(registry: registry, threads: 2)
+            let r = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [cin, len])],
+                                 weights: InMemoryWeights(["w": Tensor(w, shape: [cin, cout, k]), "b": Tensor(b, shape: [cout])]))
+            XCTAssertLessThanOrEqual(Tolerance.maxAbsError(try r["y"]!.floats(), want), 1e-5, "\(cin)x\(cout) k\(k) s\(stride)")
+        }
+    }
+
     func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
         var g = Graph()
         var x = g.input("x", shape: [4, 8])

@@ -188,6 +188,27 @@ public struct Graph: Sendable {
         return add(.permute(x, axes: axes), shape: Shape(axes.map { d[$0] }), name: name)
     }
 
+    /// x [Cin, L], weight [Cin, Cout, K], bias [Cout] → [Cout, (L − 1)·stride − 2·padding + K].
+    public mutating func convTranspose1d(_ x: ValueID, _ w: ValueID, bias: ValueID?, stride: Int, padding: Int, name: String) -> ValueID {
+        let xs = self[x].shape, ws = self[w].shape
+        precondition(xs.rank == 2 && ws.rank == 3 && xs[0] == ws[0] && stride >= 1 && padding >= 0, "\(name): x \(xs) with weight \(ws)")
+        let lOut = (xs[1] - 1) * stride - 2 * padding + ws[2]
+        precondition(lOut > 0, "\(name): output length \(lOut)")
+        return add(.convTranspose1d(x: x, weight: w, bias: bias, stride: stride, padding: padding), shape: [ws[1], lOut], name: name)
+    }
+
+    /// Anti-aliased SnakeBeta of x [C, L] with alpha, beta [C] (log space) → same shape.
+    public mutating func snakeBeta(_ x: ValueID, alpha: ValueID, beta: ValueID, name: String) -> ValueID {
+        precondition(self[x].shape.rank == 2 && self[alpha].shape == [self[x].shape[0]] && self[beta].shape == [self[x].shape[0]],
+                     "\(name): snake over \(self[x].shape) with alpha \(self[alpha].shape)")
+        return add(.snakeBeta(x: x, alpha: alpha, beta: beta), shape: self[x].shape, name: name)
+    }
+
+    /// x · factor.
+    public mutating func scale(_ x: ValueID, _ factor: Float, name: String) -> ValueID {
+        add(.scale(x, factor: factor), shape: self[x].shape, name: name)
+    }
+
     /// x [Cin, L], weight [Cout, Cin/groups, K], bias [Cout] → [Cout, (L + 2p − d(K−1) − 1)/s + 1].
     public mutating func conv1d(_ x: ValueID, _ w: ValueID, bias: ValueID?, stride: Int = 1, padding: Int = 0,
                                 dilation: Int = 1, groups: Int = 1, name: String) -> ValueID {

@@ -94,6 +94,15 @@ public indirect enum Op: Sendable, Hashable {
     case slice(ValueID, axis: Int, range: Range<Int>)
     /// Dimension reorder, materialized contiguously.
     case permute(ValueID, axes: [Int])
+    /// Transposed 1-D convolution of x [Cin, L] with weight [Cin, Cout, K] (+ bias [Cout]) →
+    /// [Cout, (L − 1)·stride − 2·padding + K] (PyTorch `ConvTranspose1d`, groups 1): GEMM then col2im.
+    case convTranspose1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int)
+    /// BigVGAN's anti-aliased SnakeBeta on x [C, L] with per-channel log-space alpha, beta [C]: upsample ×2
+    /// (replicate pad, 12-tap Kaiser-sinc transposed conv), y = x + sin²(x·e^α) / (e^β + 1e−9), downsample ×2 with
+    /// the same filter.
+    case snakeBeta(x: ValueID, alpha: ValueID, beta: ValueID)
+    /// x · factor.
+    case scale(ValueID, factor: Float)
     /// 1-D convolution of x [Cin, L] with weight [Cout, Cin/groups, K] (+ bias [Cout]) → [Cout, Lout],
     /// computed as im2col + GEMM per group.
     case conv1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int, dilation: Int, groups: Int)
