@@ -16,7 +16,7 @@ import sys
 # Shapes chosen to differ from the public fixture everywhere the thinker's text path has a choice:
 # hidden not a power of two, 5 heads over 1 KV head (GQA 5), 3 layers, a different mrope split, an odd-looking
 # MLP width and vocabulary, and the `rope_parameters` spelling transformers 5 writes (hub_style False).
-# The towers, talker and token2wav keep the public fixture's sizes (not tested here yet).
+# The towers, talker and token2wav keep the public fixture's sizes; their outputs feed a thinker of other width.
 OURS = {
     "gqa5": dict(seed=2468, hidden=80, heads=5, kv=1, layers=3, mrope=[4, 2, 2], inter=112, vocab=2112,
                  vdepth=2, vfull=[1], vheads=4, vhidden=64, alayers=2, aheads=4, ahidden=64,

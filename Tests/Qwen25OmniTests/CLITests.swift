@@ -74,15 +74,20 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(obj?["tokens"] as? [Int], expected)
     }
 
-    /// Images, video, and video with its audio interleaved (`use_audio_in_video`), as processor outputs: the
-    /// reference's last 16 logits rows, last_hidden, 3-D positions (get_rope_index) and 12 greedy tokens.
+    /// Images, video, video with its audio interleaved (`use_audio_in_video`) and audio, as processor outputs, on
+    /// every checkpoint that has the reference: the last 16 logits rows, last_hidden, 3-D positions
+    /// (get_rope_index) and 12 greedy tokens.
     func testForwardAndGenerateWithImagesAndVideo() throws {
         let dir = try temporaryDirectory("omni-cli")
         let out = dir.appendingPathComponent("out.safetensors")
-        for name in ["image", "video", "video_audio"] {
-            let input = Fixtures.reference.appendingPathComponent("\(name).safetensors")
+        let cases = Fixtures.checkpoints.flatMap { cp in ["image", "video", "video_audio", "audio"].map { (cp, $0) } }
+            .filter { FileManager.default.fileExists(atPath: $0.0.reference.appendingPathComponent("\($0.1).safetensors").path) }
+        XCTAssertGreaterThanOrEqual(cases.count, 6)
+        for (cp, kind) in cases {
+            let name = "\(cp) \(kind)"
+            let input = cp.reference.appendingPathComponent("\(kind).safetensors")
             let ref = try loadSafetensors(input).tensors
-            let r = try run(["forward", Fixtures.tinyModel.path, "--inputs", input.path, "--out", out.path])
+            let r = try run(["forward", cp.model.path, "--inputs", input.path, "--out", out.path])
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
             let got = try loadSafetensors(out).tensors
             let logits = try got["logits"]!.floats(), vocab = got["logits"]!.shape[1]
@@ -91,7 +96,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(try got["position_ids"]!.int64s(), try ref["position_ids"]!.int64s(), name)
 
             let expected = try ref["generated"]!.int64s().map { Int($0) }
-            let g = try run(["generate", Fixtures.tinyModel.path, "--inputs", input.path, "--greedy", "--json",
+            let g = try run(["generate", cp.model.path, "--inputs", input.path, "--greedy", "--json",
                              "--max-new-tokens", "\(expected.count)", "--min-new-tokens", "\(expected.count)"])
             XCTAssertEqual(g.status, 0, "\(name): \(g.err)")
             let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
