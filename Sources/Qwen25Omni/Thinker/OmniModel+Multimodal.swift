@@ -1,0 +1,83 @@
+import OmniCore
+
+/// Running the towers and merging their rows into the prompt (OMNI-SPEC §3.6, §4).
+extension OmniModel {
+    /// The audio tower's output for processor features: [Σ tokens, hidden] f32, one row per `<|AUDIO|>`.
+    public func encodeAudio(features: Tensor, mask: Tensor) throws -> Tensor {
+        guard let audio else {
+            throw OmniError.unsupported(what: "audio input", reasons: ["\(directory.folder.path) has no thinker.audio_tower weights"])
+        }
+        let (lengths, inputs) = try audio.inputs(features: features, mask: mask)
+        let r = try executor.run(audio.graph(lengths: lengths), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
+        recordAttentionLog(r.attentionLog)
+        guard let out = r[AudioEncoder.embeds] else {
+            throw OmniError.unsupported(what: "audio tower", reasons: ["graph produced no \(AudioEncoder.embeds)"])
+        }
+        return out
+    }
+
+    /// The vision tower's output for `pixel_values` and their grids: [Σ t·h·w/4, hidden], one row per placeholder.
+    public func encodeVision(pixels: Tensor, grids: [VisionEncoder.Grid]) throws -> Tensor {
+        guard let vision else {
+            throw OmniError.unsupported(what: "image or video input", reasons: ["\(directory.folder.path) has no thinker.visual weights"])
+        }
+        try vision.validate(grids)
+        let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: try vision.inputs(pixels: pixels, grids: grids),
+                                 weights: weights, cache: nil, keep: [])
+        recordAttentionLog(r.attentionLog)
+        guard let out = r[VisionEncoder.embeds] else {
+            throw OmniError.unsupported(what: "vision tower", reasons: ["graph produced no \(VisionEncoder.embeds)"])
+        }
+        return out
+    }
+
+    /// The [3, T] M-RoPE positions of `input` (`get_rope_index`; 0..<T on every row for text).
+    public func positions(_ input: ThinkerInput) throws -> [[Int64]] {
+        guard input.hasFeatures else { return Array(repeating: (0..<Int64(input.ids.count)).map { $0 }, count: 3) }
+        var media = RopeIndex.Media(imageGrids: input.imageGrids, videoGrids: input.videoGrids, secondsPerGrid: input.secondsPerGrid,
+                                    useAudioInVideo: input.useAudioInVideo)
+        if let mask = input.audioMask {
+            let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
+            media.audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
+        }
+        return try RopeIndex(config: config.thinker).positions(ids: input.ids, media: media)
+    }
+
+    /// Input embeddings [T, hidden] for `input`: the token embeddings, with the towers' rows written in order into
+    /// the `<|AUDIO|>`, `<|IMAGE|>` and `<|VIDEO|>` positions (`masked_scatter`, OMNI-SPEC §3.6). The number of
+    /// placeholders of each kind must equal the number of rows.
+    public func inputEmbeddings(_ input: ThinkerInput) throws -> Tensor {
+        let d = config.thinker.text.hiddenSize
+        var g = Graph()
+        let ids = g.input(ThinkerTextModel.inputIDs, shape: [input.ids.count], dtype: .i64)
+        let table = g.weight(thinker.scope["embed_tokens.weight"], shape: [config.thinker.text.vocabSize, d])
+        g.markOutput(g.embedding(table, ids: ids, name: ThinkerTextModel.embeds))
+        let r = try executor.run(g, bucket: nil, inputs: [ThinkerTextModel.inputIDs: Tensor(int64: input.ids.map(Int64.init), shape: [input.ids.count])],
+                                 weights: weights, cache: nil, keep: [])
+        guard let embeds = r[ThinkerTextModel.embeds] else {
+            throw OmniError.unsupported(what: "token embedding", reasons: ["graph produced no \(ThinkerTextModel.embeds)"])
+        }
+        func scatter(_ rows: Tensor, into id: Int, what: String) throws {
+            let slots = input.ids.indices.filter { input.ids[$0] == id }
+            guard slots.count == rows.shape[0] else {
+                throw OmniError.invalidArgument(name: "input_ids", expected: "\(rows.shape[0]) \(what) tokens (id \(id)) for the features",
+                                                actual: "\(slots.count)")
+            }
+            let dst = embeds.floatPointer, src = rows.floatPointer
+            for (row, slot) in slots.enumerated() { (dst + slot * d).update(from: src + row * d, count: d) }
+        }
+        if let features = input.audioFeatures {
+            guard let mask = input.audioMask else {
+                throw OmniError.invalidArgument(name: "feature_attention_mask", expected: "present with input_features", actual: "missing")
+            }
+            try scatter(try encodeAudio(features: features, mask: mask), into: config.thinker.audioTokenID, what: "<|AUDIO|>")
+        }
+        if let pixels = input.pixelValues {
+            try scatter(try encodeVision(pixels: pixels, grids: input.imageGrids), into: config.thinker.imageTokenID, what: "<|IMAGE|>")
+        }
+        if let pixels = input.pixelValuesVideos {
+            try scatter(try encodeVision(pixels: pixels, grids: input.videoGrids), into: config.thinker.videoTokenID, what: "<|VIDEO|>")
+        }
+        return embeds
+    }
+}
