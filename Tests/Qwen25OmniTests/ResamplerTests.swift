@@ -38,6 +38,20 @@ final class ResamplerTests: XCTestCase {
 
     func testBadRatesAreTypedErrors() {
         XCTAssertThrowsError(try Resampler(from: 0, to: 16000)) { XCTAssertTrue("\($0)".contains("sample rate"), "\($0)") }
+        // A corrupt header's rate (found by Fuzz/FuzzMedia.swift: 637 MHz made a filter of billions of taps).
+        XCTAssertThrowsError(try Resampler(from: 637_582_208, to: 16000)) { XCTAssertTrue("\($0)".contains("1 MHz"), "\($0)") }
         XCTAssertThrowsError(try Resampler(from: 44101, to: 16000)) { XCTAssertTrue("\($0)".contains("44101"), "\($0)") }
+    }
+
+    /// Inputs the media fuzzer once timed out on (Tests/Fixtures/fuzz/media-regressions): WAV headers with absurd
+    /// rates; decoding them and asking for 16 kHz must fail fast with a typed error.
+    func testFuzzRegressionsFailFast() throws {
+        let dir = Fixtures.root.appendingPathComponent("Tests/Fixtures/fuzz/media-regressions")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertFalse(files.isEmpty)
+        for f in files {
+            let wav = try WAVFile(path: dir.appendingPathComponent(f).path)
+            XCTAssertThrowsError(try Resampler(from: wav.sampleRate, to: 16000), f)
+        }
     }
 }

@@ -16,8 +16,9 @@ public struct Resampler: Sendable {
     private let leftReach: Int            // input samples before the centre a phase reaches back
 
     public init(from: Int, to: Int) throws {
-        guard from > 0, to > 0 else {
-            throw OmniError.invalidArgument(name: "sample rate", expected: "positive rates", actual: "\(from) → \(to)")
+        // Rates outside audio practice (a corrupt header) would ask for filters of billions of taps.
+        guard (1000...1_000_000).contains(from), (1000...1_000_000).contains(to) else {
+            throw OmniError.invalidArgument(name: "sample rate", expected: "rates from 1 kHz to 1 MHz", actual: "\(from) → \(to)")
         }
         func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
         let g = gcd(from, to)
@@ -33,6 +34,10 @@ public struct Resampler: Sendable {
         let halfWidth = crossings / cutoff          // in input samples
         leftReach = Int(halfWidth.rounded(.down))
         taps = 2 * leftReach + 2
+        guard up * taps <= 1 << 22 else {
+            throw OmniError.invalidArgument(name: "sample rate", expected: "a ratio whose filter fits 4M coefficients",
+                                            actual: "\(from) → \(to) (\(up)/\(down), \(up * taps) coefficients)")
+        }
         let beta = 8.6
         func i0(_ x: Double) -> Double {
             var sum = 1.0, term = 1.0, k = 1.0
