@@ -1,5 +1,6 @@
 import Foundation
 import OmniCore
+import OmniTestSupport
 @testable import Qwen25Omni
 import XCTest
 
