@@ -60,4 +60,18 @@ final class RopeIndexTests: XCTestCase {
         XCTAssertEqual(r[0][87], 171)
         XCTAssertEqual(Array(r[0][117..<122]), [191, 192, 193, 194, 195])
     }
+
+    func testCorruptGridsAreTypedErrorsBeforeAnyAllocation() throws {
+        let c = try OmniConfig.load(directory: Fixtures.tinyModel).thinker
+        let ids = [c.visionStartTokenID!, c.imageTokenID, c.visionEndTokenID!]
+        for g in [VisionEncoder.Grid(t: 1, h: 1 << 40, w: 1 << 40), .init(t: 0, h: 2, w: 2), .init(t: 1, h: 3, w: 2), .init(t: 1, h: 40, w: 40)] {
+            XCTAssertThrowsError(try RopeIndex(config: c).positions(ids: ids, media: .init(imageGrids: [g])), "\(g)") {
+                XCTAssertTrue("\($0)".contains("image_grid_thw[0]"), "\($0)")
+            }
+        }
+        let encoder = VisionEncoder(config: try OmniConfig.load(directory: Fixtures.tinyModel).thinker.vision)
+        XCTAssertThrowsError(try encoder.inputs(pixels: Tensor(zeros: [4, 1176]), grids: [.init(t: 1 << 30, h: 1 << 30, w: 1 << 30)])) {
+            XCTAssertTrue("\($0)".contains("grid_thw[0]"), "\($0)")
+        }
+    }
 }

@@ -22,8 +22,8 @@ extension OmniModel {
             throw OmniError.unsupported(what: "image or video input", reasons: ["\(directory.folder.path) has no thinker.visual weights"])
         }
         try vision.validate(grids)
-        let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: try vision.inputs(pixels: pixels, grids: grids),
-                                 weights: weights, cache: nil, keep: [])
+        let inputs = try vision.inputs(pixels: pixels, grids: grids)   // checks the patch count before the graph is built
+        let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
         recordAttentionLog(r.attentionLog)
         guard let out = r[VisionEncoder.embeds] else {
             throw OmniError.unsupported(what: "vision tower", reasons: ["graph produced no \(VisionEncoder.embeds)"])

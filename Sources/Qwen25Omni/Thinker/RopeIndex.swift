@@ -64,6 +64,21 @@ public struct RopeIndex: Sendable {
         }
 
         let n = ids.count
+        // Every grid must fit the prompt before any position is built (a corrupt grid must not allocate billions).
+        for (name, grids) in [("image_grid_thw", media.imageGrids), ("video_grid_thw", media.videoGrids)] {
+            for (i, g) in grids.enumerated() {
+                let (th, o1) = g.t.multipliedReportingOverflow(by: max(g.h / m, 0))
+                let (thw, o2) = th.multipliedReportingOverflow(by: max(g.w / m, 0))
+                guard g.t >= 1, g.h >= m, g.w >= m, g.h % m == 0, g.w % m == 0, !o1, !o2, thw <= n else {
+                    throw OmniError.invalidArgument(name: "\(name)[\(i)]",
+                                                    expected: "positive (t, h, w), h and w multiples of \(m), at most \(n) merged tokens",
+                                                    actual: "(\(g.t), \(g.h), \(g.w))")
+                }
+            }
+        }
+        for (i, f) in media.audioFrames.enumerated() where f < 0 || AudioEncoder.tokens(frames: f) > n {
+            throw OmniError.invalidArgument(name: "feature_attention_mask[\(i)]", expected: "at most \(n) audio tokens", actual: "\(f) frames")
+        }
         let audioID = c.audioTokenID, imageID = c.imageTokenID, videoID = c.videoTokenID
         let hasVision = !media.imageGrids.isEmpty || !media.videoGrids.isEmpty
         guard let visionStart = c.visionStartTokenID ?? (hasVision ? nil : -1) else {

@@ -34,6 +34,11 @@ public struct VisionEncoder: Sendable {
         public var t: Int, h: Int, w: Int
         public init(t: Int, h: Int, w: Int) { self.t = t; self.h = h; self.w = w }
         public var patches: Int { t * h * w }
+        /// t·h·w, or nil when it overflows (a corrupt grid).
+        public var checkedPatches: Int? {
+            let (th, o1) = t.multipliedReportingOverflow(by: h), (thw, o2) = th.multipliedReportingOverflow(by: w)
+            return o1 || o2 ? nil : thw
+        }
     }
 
     var mergeUnit: Int { config.spatialMergeSize * config.spatialMergeSize }
@@ -90,7 +95,14 @@ public struct VisionEncoder: Sendable {
     /// The graph inputs for processor outputs: `pixel_values` [patches, C·T·P·P] and the grids.
     public func inputs(pixels: Tensor, grids: [Grid]) throws -> [String: Tensor] {
         let c = config, width = c.inChannels * c.temporalPatchSize * c.patchSize * c.patchSize
-        let total = grids.reduce(0) { $0 + $1.patches }
+        var total = 0
+        for (i, g) in grids.enumerated() {
+            guard let p = g.checkedPatches, p <= pixels.shape[0] - total else {
+                throw OmniError.invalidArgument(name: "grid_thw[\(i)]", expected: "grids whose patches add up to the \(pixels.shape[0]) rows of pixel_values",
+                                                actual: "(\(g.t), \(g.h), \(g.w))")
+            }
+            total += p
+        }
         guard pixels.shape.rank == 2, pixels.shape[1] == width, pixels.dtype == .f32 else {
             throw OmniError.invalidArgument(name: "pixel_values", expected: "[patches, \(width)] f32", actual: "\(pixels.shape) \(pixels.dtype)")
         }
