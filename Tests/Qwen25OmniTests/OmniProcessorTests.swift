@@ -46,6 +46,20 @@ final class OmniProcessorTests: XCTestCase {
         XCTAssertEqual(b.videoGrids.flatMap { [Int64($0.t), Int64($0.h), Int64($0.w)] }, try vid["video_grid_thw"]!.int64s())
     }
 
+    func testVideoWithItsAudioTrackInterleavesLikeTheReference() throws {
+        let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("video_audio.safetensors")).tensors
+        let frames = try (0..<ref["video_rgb"]!.shape[0]).map { try rgb(ref["video_rgb"]!, frame: $0) }
+        let input = try processor()([ChatMessage(role: "system", text: ChatTemplate.speechSystemPrompt),
+                                     ChatMessage(role: "user", content: [.video])],
+                                    waveforms: [try ref["waveform"]!.floats()], videos: [frames], useAudioInVideo: true)
+        XCTAssertEqual(input.ids, try ref["input_ids"]!.int64s().map { Int($0) })
+        XCTAssertTrue(input.useAudioInVideo)
+        XCTAssertEqual(try input.audioMask!.int64s(), try ref["feature_attention_mask"]!.int64s())
+        XCTAssertThrowsError(try processor()([ChatMessage(role: "user", content: [.video])], videos: [frames], useAudioInVideo: true)) {
+            XCTAssertTrue("\($0)".contains("audio track"), "\($0)")
+        }
+    }
+
     func testGenerationFromProcessedImagesMatchesTheReference() throws {
         let registry = BuiltinPlugins.registry()
         let model = try OmniModel.fromPretrained(Fixtures.tinyModel.path, registry: registry, executor: Executor(registry: registry))

@@ -3,8 +3,8 @@ import OmniCore
 
 /// `Qwen2_5OmniProcessor` (OMNI-SPEC §6): renders the chat template, computes Whisper features for the audios
 /// and patches for the images and videos, and expands each `<|AUDIO|>`, `<|IMAGE|>` and `<|VIDEO|>` into as many
-/// placeholders as its tower will produce. Audio interleaved with video (`use_audio_in_video`) is read from
-/// processor outputs (`ThinkerInput`) but not produced here yet.
+/// placeholders as its tower will produce. With `useAudioInVideo`, each video's audio track (the next waveform in
+/// placeholder order) is interleaved with its frames in 2-second chunks.
 public struct OmniProcessor: Sendable {
     public let tokenizer: Tokenizer
     /// nil when the checkpoint has no feature-extractor config (a text-only export); audio input is then an error.
@@ -12,6 +12,8 @@ public struct OmniProcessor: Sendable {
     public var vision: VisionProcessor
     /// Placeholder ids.
     public let audioTokenID: Int, imageTokenID: Int, videoTokenID: Int
+    /// The thinker config (special ids and the time scale of audio-in-video interleaving).
+    public let config: ThinkerConfig
     public var template: ChatTemplate
     /// Runs the feature extractor's STFT graph (nil: the Float64 FFT path, slower).
     public var executor: (any GraphExecutor)?
@@ -24,6 +26,7 @@ public struct OmniProcessor: Sendable {
         self.audioTokenID = config.audioTokenID
         self.imageTokenID = config.imageTokenID
         self.videoTokenID = config.videoTokenID
+        self.config = config
         self.template = template
         self.executor = executor
     }
@@ -38,22 +41,31 @@ public struct OmniProcessor: Sendable {
     /// Processor outputs for a conversation whose `.audio`, `.image` and `.video` items take `waveforms` (16 kHz
     /// mono), `images` and `videos` (frames sampled at `fps`) in order.
     public func callAsFunction(_ messages: [ChatMessage], waveforms: [[Float]] = [], images: [RGBImage] = [],
-                               videos: [[RGBImage]] = [], fps: Double = 2, addGenerationPrompt: Bool = true) throws -> ThinkerInput {
+                               videos: [[RGBImage]] = [], fps: Double = 2, useAudioInVideo: Bool = false,
+                               addGenerationPrompt: Bool = true) throws -> ThinkerInput {
         let ids = tokenizer.encode(template.render(messages, addGenerationPrompt: addGenerationPrompt))
-        return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps)
+        return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps, useAudioInVideo: useAudioInVideo)
     }
 
     /// Replaces the i-th placeholder of each kind in `ids` by the token count of the i-th item of that kind and
     /// attaches the features.
     public func expand(ids: [Int], waveforms: [[Float]] = [], images: [RGBImage] = [], videos: [[RGBImage]] = [],
-                       fps: Double = 2) throws -> ThinkerInput {
+                       fps: Double = 2, useAudioInVideo: Bool = false) throws -> ThinkerInput {
         func check(_ id: Int, _ count: Int, _ what: String, _ placeholder: String) throws {
             let slots = ids.filter { $0 == id }.count
             guard slots == count else {
                 throw OmniError.invalidArgument(name: what, expected: "\(slots) item(s), one per \(placeholder) in the prompt", actual: "\(count)")
             }
         }
-        try check(audioTokenID, waveforms.count, "audio", "<|AUDIO|>")
+        if useAudioInVideo {
+            let slots = ids.filter { $0 == audioTokenID || $0 == videoTokenID }.count
+            guard slots == waveforms.count else {
+                throw OmniError.invalidArgument(name: "audio", expected: "\(slots) waveform(s), one per <|AUDIO|> and one per <|VIDEO|> (its audio track)",
+                                                actual: "\(waveforms.count)")
+            }
+        } else {
+            try check(audioTokenID, waveforms.count, "audio", "<|AUDIO|>")
+        }
         try check(imageTokenID, images.count, "images", "<|IMAGE|>")
         try check(videoTokenID, videos.count, "videos", "<|VIDEO|>")
         guard fps > 0, fps.isFinite else { throw OmniError.invalidArgument(name: "fps", expected: "a positive frame rate", actual: "\(fps)") }
@@ -92,18 +104,57 @@ public struct OmniProcessor: Sendable {
             input.pixelValuesVideos = Tensor(rows, shape: [rows.count / vision.rowWidth, vision.rowWidth])
             input.secondsPerGrid = Array(repeating: Double(vision.temporalPatchSize) / fps, count: videos.count)
         }
-        var out: [Int] = [], next = [audioTokenID: 0, imageTokenID: 0, videoTokenID: 0]
+        var out: [Int] = [], next = [audioTokenID: 0, imageTokenID: 0, videoTokenID: 0], audioNext = 0
         let counts = [audioTokenID: audioCounts, imageTokenID: imageCounts, videoTokenID: videoCounts]
-        for id in ids {
-            if let c = counts[id] {
-                out += Array(repeating: id, count: c[next[id]!])
-                next[id]! += 1
+        for (i, id) in ids.enumerated() {
+            if useAudioInVideo && id == videoTokenID {
+                // <|vision_bos|><|VIDEO|><|vision_eos|> → <|vision_bos|><|audio_bos|> chunks <|audio_eos|><|vision_eos|>.
+                guard i > 0, i + 1 < ids.count, let vb = config.visionStartTokenID, let ve = config.visionEndTokenID,
+                      ids[i - 1] == vb, ids[i + 1] == ve else {
+                    throw OmniError.invalidArgument(name: "videos", expected: "each <|VIDEO|> between <|vision_bos|> and <|vision_eos|> for use_audio_in_video",
+                                                    actual: "token \(i)")
+                }
+                let v = next[videoTokenID]!
+                out += [config.audioStartTokenID] + interleaved(grid: input.videoGrids[v], secondsPerGrid: input.secondsPerGrid[v],
+                                                                audioTokens: audioCounts[audioNext]) + [config.audioEndTokenID]
+                next[videoTokenID]! += 1
+                audioNext += 1
+            } else if let c = counts[id] {
+                let k = id == audioTokenID ? audioNext : next[id]!
+                out += Array(repeating: id, count: c[k])
+                if id == audioTokenID { audioNext += 1 } else { next[id]! += 1 }
             } else {
                 out.append(id)
             }
         }
         input.ids = out
+        input.useAudioInVideo = useAudioInVideo
         return input
+    }
+}
+
+extension OmniProcessor {
+    /// A video's placeholders interleaved with its audio track's in chunks of `position_id_per_seconds ·
+    /// seconds_per_chunk` time units (OMNI-SPEC §6.4): video chunk j, then audio chunk j.
+    func interleaved(grid: VisionEncoder.Grid, secondsPerGrid: Double, audioTokens: Int) -> [Int] {
+        let m = vision.mergeSize, pps = config.positionIDPerSeconds
+        let perFrame = (grid.h / m) * (grid.w / m)
+        let videoT = (0..<grid.t).flatMap { k in Array(repeating: Int(Float(k) * Float(secondsPerGrid) * Float(pps)), count: perFrame) }
+        let audioT = Array(0..<audioTokens)
+        func chunks(_ values: [Int]) -> [Int] {   // chunk lengths, split where value ≥ c · per (c = 1, 2, …)
+            let per = pps * config.secondsPerChunk
+            var out: [Int] = [], begin = 0, current = 1
+            for (i, v) in values.enumerated() where v >= current * per { out.append(i - begin); begin = i; current += 1 }
+            out.append(values.count - begin)
+            return out
+        }
+        let vc = chunks(videoT), ac = chunks(audioT)
+        var ids: [Int] = []
+        for j in 0..<max(vc.count, ac.count) {
+            if j < vc.count { ids += Array(repeating: videoTokenID, count: vc[j]) }
+            if j < ac.count { ids += Array(repeating: audioTokenID, count: ac[j]) }
+        }
+        return ids
     }
 }
 
