@@ -4,12 +4,9 @@
 # Usage: flock /tmp/omni-build.lock Fuzz/build-media.sh   (then see Fuzz/README-media.md to run it)
 set -eu
 cd "$(dirname "$0")/.."
-B=.build/fuzz-media
-mkdir -p "$B"
-F="-sanitize=fuzzer,address -parse-as-library -O -g -I $B"
-swiftc $F -module-name OmniCore -emit-module -emit-module-path $B/OmniCore.swiftmodule \
-  -emit-library -static -o $B/libOmniCore.a $(find Sources/OmniCore -name '*.swift')
-swiftc $F -module-name Qwen25Omni -emit-module -emit-module-path $B/Qwen25Omni.swiftmodule \
-  -emit-library -static -o $B/libQwen25Omni.a $(find Sources/Qwen25Omni -name '*.swift')
-swiftc $F -module-name FuzzMedia Fuzz/FuzzMedia.swift -L $B -lQwen25Omni -lOmniCore -o $B/fuzz-media
+. Fuzz/common.sh
+fuzz_setup .build/fuzz-media
+fuzz_module OmniCore -- Sources/OmniCore
+fuzz_module Qwen25Omni -- Sources/Qwen25Omni
+fuzz_target fuzz-media Fuzz/FuzzMedia.swift -lQwen25Omni -lOmniCore
 echo "built $B/fuzz-media"
