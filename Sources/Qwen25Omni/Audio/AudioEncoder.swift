@@ -42,6 +42,7 @@ public struct AudioEncoder: Sendable {
     /// LayerNorm epsilon of the tower (torch's default; OMNI-SPEC §3.1).
     static let layerNormEps: Float = 1e-5
 
+    /// A tower for `config`, attending through `attention` (first supported backend wins), reading `scope`.
     public init(config: AudioConfig, attention: [String] = ["eager"], scope: WeightScope = WeightScope("thinker.audio_tower")) {
         self.config = config
         self.attention = attention

@@ -6,18 +6,22 @@ import OmniCore
 /// placeholders as its tower will produce. With `useAudioInVideo`, each video's audio track (the next waveform in
 /// placeholder order) is interleaved with its frames in 2-second chunks.
 public struct OmniProcessor: Sendable {
+    /// The checkpoint tokenizer.
     public let tokenizer: Tokenizer
     /// nil when the checkpoint has no feature-extractor config (a text-only export); audio input is then an error.
     public let audio: WhisperFeatureExtractor?
+    /// Image and video preprocessing.
     public var vision: VisionProcessor
     /// Placeholder ids.
     public let audioTokenID: Int, imageTokenID: Int, videoTokenID: Int
     /// The thinker config (special ids and the time scale of audio-in-video interleaving).
     public let config: ThinkerConfig
+    /// The chat template (default system prompt, `add_audio_id` / `add_vision_id`).
     public var template: ChatTemplate
     /// Runs the feature extractor's STFT graph (nil: the Float64 FFT path, slower).
     public var executor: (any GraphExecutor)?
 
+    /// A processor from its parts (see `init(directory:config:executor:)` for a model folder).
     public init(tokenizer: Tokenizer, config: ThinkerConfig, audio: WhisperFeatureExtractor?, vision: VisionProcessor = VisionProcessor(),
                 template: ChatTemplate = ChatTemplate(), executor: (any GraphExecutor)? = nil) {
         self.tokenizer = tokenizer

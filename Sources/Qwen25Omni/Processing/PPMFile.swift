@@ -14,6 +14,7 @@ public enum PPMFile {
         return try decode([UInt8](data), path: path)
     }
 
+    /// Decodes PPM/PGM bytes (`path` names them in errors).
     public static func decode(_ b: [UInt8], path: String = "<ppm>") throws -> RGBImage {
         func fail(_ reason: String) -> OmniError { .io(path: path, reason: "not a supported PPM/PGM file: \(reason)") }
         var i = 0

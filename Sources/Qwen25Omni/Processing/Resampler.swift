@@ -8,6 +8,7 @@ import OmniCore
 /// Output length is ceil(n · to / from). The passband edge is 0.95 of the lower Nyquist frequency, the stopband
 /// attenuation about 80 dB (Kaiser β = 8.6, 24 zero crossings of the sinc each side).
 public struct Resampler: Sendable {
+    /// Input and output rates in Hz.
     public let from: Int, to: Int
     /// Reduced ratio: `up` output phases per `down` input samples.
     public let up: Int, down: Int
@@ -15,6 +16,7 @@ public struct Resampler: Sendable {
     private let coefficients: [Float]     // [up × taps], phase-major
     private let leftReach: Int            // input samples before the centre a phase reaches back
 
+    /// A converter from `from` Hz to `to` Hz; both within 1 kHz … 1 MHz and a filter of at most 4M coefficients.
     public init(from: Int, to: Int) throws {
         // Rates outside audio practice (a corrupt header) would ask for filters of billions of taps.
         guard (1000...1_000_000).contains(from), (1000...1_000_000).contains(to) else {

@@ -3,9 +3,11 @@ import OmniCore
 
 /// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel (decoded by the app or `PPMFile`).
 public struct RGBImage: Sendable, Equatable {
+    /// Size in pixels.
     public var width: Int, height: Int
     /// height × width × 3 bytes.
     public var pixels: [UInt8]
+    /// An image from height × width × 3 RGB bytes.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 3, "RGB image \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
         self.width = width; self.height = height; self.pixels = pixels
@@ -16,14 +18,17 @@ public struct RGBImage: Sendable, Equatable {
 /// smart_resize to multiples of 28 within a pixel budget, PIL-style antialiased bicubic resize on uint8, fused
 /// rescale + normalize, and the merge-block patch order the vision tower expects.
 public struct VisionProcessor: Sendable {
+    /// Patch side, frames per temporal patch, and the 2×2 merge the tower applies.
     public var patchSize = 14, temporalPatchSize = 2, mergeSize = 2
     /// Image pixel budget (`size.shortest_edge` / `size.longest_edge`, or `min_pixels` / `max_pixels`).
     public var minPixels = 3136, maxPixels = 12_845_056
     /// The Omni processor's video budget: 128 to 768 merged tokens per frame.
     public var videoMinPixels = 100_352, videoMaxPixels = 602_112
+    /// Per-channel normalization (OpenAI CLIP values by default).
     public var mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
     public var std: [Float] = [0.26862954, 0.26130258, 0.27577711]
 
+    /// The checkpoint defaults.
     public init() {}
 
     /// Reads `processor_config.json`'s `image_processor` object (transformers ≥ 5) or a flat

@@ -4,7 +4,9 @@ import OmniCore
 /// A RIFF/WAVE file decoded to mono Float samples in [-1, 1]: PCM 8/16/24/32-bit integers, IEEE float 32/64,
 /// plain or `WAVE_FORMAT_EXTENSIBLE`. Channels are averaged (as `librosa.load(mono=True)` does).
 public struct WAVFile: Sendable {
+    /// Mono samples in [-1, 1] (integer PCM) or as stored (float).
     public var samples: [Float]
+    /// Samples per second.
     public var sampleRate: Int
     /// Channels in the file (before the downmix).
     public var channels: Int

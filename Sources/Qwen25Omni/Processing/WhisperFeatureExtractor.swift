@@ -8,13 +8,18 @@ import OmniCore
 /// Hann window, the Slaney mel filter bank, log10 with a floor 8 below the waveform's maximum, then (x + 4) / 4.
 /// Only the frames that can hold signal are transformed; the rest are the all-zero value, as in the reference.
 public struct WhisperFeatureExtractor: Sendable {
+    /// Mel bins (128).
     public var featureSize: Int
+    /// Expected waveform rate (16 kHz).
     public var samplingRate: Int
+    /// Samples between frames (160).
     public var hopLength: Int
+    /// Window and FFT length (400).
     public var nFFT: Int
     /// Samples every waveform is padded or truncated to (`chunk_length` · `sampling_rate`).
     public var nSamples: Int
 
+    /// An extractor with explicit settings (defaults: the published checkpoint's, 300 s window).
     public init(featureSize: Int = 128, samplingRate: Int = 16000, hopLength: Int = 160, nFFT: Int = 400,
                 nSamples: Int = 4_800_000) {
         self.featureSize = featureSize

@@ -7,6 +7,7 @@ import OmniCore
 ///
 /// Describes computation only; an executor runs the graph. Checkpoint names appear only through `scope`.
 public struct BigVGAN: Sendable {
+    /// Vocoder hyper-parameters.
     public let config: BigVGANConfig
     /// Checkpoint scope (`token2wav.code2wav_bigvgan_model`).
     public let scope: WeightScope
@@ -14,6 +15,7 @@ public struct BigVGAN: Sendable {
     /// Input name: the normalized mel [melDim, frames] (`inputs(mel:)`); output: the waveform before the clamp.
     public static let mel = "bigvgan.mel", waveform = "bigvgan.waveform"
 
+    /// A vocoder for `config`, reading `scope`.
     public init(config: BigVGANConfig, scope: WeightScope = WeightScope("token2wav.code2wav_bigvgan_model")) {
         self.config = config
         self.scope = scope

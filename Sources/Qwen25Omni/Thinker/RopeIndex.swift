@@ -4,8 +4,10 @@ import OmniCore
 /// prompt with audio, image and video placeholders; text and audio advance all three rows together, vision
 /// tokens take (t, h, w) over their merged grid, and audio inside a video is interleaved with it in 2 s chunks.
 public struct RopeIndex: Sendable {
+    /// Special ids, merge size and the audio/video time scale.
     public let config: ThinkerConfig
 
+    /// The index for a thinker config.
     public init(config: ThinkerConfig) { self.config = config }
 
     /// What fills the placeholders, in order of appearance.

@@ -7,6 +7,7 @@ import OmniCore
 ///
 /// Describes computation only; an executor runs the graph. Checkpoint names appear only through `scope`.
 public struct VisionEncoder: Sendable {
+    /// Tower hyper-parameters.
     public let config: VisionConfig
     /// Attention backend chain (`attn_implementation` first, then fallbacks); must support segments.
     public var attention: [String]
@@ -23,6 +24,7 @@ public struct VisionEncoder: Sendable {
     /// RMSNorm epsilon of the blocks and the merger (hard-coded 1e-6 in the reference).
     static let normEps: Float = 1e-6
 
+    /// A tower for `config`, attending through `attention` (first supported backend wins), reading `scope`.
     public init(config: VisionConfig, attention: [String] = ["eager"], scope: WeightScope = WeightScope("thinker.visual")) {
         self.config = config
         self.attention = attention
@@ -31,8 +33,11 @@ public struct VisionEncoder: Sendable {
 
     /// One image or video in patch units: t temporal patches, h × w spatial patches (h and w even).
     public struct Grid: Sendable, Hashable {
+        /// Temporal patches, patch rows, patch columns.
         public var t: Int, h: Int, w: Int
+        /// A grid of t × h × w patches.
         public init(t: Int, h: Int, w: Int) { self.t = t; self.h = h; self.w = w }
+        /// t·h·w (callers validate the grid first; see `checkedPatches`).
         public var patches: Int { t * h * w }
         /// t·h·w, or nil when it overflows (a corrupt grid).
         public var checkedPatches: Int? {
