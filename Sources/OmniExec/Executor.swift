@@ -104,8 +104,8 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 Kernels.gelu(arg(x), tanh: tanh, out: out)
             case let .rope(x, p, heads, hd, theta, kind):
                 try Kernels.rope(x: arg(x), positions: arg(p), heads: heads, headDim: hd, theta: theta, kind: kind, out: out)
-            case let .attention(q, k, v, spec):
-                let entry = try attention(q: arg(q), k: arg(k), v: arg(v), spec: spec, out: out, cache: cache,
+            case let .attention(q, k, v, m, spec):
+                let entry = try attention(q: arg(q), k: arg(k), v: arg(v), mask: m.map(arg), spec: spec, out: out, cache: cache,
                                           name: node.name)
                 if spec.cacheSlot != nil { cachedStep = arg(q).shape[0] }
                 if let e = entry { log.append(e) }
@@ -209,14 +209,14 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         return out
     }
 
-    private func attention(q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec, out: Tensor, cache: KVCache?,
-                           name: String) throws -> String? {
+    private func attention(q: Tensor, k: Tensor, v: Tensor, mask explicit: Tensor?, spec: AttentionSpec, out: Tensor,
+                           cache: KVCache?, name: String) throws -> String? {
         let t = q.shape[0]
         let width = spec.kvHeads * spec.headDim
         var kp = UnsafePointer(k.rawPointer.assumingMemoryBound(to: Float.self))
         var vp = UnsafePointer(v.rawPointer.assumingMemoryBound(to: Float.self))
         var keyLength = t
-        var mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window)
+        var mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window, explicit: explicit?.contiguous())
         if let slot = spec.cacheSlot {
             guard let cache else {
                 throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none")

@@ -111,7 +111,7 @@ extension Op {
         case let .silu(x), let .gelu(x, _): return [x]
         case let .swiglu(g, u): return [g, u]
         case let .rope(x, p, _, _, _, _): return [x, p]
-        case let .attention(q, k, v, _): return [q, k, v]
+        case let .attention(q, k, v, m, _): return [q, k, v] + (m.map { [$0] } ?? [])
         case let .rows(x, _), let .poolRows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _),
              let .gatherRows(x, _), let .reshape(x, _): return [x]
         case let .concat(xs, _): return xs

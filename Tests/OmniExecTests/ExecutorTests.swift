@@ -115,6 +115,43 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    func testAttentionWithAnExplicitMaskInput() throws {
+        // A DiT-style block mask (blocks of 3 frames; a query sees its block and the previous one) as an additive
+        // [T, T] input, on every backend, against a Float64 softmax.
+        var rng = SeededGenerator(seed: 13)
+        let t = 7, heads = 2, hd = 4, w = heads * hd
+        let q = random(t * w, &rng), k = random(t * w, &rng), v = random(t * w, &rng)
+        var mask = [Float](repeating: 0, count: t * t)
+        for i in 0..<t { for j in 0..<t where !(-1...0).contains(j / 3 - i / 3) { mask[i * t + j] = -.infinity } }
+        var want = [Float](repeating: 0, count: t * w)
+        for h in 0..<heads {
+            for i in 0..<t {
+                var scores = (0..<t).map { j -> Double in
+                    var d = 0.0
+                    for c in 0..<hd { d += Double(q[i * w + h * hd + c]) * Double(k[j * w + h * hd + c]) }
+                    return d / Double(hd).squareRoot() + Double(mask[i * t + j])
+                }
+                let m = scores.max()!
+                scores = scores.map { exp($0 - m) }
+                let total = scores.reduce(0, +)
+                for c in 0..<hd {
+                    want[i * w + h * hd + c] = Float((0..<t).map { scores[$0] * Double(v[$0 * w + h * hd + c]) }.reduce(0, +) / total)
+                }
+            }
+        }
+        for backend in ["eager", "flash_attention_2"] {
+            var g = Graph()
+            let spec = AttentionSpec(heads: heads, kvHeads: heads, headDim: hd, causal: false, backendChain: [backend])
+            g.markOutput(g.attention(q: g.input("q", shape: [t, w]), k: g.input("k", shape: [t, w]), v: g.input("v", shape: [t, w]),
+                                     mask: g.input("mask", shape: [t, t]), spec: spec, name: "y"))
+            let exec = Executor(registry: registry, threads: 2)
+            let r = try exec.run(exec.plan(g), inputs: ["q": Tensor(q, shape: [t, w]), "k": Tensor(k, shape: [t, w]),
+                                                        "v": Tensor(v, shape: [t, w]), "mask": Tensor(mask, shape: [t, t])],
+                                 weights: InMemoryWeights([:]))
+            XCTAssertLessThanOrEqual(Tolerance.maxAbsError(try r["y"]!.floats(), want), 1e-5, backend)
+        }
+    }
+
     func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
         var g = Graph()
         var x = g.input("x", shape: [4, 8])

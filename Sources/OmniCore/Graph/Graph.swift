@@ -115,8 +115,9 @@ public struct Graph: Sendable {
                    shape: self[x].shape, name: name)
     }
 
-    /// q [T, H·hd], k/v [T, KV·hd] → [T, H·hd].
-    public mutating func attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec, name: String) -> ValueID {
+    /// q [T, H·hd], k/v [T, KV·hd] → [T, H·hd]; `mask` is an additive [T, T] f32 mask (not with a KV cache).
+    public mutating func attention(q: ValueID, k: ValueID, v: ValueID, mask: ValueID? = nil, spec: AttentionSpec,
+                                   name: String) -> ValueID {
         precondition(self[q].shape[-1] == spec.heads * spec.headDim, "\(name): q \(self[q].shape)")
         precondition(self[k].shape[-1] == spec.kvHeads * spec.headDim, "\(name): k \(self[k].shape)")
         precondition(self[v].shape == self[k].shape, "\(name): v \(self[v].shape) vs k \(self[k].shape)")
@@ -126,7 +127,12 @@ public struct Graph: Sendable {
                          "\(name): segments \(s) for \(self[q].shape[0]) queries")
             precondition(spec.cacheSlot == nil, "\(name): segments with a KV cache")
         }
-        return add(.attention(q: q, k: k, v: v, spec: spec), shape: self[q].shape, name: name)
+        if let m = mask {
+            let t = self[q].shape[0]
+            precondition(self[m].shape == [t, self[k].shape[0]] && self[m].dtype == .f32 && spec.cacheSlot == nil,
+                         "\(name): mask \(self[m].shape) for \(t) queries over \(self[k].shape[0]) keys, without a cache")
+        }
+        return add(.attention(q: q, k: k, v: v, mask: mask, spec: spec), shape: self[q].shape, name: name)
     }
 
     /// Rows `range` of x [T, D] → [range.count, D].

@@ -74,8 +74,9 @@ public indirect enum Op: Sendable, Hashable {
     case gelu(ValueID, tanh: Bool)
     /// Rotary embedding applied to x [T, heads·headDim] with positions (i64).
     case rope(x: ValueID, positions: ValueID, heads: Int, headDim: Int, theta: Float, kind: RopeKind)
-    /// Attention of q [T, H·hd] over k, v [T, KV·hd] → [T, H·hd].
-    case attention(q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec)
+    /// Attention of q [T, H·hd] over k, v [T, KV·hd] → [T, H·hd], with an optional additive mask [T, T] f32 (a
+    /// run-time input; -inf hides a key) on top of the structural mask in `spec`.
+    case attention(q: ValueID, k: ValueID, v: ValueID, mask: ValueID?, spec: AttentionSpec)
     /// Rows `range` of x [T, D] → [range.count, D].
     case rows(ValueID, range: Range<Int>)
     /// Mean of every `window` consecutive rows of x [T, D] → [T / window, D]; a trailing remainder is dropped
