@@ -152,6 +152,34 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    func testInterleavedRopeAndRowBroadcastMul() throws {
+        // GPT-J pairs (x_2j, x_2j+1) turned by pos · θ^(−2j/hd); and a [D] scale broadcast over rows (AdaLN).
+        var rng = SeededGenerator(seed: 17)
+        let t = 3, heads = 2, hd = 8, w = heads * hd
+        let x = random(t * w, &rng), scale = random(w, &rng)
+        var g = Graph()
+        let xi = g.input("x", shape: [t, w]), pos = g.input("pos", shape: [t], dtype: .i64)
+        g.markOutput(g.rope(xi, positions: pos, heads: heads, headDim: hd, theta: 10000, kind: .interleaved, name: "r"))
+        g.markOutput(g.mul(xi, g.input("s", shape: [w]), name: "m"))
+        let exec = Executor(registry: registry, threads: 2)
+        let positions: [Int64] = [0, 5, 11]
+        let r = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [t, w]), "pos": Tensor(int64: positions, shape: [t]),
+                                                    "s": Tensor(scale, shape: [w])], weights: InMemoryWeights([:]))
+        var want = x
+        for i in 0..<t {
+            for h in 0..<heads {
+                for j in 0..<(hd / 2) {
+                    let angle = Double(positions[i]) * pow(10000, -Double(2 * j) / Double(hd))
+                    let a = Double(x[i * w + h * hd + 2 * j]), b = Double(x[i * w + h * hd + 2 * j + 1])
+                    want[i * w + h * hd + 2 * j] = Float(a * cos(angle) - b * sin(angle))
+                    want[i * w + h * hd + 2 * j + 1] = Float(b * cos(angle) + a * sin(angle))
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(Tolerance.maxAbsError(try r["r"]!.floats(), want), 1e-5)
+        XCTAssertEqual(try r["m"]!.floats(), (0..<(t * w)).map { x[$0] * scale[$0 % w] })
+    }
+
     func testPlannerReusesBuffersAndNeverAliasesLiveValues() throws {
         var g = Graph()
         var x = g.input("x", shape: [4, 8])

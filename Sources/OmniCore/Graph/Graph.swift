@@ -86,9 +86,10 @@ public struct Graph: Sendable {
         return add(.add(a, b), shape: self[a].shape, name: name)
     }
 
-    /// a ⊙ b → shape of a.
+    /// a ⊙ b → shape of a; b may be [D], broadcast over the rows of a [T, D] (AdaLN's per-channel scale).
     public mutating func mul(_ a: ValueID, _ b: ValueID, name: String) -> ValueID {
-        precondition(self[a].shape == self[b].shape, "\(name): \(self[a].shape) ⊙ \(self[b].shape)")
+        precondition(self[a].shape == self[b].shape || self[b].shape == [self[a].shape[-1]],
+                     "\(name): \(self[a].shape) ⊙ \(self[b].shape)")
         return add(.mul(a, b), shape: self[a].shape, name: name)
     }
 

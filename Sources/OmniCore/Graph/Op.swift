@@ -12,6 +12,9 @@ public enum RopeKind: Sendable, Hashable {
     case multimodal(sections: [Int])
     /// Plain 1-D RoPE from a [T] or [1, T] position tensor (half-split convention).
     case standard
+    /// GPT-J-style RoPE from a [T] position tensor: pairs (x_2j, x_2j+1) turn by pos · θ^(−2j/headDim) (the DiT's
+    /// de-interleave + rotate_half on its first head).
+    case interleaved
     /// Axial 2-D RoPE of the vision tower from positions [2, T] (row y, column x): frequency j < headDim/4 turns
     /// with y, the next headDim/4 with x, each at θ^(−4·(j mod headDim/4)/headDim); half-split convention.
     case axial2D
@@ -64,7 +67,7 @@ public indirect enum Op: Sendable, Hashable {
     case layerNorm(x: ValueID, weight: ValueID?, bias: ValueID?, eps: Float)
     /// a + b (same shape, or b broadcast over rows when b is [D]).
     case add(ValueID, ValueID)
-    /// a ⊙ b (same shape).
+    /// a ⊙ b (same shape, or b broadcast over rows when b is [D]).
     case mul(ValueID, ValueID)
     /// x · sigmoid(x).
     case silu(ValueID)

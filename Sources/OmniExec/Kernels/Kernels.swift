@@ -56,10 +56,11 @@ enum Kernels {
         if bn == n { for i in 0..<n { yp[i] = ap[i] + bp[i] } } else { for i in 0..<n { yp[i] = ap[i] + bp[i % bn] } }
     }
 
-    /// a ⊙ b.
+    /// a ⊙ b (b the same size, or one row broadcast over a's rows).
     static func mul(_ a: Tensor, _ b: Tensor, out: Tensor) {
+        let n = a.elementCount, bn = b.elementCount
         let ap = a.floatPointer, bp = b.floatPointer, yp = out.floatPointer
-        for i in 0..<a.elementCount { yp[i] = ap[i] * bp[i] }
+        if bn == n { for i in 0..<n { yp[i] = ap[i] * bp[i] } } else { for i in 0..<n { yp[i] = ap[i] * bp[i % bn] } }
     }
 
     /// x · sigmoid(x).
@@ -92,7 +93,7 @@ enum Kernels {
         let pos = try positions.int64s()
         var rowOf = [Int](repeating: 0, count: half)
         switch kind {
-        case .standard:
+        case .standard, .interleaved:
             guard pos.count == t else {
                 throw OmniError.invalidArgument(name: "position_ids", expected: "\(t) positions", actual: "\(pos.count)")
             }
@@ -120,17 +121,22 @@ enum Kernels {
         for i in 0..<t {
             for j in 0..<half {
                 let p: Int64
-                if case .standard = kind { p = pos[i] } else { p = pos[rowOf[j] * t + i] }
+                switch kind {
+                case .standard, .interleaved: p = pos[i]
+                default: p = pos[rowOf[j] * t + i]
+                }
                 let angle = Float(p) * inv[j]
                 cs[j] = Foundation.cos(angle)
                 sn[j] = Foundation.sin(angle)
             }
+            let pairStride = kind == .interleaved ? 2 : 1, partner = kind == .interleaved ? 1 : half
             for h in 0..<heads {
                 let src = xp + i * width + h * headDim, dst = yp + i * width + h * headDim
                 for j in 0..<half {
-                    let a = src[j], b = src[j + half]
-                    dst[j] = a * cs[j] - b * sn[j]
-                    dst[j + half] = b * cs[j] + a * sn[j]
+                    let ia = j * pairStride, ib = ia + partner
+                    let a = src[ia], b = src[ib]
+                    dst[ia] = a * cs[j] - b * sn[j]
+                    dst[ib] = b * cs[j] + a * sn[j]
                 }
             }
         }
