@@ -39,14 +39,8 @@ extension Kernels {
         let taps = 12, half = 6, cutoff = 0.25, halfWidth = 0.3
         let a = 2.285 * Double(half - 1) * Double.pi * (4 * halfWidth) + 7.95
         let beta = a > 50 ? 0.1102 * (a - 8.7) : (a >= 21 ? 0.5842 * pow(a - 21, 0.4) + 0.07886 * (a - 21) : 0)
-        func i0(_ x: Double) -> Double {
-            var sum = 1.0, term = 1.0, k = 1.0
-            while term > 1e-14 * sum { term *= (x / (2 * k)) * (x / (2 * k)); sum += term; k += 1 }
-            return sum
-        }
         var f = (0..<taps).map { n -> Double in
-            let r = 2 * Double(n) / Double(taps - 1) - 1
-            let window = i0(beta * (1 - r * r).squareRoot()) / i0(beta)
+            let window = Kaiser.window(2 * Double(n) / Double(taps - 1) - 1, beta: beta)
             let t = Double(n - half) + 0.5, x = 2 * cutoff * t
             return 2 * cutoff * window * (x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x))
         }

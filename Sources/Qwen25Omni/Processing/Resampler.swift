@@ -41,12 +41,6 @@ public struct Resampler: Sendable {
                                             actual: "\(from) → \(to) (\(up)/\(down), \(up * taps) coefficients)")
         }
         let beta = 8.6
-        func i0(_ x: Double) -> Double {
-            var sum = 1.0, term = 1.0, k = 1.0
-            while term > 1e-12 * sum { term *= (x / (2 * k)) * (x / (2 * k)); sum += term; k += 1 }
-            return sum
-        }
-        let norm = i0(beta)
         var c = [Float](repeating: 0, count: up * taps)
         for p in 0..<up {
             // Outputs o with o mod up = p sit at input position base + frac, frac = (p·down mod up)/up; tap j reads
@@ -59,8 +53,7 @@ public struct Resampler: Sendable {
                 guard abs(t) < halfWidth else { continue }
                 let x = cutoff * t
                 let sinc = x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x)
-                let r = t / halfWidth
-                row[j] = cutoff * sinc * i0(beta * (1 - r * r).squareRoot()) / norm
+                row[j] = cutoff * sinc * Kaiser.window(t / halfWidth, beta: beta)
                 sum += row[j]
             }
             // Unit DC gain per phase, so a constant signal stays constant.
