@@ -42,12 +42,7 @@ struct ProcessorInputs {
             input.audioMask = m
         }
         func grids(_ name: String) throws -> [VisionEncoder.Grid] {
-            let t = try source.tensor(name)
-            guard t.shape.rank == 2, t.shape[1] == 3 else {
-                throw OmniError.invalidArgument(name: "\(path): \(name)", expected: "[n, 3] (t, h, w)", actual: "\(t.shape)")
-            }
-            let v = try t.int64s().map { Int($0) }
-            return stride(from: 0, to: v.count, by: 3).map { VisionEncoder.Grid(t: v[$0], h: v[$0 + 1], w: v[$0 + 2]) }
+            try VisionEncoder.Grid.list(try source.tensor(name), name: "\(path): \(name)")
         }
         for (pixels, grid) in [("pixel_values", "image_grid_thw"), ("pixel_values_videos", "video_grid_thw")] where source.info(pixels) != nil {
             guard source.info(grid) != nil else {

@@ -7,9 +7,7 @@ import XCTest
 /// `get_rope_index` against transformers' position_ids for every multimodal fixture, and the spec's worked example.
 final class RopeIndexTests: XCTestCase {
     func grids(_ t: Tensor?) throws -> [VisionEncoder.Grid] {
-        guard let t else { return [] }
-        let v = try t.int64s().map { Int($0) }
-        return stride(from: 0, to: v.count, by: 3).map { VisionEncoder.Grid(t: v[$0], h: v[$0 + 1], w: v[$0 + 2]) }
+        try t.map { try VisionEncoder.Grid.list($0, name: "grid_thw") } ?? []
     }
 
     func testFixturePositionsMatch() throws {

@@ -13,8 +13,7 @@ final class VisionEncoderParityTests: XCTestCase {
     func testImageEmbedsMatchReferenceWithBothBackends() throws {
         let config = try OmniConfig.load(directory: Fixtures.tinyModel).thinker.vision
         let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
-        let thw = try ref["image_grid_thw"]!.int64s().map { Int($0) }
-        let grids = stride(from: 0, to: thw.count, by: 3).map { VisionEncoder.Grid(t: thw[$0], h: thw[$0 + 1], w: thw[$0 + 2]) }
+        let grids = try VisionEncoder.Grid.list(ref["image_grid_thw"]!, name: "image_grid_thw")
         let registry = BuiltinPlugins.registry()
         let source = try registry.weightFormat(for: Fixtures.tinyModel).open(Fixtures.tinyModel)
         let weights = ModelWeights(source: source, registry: registry, policy: .auto, device: CPUDevice())

@@ -142,17 +142,10 @@ extension OmniProcessor {
     /// seconds_per_chunk` time units (OMNI-SPEC §6.4): video chunk j, then audio chunk j.
     func interleaved(grid: VisionEncoder.Grid, secondsPerGrid: Double, audioTokens: Int) -> [Int] {
         let m = vision.mergeSize, pps = config.positionIDPerSeconds
-        let perFrame = (grid.h / m) * (grid.w / m)
-        let videoT = (0..<grid.t).flatMap { k in Array(repeating: Int(Float(k) * Float(secondsPerGrid) * Float(pps)), count: perFrame) }
-        let audioT = Array(0..<audioTokens)
-        func chunks(_ values: [Int]) -> [Int] {   // chunk lengths, split where value ≥ c · per (c = 1, 2, …)
-            let per = pps * config.secondsPerChunk
-            var out: [Int] = [], begin = 0, current = 1
-            for (i, v) in values.enumerated() where v >= current * per { out.append(i - begin); begin = i; current += 1 }
-            out.append(values.count - begin)
-            return out
-        }
-        let vc = chunks(videoT), ac = chunks(audioT)
+        let perFrame = (grid.h / m) * (grid.w / m), per = Int64(pps * config.secondsPerChunk)
+        let videoT = RopeIndex.videoTimes(grid.t, secondsPerGrid: secondsPerGrid, pps: pps).flatMap { Array(repeating: $0, count: perFrame) }
+        let vc = RopeIndex.chunks(videoT, per: per).map(\.count)
+        let ac = RopeIndex.chunks((0..<Int64(audioTokens)).map { $0 }, per: per).map(\.count)
         var ids: [Int] = []
         for j in 0..<max(vc.count, ac.count) {
             if j < vc.count { ids += Array(repeating: videoTokenID, count: vc[j]) }

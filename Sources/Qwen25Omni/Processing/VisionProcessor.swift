@@ -35,45 +35,30 @@ public struct VisionProcessor: Sendable {
     /// `preprocessor_config.json` (the published checkpoint); missing keys keep the checkpoint defaults.
     public init(directory: URL) throws {
         self.init()
-        var object: [String: JSONValue]?, source = ""
-        for (file, nested) in [("processor_config.json", true), ("preprocessor_config.json", false)] {
-            let url = directory.appendingPathComponent(file)
-            guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            let root = try JSONValue.parse(Data(contentsOf: url), file: url.path)
-            source = url.path
-            if nested, case let .object(o) = root, case let .object(ip)? = o["image_processor"] { object = ip; break }
-            if !nested, case let .object(o) = root { object = o; break }
-        }
-        guard let o = object else { return }
-        func int(_ v: JSONValue?, _ key: String) throws -> Int? {
-            guard let v else { return nil }
-            guard case let .int(i) = v, i > 0 else {
-                throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "a positive integer", actual: "\(v)")
-            }
-            return i
-        }
+        guard let c = try ProcessorConfigFile.section("image_processor", in: directory) else { return }
+        let o = c.values
         func floats(_ key: String) throws -> [Float]? {
             guard let v = o[key] else { return nil }
             guard case let .array(a) = v, a.count == 3 else {
-                throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "3 numbers", actual: "\(v)")
+                throw OmniError.config(file: c.file, keyPath: c.prefix + key, expected: "3 numbers", actual: "\(v)")
             }
             return try a.map {
                 switch $0 {
                 case let .double(d): return Float(d)
                 case let .int(i): return Float(i)
-                default: throw OmniError.config(file: source, keyPath: "image_processor.\(key)", expected: "3 numbers", actual: "\(v)")
+                default: throw OmniError.config(file: c.file, keyPath: c.prefix + key, expected: "3 numbers", actual: "\(v)")
                 }
             }
         }
-        patchSize = try int(o["patch_size"], "patch_size") ?? patchSize
-        temporalPatchSize = try int(o["temporal_patch_size"], "temporal_patch_size") ?? temporalPatchSize
-        mergeSize = try int(o["merge_size"], "merge_size") ?? mergeSize
+        patchSize = try c.positiveInt("patch_size") ?? patchSize
+        temporalPatchSize = try c.positiveInt("temporal_patch_size") ?? temporalPatchSize
+        mergeSize = try c.positiveInt("merge_size") ?? mergeSize
         if case let .object(size)? = o["size"] {
-            minPixels = try int(size["shortest_edge"], "size.shortest_edge") ?? minPixels
-            maxPixels = try int(size["longest_edge"], "size.longest_edge") ?? maxPixels
+            minPixels = try c.positiveInt("shortest_edge", in: size) ?? minPixels
+            maxPixels = try c.positiveInt("longest_edge", in: size) ?? maxPixels
         }
-        minPixels = try int(o["min_pixels"], "min_pixels") ?? minPixels
-        maxPixels = try int(o["max_pixels"], "max_pixels") ?? maxPixels
+        minPixels = try c.positiveInt("min_pixels") ?? minPixels
+        maxPixels = try c.positiveInt("max_pixels") ?? maxPixels
         mean = try floats("image_mean") ?? mean
         std = try floats("image_std") ?? std
     }

@@ -32,39 +32,19 @@ public struct WhisperFeatureExtractor: Sendable {
     /// Reads `processor_config.json` (its `feature_extractor` object, transformers ≥ 5) or
     /// `preprocessor_config.json` (flat, as the published checkpoint has it) from a model folder.
     public init(directory: URL) throws {
-        let fm = FileManager.default
-        var object: [String: JSONValue]?, source = ""
-        for (file, nested) in [("processor_config.json", true), ("preprocessor_config.json", false)] {
-            let url = directory.appendingPathComponent(file)
-            guard fm.fileExists(atPath: url.path) else { continue }
-            let root = try JSONValue.parse(Data(contentsOf: url), file: url.path)
-            source = url.path
-            if nested, case let .object(o) = root, case let .object(fe)? = o["feature_extractor"] { object = fe; break }
-            if !nested, case let .object(o) = root { object = o; break }
-        }
-        guard let o = object else {
+        guard let c = try ProcessorConfigFile.section("feature_extractor", in: directory) else {
             throw OmniError.io(path: directory.path, reason: "no processor_config.json with a feature_extractor, and no preprocessor_config.json")
         }
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            guard let v = o[key] else { return fallback }
-            guard case let .int(i) = v, i > 0 else {
-                throw OmniError.config(file: source, keyPath: "feature_extractor.\(key)", expected: "a positive integer", actual: "\(v)")
-            }
-            return i
-        }
-        let rate = try int("sampling_rate", 16000)
-        let chunk = try int("chunk_length", 30)
-        self.init(featureSize: try int("feature_size", 128), samplingRate: rate, hopLength: try int("hop_length", 160),
-                  nFFT: try int("n_fft", 400), nSamples: try int("n_samples", chunk * rate))
+        let rate = try c.positiveInt("sampling_rate") ?? 16000
+        let chunk = try c.positiveInt("chunk_length") ?? 30
+        self.init(featureSize: try c.positiveInt("feature_size") ?? 128, samplingRate: rate,
+                  hopLength: try c.positiveInt("hop_length") ?? 160, nFFT: try c.positiveInt("n_fft") ?? 400,
+                  nSamples: try c.positiveInt("n_samples") ?? chunk * rate)
     }
 
-    /// The extractor a model folder configures, or nil when it has neither config file (malformed ones throw).
+    /// The extractor a model folder configures, or nil when it has no feature-extractor settings (malformed ones throw).
     public static func ifConfigured(directory: URL) throws -> WhisperFeatureExtractor? {
-        let fm = FileManager.default
-        guard ["processor_config.json", "preprocessor_config.json"].contains(where: {
-            fm.fileExists(atPath: directory.appendingPathComponent($0).path)
-        }) else { return nil }
-        return try WhisperFeatureExtractor(directory: directory)
+        try ProcessorConfigFile.section("feature_extractor", in: directory) == nil ? nil : WhisperFeatureExtractor(directory: directory)
     }
 
     /// Feature frames per waveform (nSamples / hop).

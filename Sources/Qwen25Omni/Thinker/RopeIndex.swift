@@ -10,6 +10,23 @@ public struct RopeIndex: Sendable {
     /// The index for a thinker config.
     public init(config: ThinkerConfig) { self.config = config }
 
+    /// Temporal position of each temporal patch of a video: ⌊k · secondsPerGrid · pps⌋ computed in fp32, as the
+    /// reference does (shared by the positions and the processor's audio-in-video interleaving).
+    static func videoTimes(_ t: Int, secondsPerGrid: Double, pps: Int) -> [Int64] {
+        (0..<t).map { Int64(Float($0) * Float(secondsPerGrid) * Float(pps)) }
+    }
+
+    /// `get_chunked_index`: index ranges of `offsets` (values minus the segment start), a new chunk beginning at
+    /// the first index whose offset reaches c · per for c = 1, 2, … (each index tested once).
+    static func chunks(_ offsets: [Int64], per: Int64) -> [Range<Int>] {
+        var out: [Range<Int>] = [], begin = 0, current: Int64 = 1
+        for (i, v) in offsets.enumerated() where v >= current * per {
+            out.append(begin..<i); begin = i; current += 1
+        }
+        out.append(begin..<offsets.count)
+        return out
+    }
+
     /// What fills the placeholders, in order of appearance.
     public struct Media: Sendable {
         /// (t, h, w) in patches per image.
@@ -56,13 +73,7 @@ public struct RopeIndex: Sendable {
             return (t, h, w)
         }
         func chunks(_ values: [Int64], start s: Int64) -> [Range<Int>] {
-            let per = Int64(pps * c.secondsPerChunk)
-            var out: [Range<Int>] = [], begin = 0, current: Int64 = 1
-            for (i, v) in values.enumerated() where v - s >= current * per {
-                out.append(begin..<i); begin = i; current += 1
-            }
-            out.append(begin..<values.count)
-            return out
+            Self.chunks(values.map { $0 - s }, per: Int64(pps * c.secondsPerChunk))
         }
 
         let n = ids.count
@@ -129,8 +140,7 @@ public struct RopeIndex: Sendable {
                 let g = media.videoGrids[videoIdx]
                 let a = AudioEncoder.tokens(frames: media.audioFrames[audioIdx])
                 let audio = (0..<Int64(a)).map { s + $0 }
-                let tIndex = (0..<g.t).map { Int64(Float($0) * Float(media.secondsPerGrid[videoIdx]) * Float(pps)) }
-                let v = vision(g, tIndex: tIndex, start: s)
+                let v = vision(g, tIndex: Self.videoTimes(g.t, secondsPerGrid: media.secondsPerGrid[videoIdx], pps: pps), start: s)
                 let vc = chunks(v.t, start: s), ac = chunks(audio, start: s)
                 for j in 0..<max(vc.count, ac.count) {
                     if j < vc.count { let r = vc[j]; append(Array(v.t[r]), Array(v.h[r]), Array(v.w[r])) }
@@ -154,7 +164,7 @@ public struct RopeIndex: Sendable {
                 text(textLen); text(1)
                 let g = isImage ? media.imageGrids[imageIdx] : media.videoGrids[videoIdx]
                 let tIndex = isImage ? (0..<g.t).map { Int64($0 * pps) }
-                    : (0..<g.t).map { Int64(Float($0) * Float(media.secondsPerGrid[videoIdx]) * Float(pps)) }
+                    : Self.videoTimes(g.t, secondsPerGrid: media.secondsPerGrid[videoIdx], pps: pps)
                 let v = vision(g, tIndex: tIndex, start: next())
                 append(v.t, v.h, v.w)
                 text(1)

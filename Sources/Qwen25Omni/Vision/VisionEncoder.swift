@@ -39,6 +39,15 @@ public struct VisionEncoder: Sendable {
         public init(t: Int, h: Int, w: Int) { self.t = t; self.h = h; self.w = w }
         /// t·h·w (callers validate the grid first; see `checkedPatches`).
         public var patches: Int { t * h * w }
+        /// The rows of a `*_grid_thw` tensor [n, 3] (any integer dtype); `name` labels errors.
+        public static func list(_ thw: Tensor, name: String) throws -> [Grid] {
+            guard thw.shape.rank == 2, thw.shape[1] == 3 else {
+                throw OmniError.invalidArgument(name: name, expected: "[n, 3] (t, h, w)", actual: "\(thw.shape)")
+            }
+            let v = try thw.int64s().map { Int(clamping: $0) }
+            return stride(from: 0, to: v.count, by: 3).map { Grid(t: v[$0], h: v[$0 + 1], w: v[$0 + 2]) }
+        }
+
         /// t·h·w, or nil when it overflows (a corrupt grid).
         public var checkedPatches: Int? {
             let (th, o1) = t.multipliedReportingOverflow(by: h), (thw, o2) = th.multipliedReportingOverflow(by: w)
