@@ -1,17 +1,15 @@
 // swift-tools-version:6.1
 // swift-omni: load Hugging Face model directories and run Qwen2.5-Omni on CPU.
 import PackageDescription
-import Foundation
 
-/// Kernel targets are built for the host CPU unless OMNI_PORTABLE=1 (a baseline x86-64 build).
-/// C kernels choose AVX2 / AVX-512 paths at run time either way (see CKernels/dispatch.c).
-let portable = ProcessInfo.processInfo.environment["OMNI_PORTABLE"] == "1"
-let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
-let fastSwift: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+/// No target carries unsafe build flags: SwiftPM refuses them in any package that is not the root, so an app
+/// could not depend on this one by version. C kernels pick their instruction set per function
+/// (`__attribute__((target))`) and at run time (CKernels/dispatch.c); the Swift hot loops run over unsafe buffer
+/// pointers, so plain `-O` costs them no bounds checks.
 
 /// A runtime plugin target under Plugins/<name> (SwiftPM would treat Plugins/ as package plugins without `path:`).
-func plugin(_ name: String, _ deps: [Target.Dependency] = [], swift: [SwiftSetting] = []) -> Target {
-    .target(name: name, dependencies: ["OmniCore"] + deps, path: "Plugins/\(name)", swiftSettings: swift)
+func plugin(_ name: String, _ deps: [Target.Dependency] = []) -> Target {
+    .target(name: name, dependencies: ["OmniCore"] + deps, path: "Plugins/\(name)")
 }
 
 let package = Package(
@@ -35,20 +33,20 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // C kernels with run-time CPU dispatch.
-        .target(name: "CKernels", cSettings: kernelCFlags),
+        .target(name: "CKernels"),
         // The one executor.
-        .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"], swiftSettings: fastSwift),
+        .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"]),
         // The model: configs, graph builders, tokenizer, processors, generation.
         .target(name: "Qwen25Omni", dependencies: ["OmniCore"]),
 
         // Runtime plugins.
-        plugin("DTypeStandard", ["CKernels"], swift: fastSwift),
+        plugin("DTypeStandard", ["CKernels"]),
         plugin("FormatSafetensors"),
         plugin("FormatTorchPickle"),
         plugin("FormatGGUF"),
-        plugin("FormatZstd", ["CZstd"], swift: fastSwift),
-        plugin("AttentionEager", ["CBLAS", "CKernels"], swift: fastSwift),
-        plugin("AttentionFlash2", ["CBLAS", "CKernels"], swift: fastSwift),
+        plugin("FormatZstd", ["CZstd"]),
+        plugin("AttentionEager", ["CBLAS", "CKernels"]),
+        plugin("AttentionFlash2", ["CBLAS", "CKernels"]),
         plugin("PlacementStrategies"),
         .target(name: "BuiltinPlugins", dependencies: [
             "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
@@ -62,7 +60,7 @@ let package = Package(
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniExec", "Qwen25Omni", "BuiltinPlugins", "SwiftOmni", "CKernels", "FormatZstd", "CZstd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: fastSwift),
+        ]),
 
         // Samples: real programs that CI builds.
         .executableTarget(name: "EmbedLoader", dependencies: ["SwiftOmni"],

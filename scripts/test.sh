@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: debug build of everything (library, CLI, samples, tests), the whole XCTest suite, then the
-# samples run once against the bundled tiny checkpoint so they cannot rot, then the CLI end-to-end tests once more
+# samples run once against the bundled tiny checkpoint so they cannot rot, the app check (scripts/app_check.sh:
+# a throwaway package depends on a tagged clone by version and generates), then the CLI end-to-end tests once more
 # against a release build of `omni` (the optimizer shortens object lifetimes, so some memory bugs show only
 # there). Ends with a "N passed, N failed" line.
 set -euo pipefail
@@ -13,6 +14,8 @@ echo "== samples"
 .build/debug/EmbedLoader Models/tiny-omni > /dev/null
 .build/debug/CustomAttention Models/tiny-omni
 .build/debug/ConvertWeights Models/tiny-omni "$(mktemp -d)"
+echo "== app check: a package that depends on swift-omni by version"
+bash scripts/app_check.sh
 echo "== CLI tests against the release build"
 swift build -c release --product omni
 OMNI_CLI="$PWD/.build/release/omni" swift test --skip-build --disable-swift-testing --filter 'Qwen25OmniTests.CLITests' 2>&1 | tee "$release_log"
