@@ -31,7 +31,7 @@ struct Omni: AsyncParsableCommand {
     static func main() async {
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningTextValues(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -42,6 +42,28 @@ struct Omni: AsyncParsableCommand {
             fail(error)
         }
         Foundation.exit(0)
+    }
+
+    /// Options whose value is free text: the next argument is their value even when it starts with `-`
+    /// (`--text ----`, `--prompt -x`), which ArgumentParser's lexer would otherwise take for an option.
+    static let textOptions: Set<String> = ["--text", "--prompt", "--system", "--ids"]
+
+    /// `--text VALUE` rewritten as `--text=VALUE` for every option in `textOptions` (everything after `--` as is).
+    static func joiningTextValues(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a == "--" { out += args[i...]; break }
+            if textOptions.contains(a), i + 1 < args.count {
+                out.append(a + "=" + args[i + 1])
+                i += 2
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
     }
 
     /// Ends the process for `error`: help and version text go to stdout (checked), errors to stderr.

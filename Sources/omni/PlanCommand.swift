@@ -54,8 +54,14 @@ struct PlanCommand: ParsableCommand {
                                   enableAudioOutput: !noAudioOutput)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
                               imagePixels: imagePixels, maxNewTokens: maxNewTokens)
-        return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
-                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
+        do {
+            return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
+                                     explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
+        } catch let OmniError.invalidArgument(name, expected, actual) {
+            // The library names InputSize's fields; say which option they came from.
+            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "--prompt-tokens (expanded by the media options)"]
+            throw OmniError.invalidArgument(name: option[name] ?? name, expected: expected, actual: actual)
+        }
     }
 
     func run() throws {
