@@ -15,6 +15,17 @@ final class ModelLimitsTests: XCTestCase {
         return try OmniConfig.parse(data, file: "config.json")
     }
 
+    /// The tiny config with `thinker_config.<section>.<key>` set to `value`.
+    func config(_ section: String, _ key: String, _ value: Int) throws -> OmniConfig {
+        try config {
+            var thinker = $0["thinker_config"] as! [String: Any]
+            var sub = thinker[section] as! [String: Any]
+            sub[key] = value
+            thinker[section] = sub
+            $0["thinker_config"] = thinker
+        }
+    }
+
     func names() throws -> [String] {
         let index = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel
             .appendingPathComponent("model.safetensors.index.json"))) as? [String: Any])
@@ -22,13 +33,7 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     func testConfigClaimingMoreLayersThanTheCheckpointNamesKeyAndCount() throws {
-        let huge = try config {
-            var thinker = $0["thinker_config"] as! [String: Any]
-            var text = thinker["text_config"] as! [String: Any]
-            text["num_hidden_layers"] = 1_000_000_000
-            thinker["text_config"] = text
-            $0["thinker_config"] = thinker
-        }
+        let huge = try config("text_config", "num_hidden_layers", 1_000_000_000)
         XCTAssertThrowsError(try CheckpointLimits.check(config: huge, names: names())) { error in
             guard case let OmniError.config(_, keyPath, expected, actual)? = error as? OmniError else { return XCTFail("\(error)") }
             XCTAssertEqual(keyPath, "thinker_config.text_config.num_hidden_layers")
@@ -39,13 +44,7 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     func testAudioAndVisionDepthsAreCheckedToo() throws {
-        let deep = try config {
-            var thinker = $0["thinker_config"] as! [String: Any]
-            var vision = thinker["vision_config"] as! [String: Any]
-            vision["depth"] = 99
-            thinker["vision_config"] = vision
-            $0["thinker_config"] = thinker
-        }
+        let deep = try config("vision_config", "depth", 99)
         XCTAssertThrowsError(try CheckpointLimits.check(config: deep, names: names())) { error in
             XCTAssertTrue("\(error)".contains("thinker_config.vision_config.depth"), "\(error)")
         }
@@ -74,13 +73,7 @@ final class ModelLimitsTests: XCTestCase {
         XCTAssertEqual(InputSize(audioSeconds: .infinity).audioTokens, Int.max)
         XCTAssertEqual(InputSize(textTokens: Int.max, audioSeconds: 1).promptTokens, Int.max)
         // A hostile config: sizes whose products overflow are an error from the estimate, not a trap.
-        let wide = try config {
-            var thinker = $0["thinker_config"] as! [String: Any]
-            var text = thinker["text_config"] as! [String: Any]
-            text["intermediate_size"] = 1 << 60
-            thinker["text_config"] = text
-            $0["thinker_config"] = thinker
-        }
+        let wide = try config("text_config", "intermediate_size", 1 << 60)
         XCTAssertThrowsError(try MemoryEstimates(config: wide, input: InputSize(), audioOutput: false)) { error in
             XCTAssertTrue("\(error)".contains("thinker prefill"), "\(error)")
         }
