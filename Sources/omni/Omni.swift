@@ -48,14 +48,15 @@ struct Omni: AsyncParsableCommand {
     /// (`--text ----`, `--prompt -x`), which ArgumentParser's lexer would otherwise take for an option.
     static let textOptions: Set<String> = ["--text", "--prompt", "--system", "--ids"]
 
-    /// `--text VALUE` rewritten as `--text=VALUE` for every option in `textOptions` (everything after `--` as is).
+    /// `--text -VALUE` rewritten as `--text=-VALUE` for every option in `textOptions` whose value starts with `-`
+    /// (other values, the empty string included, are left for ArgumentParser; everything after `--` as is).
     static func joiningTextValues(_ args: [String]) -> [String] {
         var out: [String] = []
         var i = 0
         while i < args.count {
             let a = args[i]
             if a == "--" { out += args[i...]; break }
-            if textOptions.contains(a), i + 1 < args.count {
+            if textOptions.contains(a), i + 1 < args.count, args[i + 1].hasPrefix("-") {
                 out.append(a + "=" + args[i + 1])
                 i += 2
                 continue

@@ -59,7 +59,7 @@ struct PlanCommand: ParsableCommand {
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
         } catch let OmniError.invalidArgument(name, expected, actual) {
             // The library names InputSize's fields; say which option they came from.
-            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "--prompt-tokens (expanded by the media options)"]
+            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds, --image-pixels)"]
             throw OmniError.invalidArgument(name: option[name] ?? name, expected: expected, actual: actual)
         }
     }

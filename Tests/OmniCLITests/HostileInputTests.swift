@@ -67,6 +67,11 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(a.out, b.out)
         XCTAssertTrue(a.out.hasPrefix("{\"ids\": ["), a.out)
         XCTAssertNotEqual(a.out, "{\"ids\": []}\n")
+        // An empty text is still a value.
+        let empty = try OmniCLI.run(["tokenize", model, "--text", "", "--json"])
+        XCTAssertEqual(empty.status, 0, empty.err)
+        XCTAssertEqual(empty.out, "{\"ids\": []}\n")
+        try assertRejected(["plan", model, "--video-seconds", "86400"], mentions: ["--video-seconds", "max_position_embeddings"])
     }
 
     func testUnwritableOutputIsAnErrorForEveryCommand() throws {
