@@ -67,7 +67,7 @@ let package = Package(
                           path: "Samples/EmbedLoader"),
         .executableTarget(name: "CustomAttention", dependencies: ["SwiftOmni"],
                           path: "Samples/CustomAttention"),
-        .executableTarget(name: "ConvertWeights", dependencies: ["OmniCore", "BuiltinPlugins"],
+        .executableTarget(name: "ConvertWeights", dependencies: ["SwiftOmni"],
                           path: "Samples/ConvertWeights"),
 
         // Tests.

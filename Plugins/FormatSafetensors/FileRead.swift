@@ -18,8 +18,7 @@ enum FileRead {
 
     /// `count` bytes of `path` from `offset`. Throws `OmniError.io` on failure or a short file.
     static func bytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
+        let fd = try RegularFile.open(path)
         defer { close(fd) }
         var out = [UInt8](repeating: 0, count: count)
         var done = 0

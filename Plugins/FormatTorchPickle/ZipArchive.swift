@@ -119,8 +119,7 @@ final class ByteReader {
 
     /// Opens `path` (of `size` bytes) for reading.
     init(path: String, size: Int) throws {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
+        fd = try RegularFile.open(path)
         self.size = size
     }
 

@@ -20,12 +20,10 @@ public final class MappedFile: @unchecked Sendable {
     /// Maps `path` read-only. Throws `OmniError.io` naming the path when it cannot be opened or mapped.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
+        let fd = try RegularFile.open(path)  // a FIFO or device node is an error, never a blocking open
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw OmniError.io(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw OmniError.io(path: path, reason: "not a regular file") }
         let size = Int(st.st_size)
         self.byteCount = size
         if size == 0 {
@@ -66,10 +64,10 @@ public final class MappedFile: @unchecked Sendable {
 }
 
 extension MappedFile {
-    /// True when the file at `path` starts with `magic` (reads only those bytes; false for unreadable paths).
+    /// True when the regular file at `path` starts with `magic` (reads only those bytes; false for unreadable
+    /// paths and for FIFOs and device nodes, which are never opened blocking).
     public static func hasMagic(_ path: String, _ magic: [UInt8]) -> Bool {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return false }
+        guard let fd = try? RegularFile.open(path) else { return false }
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: magic.count)
         let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, magic.count, 0) }

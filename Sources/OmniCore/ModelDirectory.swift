@@ -67,7 +67,7 @@ public struct ModelDirectory: Sendable, Hashable {
         let wanted = revision ?? "main"
         var commit = wanted
         let ref = repo.appendingPathComponent("refs").appendingPathComponent(wanted)
-        if let text = try? String(contentsOf: ref, encoding: .utf8) {
+        if let data = try? RegularFile.read(ref.path, limit: 4096), let text = String(data: data, encoding: .utf8) {
             commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
             tried.append("\(ref.path) (ref '\(wanted)' → \(commit), cache from \(rootSource))")
         } else {

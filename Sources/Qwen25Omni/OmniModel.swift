@@ -57,6 +57,9 @@ public final class OmniModel: @unchecked Sendable {
         let format = try registry.weightFormat(for: dir.folder)
         let source = try format.open(dir.folder)
         options.progress?(LoadProgress(stage: "mapped \(source.files.count) weight file(s)", done: 0, total: 0))
+        // Layer counts against the checkpoint before any graph is built (a config claiming 10^9 layers is an error).
+        try CheckpointLimits.check(config: config, names: source.names,
+                                   file: dir.folder.appendingPathComponent("config.json").path)
         let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
         try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
         // The audio tower is built when the checkpoint has it (text-only exports leave it out), and then loaded
@@ -137,12 +140,14 @@ public final class OmniModel: @unchecked Sendable {
         try ThinkerSession(model: thinker, executor: executor, weights: weights, capacity: capacity)
     }
 
-    /// The chat prompt for one user turn with the default system prompt.
-    public func chatPrompt(_ user: String, system: String? = nil) -> [Int] {
+    /// The chat prompt for one user turn with the default system prompt. The user and system text is text:
+    /// special-token strings in it (`<|im_start|>`) are encoded as plain text unless `rawText` asks for
+    /// transformers' behaviour (they become control tokens).
+    public func chatPrompt(_ user: String, system: String? = nil, rawText: Bool = false) -> [Int] {
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", text: system)) }
         messages.append(ChatMessage(role: "user", text: user))
-        return tokenizer.encode(ChatTemplate().render(messages, addGenerationPrompt: true))
+        return tokenizer.encode(ChatTemplate().renderPrompt(messages, addGenerationPrompt: true), rawText: rawText)
     }
 
     /// Token ids that end generation: `<|im_end|>` (and `<|endoftext|>`) when the tokenizer has them.

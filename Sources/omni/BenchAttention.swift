@@ -14,15 +14,29 @@ struct BenchAttentionCommand: ParsableCommand {
     @Option(help: "Comma-separated backends (registered names).")
     var backends = "eager,flash_attention_2"
 
-    @Option var heads = 14
-    @Option(name: .customLong("kv-heads")) var kvHeads = 2
-    @Option(name: .customLong("head-dim")) var headDim = 64
+    @Option(parsing: .unconditional, help: "Query heads: 1 … 256.") var heads = 14
+    @Option(name: .customLong("kv-heads"), parsing: .unconditional, help: "Key/value heads: 1 … --heads, dividing it.") var kvHeads = 2
+    @Option(name: .customLong("head-dim"), parsing: .unconditional, help: "Head dimension: 1 … 1024.") var headDim = 64
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads: 1 … 1024 (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Timed runs per case (after one warm-up); the median is printed.")
+    @Option(parsing: .unconditional, help: "Timed runs per case (after one warm-up): 1 … 1000; the median is printed.")
     var runs = 3
+
+    func validate() throws {
+        try OptionCheck.int(heads, "--heads", 1...256)
+        try OptionCheck.int(kvHeads, "--kv-heads", 1...heads)
+        try OptionCheck.int(headDim, "--head-dim", 1...1024)
+        try OptionCheck.threads(threads)
+        try OptionCheck.int(runs, "--runs", 1...1000)
+        for s in lengths.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(s) else {
+                throw OmniError.invalidArgument(name: "--lengths", expected: "comma-separated integers in 1 … 65536", actual: "\"\(s)\"")
+            }
+            try OptionCheck.int(n, "--lengths", 1...65536)
+        }
+    }
 
     func run() throws {
         let lens = try lengths.split(separator: ",").map { s -> Int in

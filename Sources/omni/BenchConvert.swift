@@ -9,8 +9,13 @@ struct BenchConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Measure bulk dtype conversion against memcpy on one thread (prints figures).")
 
-    @Option(help: "Size of the f32 side in MiB.") var mib = 64
-    @Option(help: "Repetitions (the best is reported).") var repeats = 7
+    @Option(parsing: .unconditional, help: "Size of the f32 side in MiB: 1 … 65536.") var mib = 64
+    @Option(parsing: .unconditional, help: "Repetitions (the best is reported): 1 … 1000.") var repeats = 7
+
+    func validate() throws {
+        try OptionCheck.int(mib, "--mib", 1...65536)
+        try OptionCheck.int(repeats, "--repeats", 1...1000)
+    }
 
     func run() throws {
         let n = mib * 1024 * 1024 / 4

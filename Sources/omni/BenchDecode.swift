@@ -10,23 +10,26 @@ struct BenchDecodeCommand: ParsableCommand {
 
     @OptionGroup var modelArgs: ModelArguments
 
-    @Option(name: .customLong("prompt-tokens"), help: "Tokens prefilled before timing (0: decode from an empty cache, as llama-bench tg).")
+    @Option(name: .customLong("prompt-tokens"), parsing: .unconditional, help: "Tokens prefilled before timing (0: decode from an empty cache, as llama-bench tg).")
     var promptTokens = 0
 
-    @Option(name: .customLong("new-tokens"), help: "Decode steps timed per run.")
+    @Option(name: .customLong("new-tokens"), parsing: .unconditional, help: "Decode steps timed per run: 1 … the model's positions less --prompt-tokens.")
     var newTokens = 128
 
-    @Option(help: "Timed runs (after one untimed warm-up run).")
+    @Option(parsing: .unconditional, help: "Timed runs (after one untimed warm-up run): 1 … 1000.")
     var runs = 5
 
     func validate() throws {
-        if promptTokens < 0 { throw ValidationError("--prompt-tokens must be ≥ 0") }
-        if newTokens < 1 { throw ValidationError("--new-tokens must be ≥ 1") }
-        if runs < 1 { throw ValidationError("--runs must be ≥ 1") }
+        try OptionCheck.int(promptTokens, "--prompt-tokens", 0...(1 << 20))
+        try OptionCheck.int(newTokens, "--new-tokens", 1...(1 << 20))
+        try OptionCheck.int(runs, "--runs", 1...1000)
+        try modelArgs.validateOptions()
     }
 
     func run() throws {
         let model = try modelArgs.load()
+        try CheckpointLimits.checkPositions(promptTokens: promptTokens, maxNewTokens: newTokens, config: model.config,
+                                            argument: "--new-tokens")
         let vocab = model.config.thinker.text.vocabSize
         let prompt = BenchTiming.tokenIDs(promptTokens, vocab: vocab, seed: 1)
         let steps = BenchTiming.tokenIDs(newTokens, vocab: vocab, seed: 2)

@@ -11,14 +11,14 @@ struct BenchKernelsCommand: ParsableCommand {
         commandName: "kernels",
         abstract: "Check and time the decode kernels on every CPU path this machine has (prints figures).")
 
-    @Option(help: "Weight bytes per dtype in MiB (choose more than the last-level cache).") var mib = 512
-    @Option(help: "Threads for the timing.") var threads = 2
-    @Option(help: "Repetitions (the best is reported).") var repeats = 5
+    @Option(parsing: .unconditional, help: "Weight bytes per dtype in MiB (choose more than the last-level cache): 1 … 65536.") var mib = 512
+    @Option(parsing: .unconditional, help: "Threads for the timing: 1 … 256.") var threads = 2
+    @Option(parsing: .unconditional, help: "Repetitions (the best is reported): 1 … 1000.") var repeats = 5
 
     func validate() throws {
-        guard mib >= 1 else { throw ValidationError("--mib must be at least 1, got \(mib)") }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be in 1...256, got \(threads)") }
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        try OptionCheck.int(mib, "--mib", 1...65536)
+        try OptionCheck.int(threads, "--threads", 1...256)
+        try OptionCheck.int(repeats, "--repeats", 1...1000)
     }
 
     func run() throws {

@@ -21,8 +21,12 @@ struct BenchOpenCommand: ParsableCommand {
     @Option(help: "Shard size for --synthetic.")
     var shardSize = "256MB"
 
-    @Option(help: "Warm repetitions for the median time.")
+    @Option(parsing: .unconditional, help: "Warm repetitions for the median time: 1 … 1000.")
     var repeats = 10
+
+    func validate() throws {
+        try OptionCheck.int(repeats, "--repeats", 1...1000)
+    }
 
     func run() throws {
         let registry = Composition.registry()

@@ -10,19 +10,21 @@ struct BenchPrefillCommand: ParsableCommand {
 
     @OptionGroup var modelArgs: ModelArguments
 
-    @Option(help: "Prompt length.")
+    @Option(parsing: .unconditional, help: "Prompt length: 1 … the model's positions.")
     var tokens = 512
 
-    @Option(help: "Timed runs (after one untimed warm-up run).")
+    @Option(parsing: .unconditional, help: "Timed runs (after one untimed warm-up run): 1 … 1000.")
     var runs = 3
 
     func validate() throws {
-        if tokens < 1 { throw ValidationError("--tokens must be ≥ 1") }
-        if runs < 1 { throw ValidationError("--runs must be ≥ 1") }
+        try OptionCheck.int(tokens, "--tokens", 1...(1 << 20))
+        try OptionCheck.int(runs, "--runs", 1...1000)
+        try modelArgs.validateOptions()
     }
 
     func run() throws {
         let model = try modelArgs.load()
+        try CheckpointLimits.checkPositions(promptTokens: tokens, maxNewTokens: 0, config: model.config)
         let ids = BenchTiming.tokenIDs(tokens, vocab: model.config.thinker.text.vocabSize, seed: 1)
         var seconds: [Double] = []
         for r in 0...runs {

@@ -10,14 +10,15 @@ struct BenchTowersCommand: ParsableCommand {
 
     @OptionGroup var modelArgs: ModelArguments
 
-    @Option(help: "Seconds of audio (100 mel frames per second); 0 skips the audio tower.") var audioSeconds = 30
-    @Option(help: "Side of a square image in pixels (rounded to a multiple of 28); 0 skips the vision tower.") var imageSize = 448
-    @Option(help: "Timed runs (after one untimed warm-up run).") var runs = 3
+    @Option(parsing: .unconditional, help: "Seconds of audio (100 mel frames per second); 0 skips the audio tower.") var audioSeconds = 30
+    @Option(parsing: .unconditional, help: "Side of a square image in pixels (rounded to a multiple of 28); 0 skips the vision tower.") var imageSize = 448
+    @Option(parsing: .unconditional, help: "Timed runs (after one untimed warm-up run): 1 … 1000.") var runs = 3
 
     func validate() throws {
         if audioSeconds < 0 || audioSeconds > 300 { throw ValidationError("--audio-seconds must be in 0...300") }
         if imageSize < 0 || imageSize > 4096 { throw ValidationError("--image-size must be in 0...4096") }
-        if runs < 1 { throw ValidationError("--runs must be ≥ 1") }
+        try OptionCheck.int(runs, "--runs", 1...1000)
+        try modelArgs.validateOptions()
     }
 
     func run() throws {

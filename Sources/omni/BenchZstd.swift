@@ -13,12 +13,18 @@ struct BenchZstd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "zstd",
         abstract: "Benchmark the zstd weight container on Gaussian bf16 weights.")
 
-    @Option(help: "Number of bf16 values (default 64 Mi).") var values: Int = 64 << 20
-    @Option(help: "Standard deviation of the weights.") var std: Float = 0.02
+    @Option(parsing: .unconditional, help: "Number of bf16 values (default 64 Mi): 1 … 2^30.") var values: Int = 64 << 20
+    @Option(parsing: .unconditional, help: "Standard deviation of the weights: a finite number > 0 and ≤ 1000.") var std: Float = 0.02
     @Option(help: "zstd levels to try, comma separated.") var levels: String = "1,3"
     @Option(help: "Chunk sizes in KiB of input, comma separated.") var chunkKib: String = "128,256,1024"
-    @Option(help: "Timed repetitions (best is reported).") var repeats: Int = 3
+    @Option(parsing: .unconditional, help: "Timed repetitions (best is reported): 1 … 1000.") var repeats: Int = 3
     @Option(help: "zstd minimum match lengths to try (0 = the level's), comma separated.") var minMatch: String = "0"
+
+    func validate() throws {
+        try OptionCheck.int(values, "--values", 1...(1 << 30))
+        try OptionCheck.above(Double(std), "--std", 0, upper: 1000)
+        try OptionCheck.int(repeats, "--repeats", 1...1000)
+    }
 
     func run() throws {
         let n = values

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniCore
+import Qwen25Omni
 
 /// `omni convert MODEL OUT --format …`: rewrite a checkpoint in another weight format and/or dtype.
 struct ConvertCommand: ParsableCommand {
@@ -8,7 +9,8 @@ struct ConvertCommand: ParsableCommand {
         abstract: "Convert a checkpoint to safetensors, gguf or zstd (optionally to another dtype), then verify it.")
 
     @Argument(help: "Model folder or weight file.") var model: String
-    @Argument(help: "Output folder (must not exist).") var out: String
+    @Argument(help: "Output folder (must not exist; built beside it and renamed into place when complete). A single .omz/.gguf/.safetensors file only when MODEL is one weight file.")
+    var out: String
     @Option(help: "Output format: safetensors, gguf or zstd.") var format: String
     @Option(help: "Target dtype: f32, f16, bf16, q8_0 or q4_0.") var dtype: String?
     @Option(help: "Largest shard, e.g. 2GB or 500MiB.") var maxShardSize: String?
@@ -28,8 +30,9 @@ struct ConvertCommand: ParsableCommand {
             }
             shard = b.bytes
         }
-        let c = CheckpointConverter(registry: Composition.registry(), format: format, dtype: target, maxShardBytes: shard)
+        let c = CheckpointConverter(registry: Composition.registry(), format: format, dtype: target, maxShardBytes: shard,
+                                    log: { print($0) })
         let r = try c.run(model: URL(fileURLWithPath: model), out: URL(fileURLWithPath: out))
-        print("converted \(r.converted) of \(r.tensors) tensors")
+        try Console.out("converted \(r.converted) of \(r.tensors) tensors\n")
     }
 }

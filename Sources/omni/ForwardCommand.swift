@@ -16,6 +16,11 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Output safetensors file: logits [seq, vocab] f32, last_hidden [seq, hidden] f32, position_ids [3, seq] i64.")
     var out: String
 
+    func validate() throws {
+        try modelArgs.validateOptions()
+        try OptionCheck.outputFile(out, "--out", ext: "safetensors")
+    }
+
     func run() throws {
         let model = try modelArgs.load()
         let p = try ProcessorInputs(path: inputs, registry: model.registry)

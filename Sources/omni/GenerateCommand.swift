@@ -14,38 +14,59 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Safetensors file with processor outputs instead of --prompt: input_ids (already templated), optional input_features with feature_attention_mask (audio).")
     var inputs: String?
 
-    @Option(name: .customLong("max-new-tokens")) var maxNewTokens = 64
-    @Option(name: .customLong("min-new-tokens")) var minNewTokens = 0
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional,
+            help: "Tokens to generate: 0 … 1048576, and at most the model's positions less the prompt.")
+    var maxNewTokens = 64
+    @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "Tokens before EOS may end: 0 … --max-new-tokens.")
+    var minNewTokens = 0
     @Flag(help: "Greedy decoding (the default unless a sampling option is given).") var greedy = false
-    @Option var temperature: Float?
-    @Option(name: .customLong("top-k")) var topK: Int?
-    @Option(name: .customLong("top-p")) var topP: Float?
-    @Option(name: .customLong("repetition-penalty")) var repetitionPenalty: Float = 1
-    @Option var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Sampling temperature: a finite number > 0 and ≤ 100.") var temperature: Float?
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the k most likely tokens: 0 (all) … 2147483647.")
+    var topK: Int?
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus mass: a number in (0, 1].") var topP: Float?
+    @Option(name: .customLong("repetition-penalty"), parsing: .unconditional, help: "A finite number > 0 and ≤ 100.")
+    var repetitionPenalty: Float = 1
+    @Option(parsing: .unconditional, help: "Sampling seed: 0 … 18446744073709551615.") var seed: UInt64 = 0
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
     @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
     var reportMemory = false
+
+    /// The largest --max-new-tokens accepted before the model is read (its positions bound it further).
+    static let maxNewTokensLimit = 1 << 20
 
     func validate() throws {
         if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
             throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
         }
-        if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0") }
-        if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
-        if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...Self.maxNewTokensLimit)
+        try OptionCheck.int(minNewTokens, "--min-new-tokens", 0...maxNewTokens, unit: " (≤ --max-new-tokens)")
+        if let t = temperature { try OptionCheck.above(Double(t), "--temperature", 0, upper: 100) }
+        if let k = topK { try OptionCheck.int(k, "--top-k", 0...Int(Int32.max), unit: " (0 keeps all)") }
+        if let p = topP { try OptionCheck.above(Double(p), "--top-p", 0, upper: 1) }
+        try OptionCheck.above(Double(repetitionPenalty), "--repetition-penalty", 0, upper: 100)
+        try modelArgs.validateOptions()
     }
 
     func run() throws {
-        let model = try modelArgs.load(newTokens: maxNewTokens)
+        // The model's positions bound --max-new-tokens before anything is loaded or reserved.
+        let config = try OmniConfig.load(directory: ModelDirectory.resolve(modelArgs.model, revision: modelArgs.revision).folder)
+        try CheckpointLimits.checkPositions(promptTokens: 0, maxNewTokens: maxNewTokens, config: config,
+                                            argument: "--max-new-tokens")
+        let positions = config.thinker.text.maxPositionEmbeddings
+        let model = try modelArgs.load(tokens: min(256, positions - maxNewTokens), newTokens: maxNewTokens)
         let input: ThinkerInput
-        if inputs == nil { input = try prompt.input(try model.processor()) } else {
-            let p = try ProcessorInputs(path: inputs!, registry: model.registry)
+        if let inputs {
+            let p = try ProcessorInputs(path: inputs, registry: model.registry)
             guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
-                throw OmniError.invalidArgument(name: "\(inputs!): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
+                throw OmniError.invalidArgument(name: "\(inputs): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
                                                 actual: "\(p.attentionMask.filter { $0 == 0 }.count) zeros")
             }
             input = p.input
+        } else {
+            input = try prompt.input(try model.processor())
         }
+        try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
+                                            argument: "--max-new-tokens")
         let sampling = temperature == nil && topK == nil && topP == nil
         let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
                                       topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
@@ -56,7 +77,7 @@ struct GenerateCommand: ParsableCommand {
         let tokens = try model.generate(input: input, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
             if firstToken == 0 { firstToken = DispatchTime.now().uptimeNanoseconds }
             text += e.text
-            if !json { FileHandle.standardOutput.write(Data(e.text.utf8)) }
+            if !json { try Console.out(e.text, flush: true) }
         }
         let end = DispatchTime.now().uptimeNanoseconds
         let prefillSeconds = Double(firstToken - start) / 1e9
@@ -69,7 +90,7 @@ struct GenerateCommand: ParsableCommand {
             print()
         }
         for line in Set(model.attentionFallbacks.map { $0.split(separator: ":", maxSplits: 1).last.map(String.init) ?? $0 }).sorted() {
-            FileHandle.standardError.write(Data("attention fallback:\(line)\n".utf8))
+            Console.err("attention fallback:\(line)\n")
         }
         if reportMemory {
             var lines = model.executor.device.memory.report().description + "\n"
@@ -77,7 +98,7 @@ struct GenerateCommand: ParsableCommand {
             lines += " (weights on cpu \(ByteCount(model.plan.weightBytes(on: .cpu))), on disk \(ByteCount(model.plan.weightBytes(on: .disk))))\n"
             if let peak = ProcessMemory.peakResidentBytes { lines += "process: peak RSS \(ByteCount(peak))\n" }
             lines += "speed: prefill \(String(format: "%.3f", prefillSeconds)) s, decode \(String(format: "%.2f", tokensPerSecond)) tokens/s\n"
-            FileHandle.standardError.write(Data(lines.utf8))
+            Console.err(lines)
         }
     }
 }

@@ -22,8 +22,16 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Branch, tag or commit in the Hugging Face cache.")
     var revision: String?
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads: 1 … 1024 (default: all cores).")
     var threads: Int?
+
+    /// Range checks of these options (called from each command's `validate()`).
+    func validateOptions() throws {
+        try OptionCheck.threads(threads)
+        _ = try dtypePolicy()
+        _ = try budgets()
+        _ = try deviceMapValue()
+    }
 
     /// The dtype policy `--dtype` describes.
     func dtypePolicy() throws -> DTypePolicy {
@@ -91,11 +99,11 @@ enum TerminalProgress {
     @Sendable static func report(_ p: LoadProgress) {
         var line = "\r\u{1B}[2K" + p.stage
         if p.total > 0 { line += ": \(ByteCount(p.done)) of \(ByteCount(p.total))" }
-        FileHandle.standardError.write(Data(line.utf8))
+        Console.err(line)
         shown = true
     }
 
     static func finish() {
-        if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); shown = false }
+        if shown { Console.err("\r\u{1B}[2K"); shown = false }
     }
 }

@@ -14,56 +14,57 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var args: ModelArguments
 
-    @Option(name: .customLong("prompt-tokens"), help: "Text tokens of the prompt, chat template included.")
+    @Option(name: .customLong("prompt-tokens"), parsing: .unconditional,
+            help: "Text tokens of the prompt, chat template included: 0 … the model's positions.")
     var promptTokens = 256
 
-    @Option(name: .customLong("audio-seconds"), help: "Seconds of audio input.")
+    @Option(name: .customLong("audio-seconds"), parsing: .unconditional, help: "Seconds of audio input: 0 … 86400.")
     var audioSeconds = 0.0
 
-    @Option(name: .customLong("video-seconds"), help: "Seconds of video input (2 fps, up to 768 tokens per 2 frames).")
+    @Option(name: .customLong("video-seconds"), parsing: .unconditional,
+            help: "Seconds of video input (2 fps, up to 768 tokens per 2 frames): 0 … 86400.")
     var videoSeconds = 0.0
 
-    @Option(name: .customLong("image-pixels"), help: "Pixels over all images after resizing.")
+    @Option(name: .customLong("image-pixels"), parsing: .unconditional, help: "Pixels over all images after resizing: 0 … 2^40.")
     var imagePixels = 0
 
-    @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate.")
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Tokens to generate: 0 … the model's positions.")
     var maxNewTokens = 256
 
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
 
+    @Flag(name: .customLong("all-components"),
+          help: "Plan every component in the checkpoint, including those this version does not build yet.")
+    var allComponents = false
+
     func validate() throws {
-        for (v, name) in [(promptTokens, "--prompt-tokens"), (imagePixels, "--image-pixels"),
-                          (maxNewTokens, "--max-new-tokens")] where v < 0 {
-            throw ValidationError("argument \(name): expected a non-negative integer, got \(v)")
-        }
-        for (v, name) in [(audioSeconds, "--audio-seconds"), (videoSeconds, "--video-seconds")] where !(v >= 0) {
-            throw ValidationError("argument \(name): expected non-negative seconds, got \(v)")
-        }
-        _ = try args.deviceMapValue()
+        try OptionCheck.int(promptTokens, "--prompt-tokens", 0...(1 << 31))
+        try OptionCheck.int(imagePixels, "--image-pixels", 0...(1 << 40))
+        try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...(1 << 31))
+        try OptionCheck.double(audioSeconds, "--audio-seconds", 0...86400, unit: " seconds")
+        try OptionCheck.double(videoSeconds, "--video-seconds", 0...86400, unit: " seconds")
+        try args.validateOptions()
     }
 
-
-    /// The plan for these arguments.
+    /// The plan for these arguments (`LoadPlan.make(model:…)`; this command only prints it).
     func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
         let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
                               imagePixels: imagePixels, maxNewTokens: maxNewTokens)
-        let directory = try ModelDirectory.resolve(args.model, revision: args.revision)
-        let source = try registry.weightFormat(for: directory.url).open(directory.url)
-        let infos = source.names.compactMap { source.info($0) }
-        return try LoadPlan.make(directory: directory, infos: infos, options: options, input: input, registry: registry,
-                                 explicitPlacement: BuiltinPlugins.explicitPlacement(map:),
-                                 components: allComponents ? Set(Component.allCases) : OmniModel.builtComponents)
+        do {
+            return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
+                                     explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
+        } catch let OmniError.invalidArgument(name, expected, actual) {
+            // The library names InputSize's fields; say which option they came from.
+            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds, --image-pixels)"]
+            throw OmniError.invalidArgument(name: option[name] ?? name, expected: expected, actual: actual)
+        }
     }
 
-    @Flag(name: .customLong("all-components"),
-          help: "Plan every component in the checkpoint, including those this version does not build yet.")
-    var allComponents = false
-
     func run() throws {
-        print(try makePlan().report)
+        try Console.out(try makePlan().report + "\n")
     }
 }

@@ -19,6 +19,10 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "Output safetensors file: input_ids [1, seq] i64, attention_mask [1, seq] i64, and with audio input_features [B, 128, frames] f32 and feature_attention_mask [B, frames] i64.")
     var out: String
 
+    func validate() throws {
+        try OptionCheck.outputFile(out, "--out", ext: "safetensors")
+    }
+
     func run() throws {
         let dir = try ModelDirectory.resolve(model, revision: revision)
         let config = try OmniConfig.load(directory: dir.folder)
@@ -46,7 +50,8 @@ struct PreprocessCommand: ParsableCommand {
 /// One user turn from the command line: images, then audio files, then the text (media before text, as the
 /// Qwen2.5-Omni examples order them), with the default system prompt unless `--system`.
 struct PromptArguments: ParsableArguments {
-    @Option(help: "User message; the chat template and the default system prompt are applied.")
+    @Option(parsing: .unconditional,
+            help: "User message; the chat template and the default system prompt are applied. It is text: special-token strings in it (<|im_start|>) stay plain text unless --raw-prompt.")
     var prompt: String?
 
     @Option(help: "A WAV file (PCM or float, any channel count and rate; resampled to 16 kHz) placed before the text; repeat for several.")
@@ -55,8 +60,13 @@ struct PromptArguments: ParsableArguments {
     @Option(help: "A binary PPM/PGM image (P6/P5; convert others with e.g. ffmpeg -i in.jpg out.ppm) placed before the audio and text; repeat for several.")
     var image: [String] = []
 
-    @Option(help: "System prompt (default: the chat template's \"You are a helpful assistant.\"; Qwen's speech prompt is ChatTemplate.speechSystemPrompt).")
+    @Option(parsing: .unconditional,
+            help: "System prompt (default: the chat template's \"You are a helpful assistant.\"; Qwen's speech prompt is ChatTemplate.speechSystemPrompt).")
     var system: String?
+
+    @Flag(name: .customLong("raw-prompt"),
+          help: "Treat special-token strings in --prompt and --system as control tokens (transformers' behaviour), for already-templated input.")
+    var rawPrompt = false
 
     /// The processor outputs for this turn.
     func input(_ processor: OmniProcessor) throws -> ThinkerInput {
@@ -75,6 +85,6 @@ struct PromptArguments: ParsableArguments {
         let content = Array(repeating: ChatMessage.Content.image, count: image.count)
             + Array(repeating: ChatMessage.Content.audio, count: audio.count) + [.text(prompt ?? "")]
         let messages = (system.map { [ChatMessage(role: "system", text: $0)] } ?? []) + [ChatMessage(role: "user", content: content)]
-        return try processor(messages, waveforms: waveforms, images: images)
+        return try processor(messages, waveforms: waveforms, images: images, rawText: rawPrompt)
     }
 }

@@ -26,7 +26,7 @@ struct TokenizeCommand: ParsableCommand {
 
     @OptionGroup var source: TokenizerArguments
 
-    @Option(help: "The text to tokenize.")
+    @Option(parsing: .unconditional, help: "The text to tokenize (raw: special-token strings map to their ids, as transformers' tokenizer).")
     var text: String
 
     @Flag(help: "JSON output (the default and only form; accepted for symmetry with `generate --json`).")
@@ -34,7 +34,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let ids = try source.tokenizer().encode(text)
-        print("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}")
+        try Console.out("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}\n")
     }
 }
 
@@ -44,7 +44,7 @@ struct DetokenizeCommand: ParsableCommand {
 
     @OptionGroup var source: TokenizerArguments
 
-    @Option(help: "Comma-separated token ids, e.g. 39,68,396 (brackets allowed).")
+    @Option(parsing: .unconditional, help: "Comma-separated token ids, e.g. 39,68,396 (brackets allowed).")
     var ids: String
 
     @Flag(help: "Leave out special tokens such as <|im_end|>.")

@@ -2,6 +2,7 @@ import BuiltinPlugins
 import Foundation
 import OmniCore
 import OmniTestSupport
+import Qwen25Omni
 import XCTest
 @testable import omni
 
@@ -88,5 +89,24 @@ final class ConvertTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: model.appendingPathComponent("model.gguf").path))
         XCTAssertThrowsError(try converter("nope").run(model: model, out: out))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// Two conversions to one OUT at once: exactly one wins, its result is complete, nothing is left beside it.
+    func testConcurrentConversionsToOneOutputLeaveOneCompleteResult() throws {
+        let model = try makeModel()
+        for trial in 0..<4 {
+            let out = dir.appendingPathComponent("race\(trial)")
+            let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 2)
+            defer { results.deallocate() }
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                results[i] = (try? converter(i == 0 ? "zstd" : "safetensors").run(model: model, out: out)) != nil
+            }
+            XCTAssertEqual(results.filter { $0 }.count, 1, "trial \(trial)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+            XCTAssertTrue(names.contains("config.json"), "\(names)")
+            XCTAssertEqual(names.filter { $0.hasPrefix(".") }, [])
+            XCTAssertEqual(try BuiltinPlugins.registry().weightFormat(for: out).open(out).names.count, 5)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }, [])
     }
 }

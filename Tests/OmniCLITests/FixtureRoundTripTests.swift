@@ -2,6 +2,7 @@ import BuiltinPlugins
 import Foundation
 import OmniCore
 import OmniTestSupport
+import Qwen25Omni
 import XCTest
 @testable import omni
 

@@ -1,6 +1,7 @@
 import Foundation
 import OmniCore
 import OmniTestSupport
+import Qwen25Omni
 import XCTest
 @testable import omni
 

@@ -26,11 +26,7 @@ public struct OmniConfig: Sendable, Hashable {
 
     /// Loads `config.json` at `url`.
     public static func load(from url: URL) throws -> OmniConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw OmniError.io(path: url.path, reason: "cannot read config (\(error.localizedDescription))")
-        }
-        return try parse(data, file: url.path)
+        try parse(RegularFile.read(url.path, limit: 64 << 20), file: url.path)
     }
 
     /// Loads `config.json` from a model folder.

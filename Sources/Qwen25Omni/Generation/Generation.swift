@@ -33,6 +33,8 @@ extension OmniModel {
     public func generate(input: ThinkerInput, options gen: GenerationOptions,
                          onToken: (GenerationEvent) throws -> Void = { _ in }) throws -> [Int] {
         let ids = input.ids
+        // The model's positions bound the KV cache: checked before it is reserved (no 5 GB for 10^7 tokens).
+        try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: gen.maxNewTokens, config: config)
         let session = try newSession(capacity: ids.count + gen.maxNewTokens)
         var sampler = Sampler(options: gen.sampling)
         var detok = StreamingDetokenizer(tokenizer: tokenizer)

@@ -1,3 +1,5 @@
+import OmniCore
+
 /// The input a plan budgets for: prompt text and media sizes, and how many tokens will be generated.
 public struct InputSize: Sendable, Hashable {
     /// Text tokens of the prompt, chat template and system prompt included.
@@ -25,15 +27,37 @@ public struct InputSize: Sendable, Hashable {
     }
 
     /// Audio placeholder tokens: 100 mel frames/s, halved by conv2 and again by pooling → 25/s, plus bos/eos.
-    public var audioTokens: Int { audioSeconds > 0 ? Int((audioSeconds * 25).rounded(.up)) + 2 : 0 }
+    /// Every derived count is computed with `Checked`: a count that overflows `Int` reads as `Int.max` (and
+    /// `validate()` rejects it), never a trap.
+    public var audioTokens: Int { checkedAudioTokens.saturated }
     /// Image tokens: one per 28×28 pixels (14×14 patches merged 2×2), plus vision bos/eos.
     public var imageTokens: Int { imagePixels > 0 ? imagePixels / 784 + 2 : 0 }
     /// Video temporal groups: 2 fps, 2 frames per group → one per second.
-    public var videoGroups: Int { Int(videoSeconds.rounded(.up)) }
+    public var videoGroups: Int { Checked(exactly: videoSeconds).saturated }
     /// Video tokens: groups × frame pixels / 784, plus vision bos/eos.
-    public var videoTokens: Int { videoGroups > 0 ? videoGroups * (videoFramePixels / 784) + 2 : 0 }
+    public var videoTokens: Int { checkedVideoTokens.saturated }
     /// Prompt length after placeholder expansion.
-    public var promptTokens: Int { textTokens + audioTokens + imageTokens + videoTokens }
+    public var promptTokens: Int { checkedPromptTokens.saturated }
     /// Patch rows the vision tower sees (14×14 patches, 2 frames per temporal patch).
-    public var visionPatches: Int { imagePixels / 196 + videoGroups * (videoFramePixels / 196) }
+    public var visionPatches: Int { (Checked(imagePixels / 196) + Checked(videoGroups) * (videoFramePixels / 196)).saturated }
+
+    var checkedAudioTokens: Checked { audioSeconds > 0 ? Checked(exactly: audioSeconds * 25) + 2 : 0 }
+    var checkedVideoTokens: Checked {
+        videoSeconds > 0 ? Checked(exactly: videoSeconds) * (videoFramePixels / 784) + 2 : 0
+    }
+    var checkedPromptTokens: Checked { Checked(textTokens) + checkedAudioTokens + imageTokens + checkedVideoTokens }
+
+    /// Throws `OmniError.invalidArgument` naming the field and its range unless every count is non-negative,
+    /// every duration finite, and the expanded prompt plus the new tokens fits in `Int`.
+    public func validate() throws {
+        for (v, name) in [(textTokens, "textTokens"), (imagePixels, "imagePixels"), (videoFramePixels, "videoFramePixels"),
+                          (maxNewTokens, "maxNewTokens")] where v < 0 {
+            throw OmniError.invalidArgument(name: name, expected: "an integer ≥ 0", actual: "\(v)")
+        }
+        for (v, name) in [(audioSeconds, "audioSeconds"), (videoSeconds, "videoSeconds")] where !(v >= 0 && v <= 1e9) {
+            throw OmniError.invalidArgument(name: name, expected: "finite seconds in 0 … 1e9", actual: "\(v)")
+        }
+        _ = try (checkedPromptTokens + maxNewTokens).get(or: .invalidArgument(
+            name: "input size", expected: "a prompt plus new tokens that fits in Int", actual: "overflow"))
+    }
 }

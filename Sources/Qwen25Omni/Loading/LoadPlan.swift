@@ -42,7 +42,9 @@ public struct LoadPlan: Sendable {
     }
 
     /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + paging reserve.
-    public var cpuPeak: Int { weightBytes(on: .cpu) + estimates.kvCache + estimates.activations + pagingReserve }
+    public var cpuPeak: Int {
+        (Checked(weightBytes(on: .cpu)) + estimates.kvCache + estimates.activations + pagingReserve).saturated
+    }
 
     /// Reads `config.json` from `directory` and plans.
     public static func make(directory: ModelDirectory, infos: [TensorInfo], options: LoadOptions,
@@ -68,6 +70,11 @@ public struct LoadPlan: Sendable {
                             components: Set<Component> = Set(Component.allCases)) throws -> LoadPlan {
         let audioOutput = options.enableAudioOutput && config.enableAudioOutput && config.talker != nil
             && config.token2wav != nil
+        // Limits from the model itself, before anything is sized: layers present, positions.
+        try CheckpointLimits.check(config: config, names: infos.map(\.name),
+                                   file: directory?.folder.appendingPathComponent("config.json").path ?? "config.json")
+        try input.validate()
+        try CheckpointLimits.checkPositions(promptTokens: input.promptTokens, maxNewTokens: input.maxNewTokens, config: config)
         var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
                                                     enableAudioOutput: audioOutput)
         // Components that will not be loaded (not built by this version) take no budget.
@@ -88,7 +95,7 @@ public struct LoadPlan: Sendable {
             let threads = ProcessInfo.processInfo.activeProcessorCount
             scratch = { backend.scratchBytes(for: $0, threads: threads) }
         }
-        let estimates = MemoryEstimates(config: config, input: input, audioOutput: audioOutput,
+        let estimates = try MemoryEstimates(config: config, input: input, audioOutput: audioOutput,
                                         attentionScratch: scratch)
         var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,
@@ -106,7 +113,7 @@ public struct LoadPlan: Sendable {
     /// Derives weight budgets from `maxMemory` and places; when units land on disk, reserves cpu room to page
     /// them in and places again (until the reserve is stable).
     mutating func place(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> Result<Void, OmniError> {
-        let runtime = estimates.kvCache + estimates.activations
+        let runtime = (Checked(estimates.kvCache) + estimates.activations).saturated
         var reserve = 0
         let bound = units.map(\.unit.bytes).sorted(by: >).prefix(2).reduce(0, +)
         for attempt in 0..<5 {
@@ -115,10 +122,10 @@ public struct LoadPlan: Sendable {
             for (d, bytes) in maxMemory.sorted(by: { $0.key < $1.key }) where d != .cpu && d != .disk {
                 budgets.append(DeviceBudget(device: d, bytes: bytes))
             }
-            let cpu = maxMemory[.cpu].map { $0 - runtime - reserve }
+            let cpu = maxMemory[.cpu].map { (Checked($0) - runtime - reserve).value ?? -1 }
             if let c = cpu, c < 0 {
                 return .failure(.placement(strategy: strategy.name, reason: "cpu=\(ByteCount(maxMemory[.cpu] ?? 0)) "
-                    + "does not hold the KV cache and activations alone (\(ByteCount(runtime + reserve)))",
+                    + "does not hold the KV cache and activations alone (\(ByteCount((Checked(runtime) + reserve).saturated)))",
                     smallestBudgets: []))
             }
             budgets.append(DeviceBudget(device: .cpu, bytes: cpu))
@@ -142,7 +149,7 @@ public struct LoadPlan: Sendable {
 
     /// For cpu and disk (when given), the smallest `max_memory` value that makes the plan fit, others unchanged.
     func smallestMaxMemory(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> [String] {
-        let total = units.reduce(0) { $0 + $1.unit.bytes } * 2 + estimates.kvCache + estimates.activations
+        let total = (Checked.sum(units.map(\.unit.bytes)) * 2 + estimates.kvCache + estimates.activations).saturated
         var out: [String] = []
         for device in [DeviceID.cpu, .disk] {
             guard let current = maxMemory[device] else { continue }

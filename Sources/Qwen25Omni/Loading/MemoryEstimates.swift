@@ -16,7 +16,7 @@ public struct MemoryEstimates: Sendable, Hashable {
     public var formulas: [String]
 
     /// Both KV caches.
-    public var kvCache: Int { thinkerKVCache + talkerKVCache }
+    public var kvCache: Int { (Checked(thinkerKVCache) + talkerKVCache).saturated }
     /// The largest phase.
     public var activations: Int { phases.map(\.bytes).max() ?? 0 }
 
@@ -28,53 +28,64 @@ public struct MemoryEstimates: Sendable, Hashable {
     public func hash(into h: inout Hasher) { h.combine(input); h.combine(kvCache); h.combine(activations) }
 
     /// Estimates for `config` and `input`; `attentionScratch` gives a backend's scratch bytes for a shape
-    /// (nil: the eager bound H × Tq × Tk × 4).
+    /// (nil: the eager bound H × Tq × Tk × 4). Every product is computed with `Checked`: a figure that
+    /// overflows `Int` (a hostile config or input) throws `OmniError.invalidArgument` naming the phase.
     public init(config: OmniConfig, input: InputSize, audioOutput: Bool,
-                attentionScratch: ((AttentionShape) -> Int)? = nil) {
+                attentionScratch: ((AttentionShape) -> Int)? = nil) throws {
+        try input.validate()
         self.input = input
         let f = 4  // f32 bytes
         let t = config.thinker.text
         let T = input.promptTokens
-        let total = T + input.maxNewTokens
-        func attn(_ q: Int, _ k: Int, _ h: Int, _ kv: Int, _ hd: Int) -> Int {
-            attentionScratch?(AttentionShape(queryLength: q, keyLength: k, heads: h, kvHeads: kv, headDim: hd))
-                ?? h * q * k * f
+        let total = Checked(T) + input.maxNewTokens
+        func attn(_ q: Checked, _ k: Checked, _ h: Int, _ kv: Int, _ hd: Int) -> Checked {
+            guard let q = q.value, let k = k.value else { return .overflow }
+            if let scratch = attentionScratch {
+                // The backend's own figure; its arithmetic is not ours to check, so only plausible shapes reach it.
+                guard (Checked(h) * q * k * f).value != nil else { return .overflow }
+                return Checked(scratch(AttentionShape(queryLength: q, keyLength: k, heads: h, kvHeads: kv, headDim: hd)))
+            }
+            return Checked(h) * q * k * f
+        }
+        func get(_ c: Checked, _ what: String) throws -> Int {
+            try c.get(or: .invalidArgument(name: what, expected: "an estimate that fits in Int (smaller input or config values)",
+                                           actual: "overflow for prompt \(T) + new \(input.maxNewTokens) tokens"))
         }
         var formulas = [
             "KV cache = layers × 2 × kv_heads × head_dim × tokens × 4 B (f32 cache); thinker tokens = prompt "
                 + "\(T) + new \(input.maxNewTokens)",
         ]
-        thinkerKVCache = t.layers * 2 * t.kvHeads * t.headDim * total * f
+        thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * f, "thinker KV cache")
         var phases: [(String, Int)] = []
 
         // Encoders run before the decoder; their outputs persist into the prompt embeddings.
         let a = config.thinker.audio
-        let audioFrames = Int((input.audioSeconds * 100).rounded(.up))
-        if audioFrames > 0 {
+        let audioFrames = Checked(exactly: input.audioSeconds * 100)
+        if audioFrames.saturated > 0 {
             let ta = audioFrames / 2
             let chunk = a.nWindow
-            let bytes = a.melBins * audioFrames * f + ta * (4 * a.dModel + 2 * a.ffnDim) * f
-                + attn(chunk, chunk, a.heads, a.heads, a.headDim) * max(1, ta / max(1, chunk))
-            phases.append(("audio tower", bytes))
+            let bytes = Checked(a.melBins) * audioFrames * f + ta * (Checked(4) * a.dModel + Checked(2) * a.ffnDim) * f
+                + attn(Checked(chunk), Checked(chunk), a.heads, a.heads, a.headDim) * Checked.max(1, ta / max(1, chunk))
+            phases.append(("audio tower", try get(bytes, "audio tower estimate")))
             formulas.append("audio tower = mel 128 × F × 4 + (F/2) × (4·d_model + 2·ffn) × 4 + attention per "
                 + "n_window chunk; F = 100 frames/s")
         }
         let v = config.thinker.vision
-        let np = input.visionPatches
-        if np > 0 {
+        let np = Checked(input.visionPatches)
+        if input.visionPatches > 0 {
             let perImage = max(input.imagePixels, input.videoFramePixels * (input.videoGroups > 0 ? 1 : 0)) / 196
-            let patchIn = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize
-            let bytes = np * (patchIn + 4 * v.hiddenSize + 3 * v.intermediateSize) * f
-                + attn(perImage, perImage, v.heads, v.heads, v.headDim)
-            phases.append(("vision tower", bytes))
+            let patchIn = Checked(v.inChannels) * v.temporalPatchSize * v.patchSize * v.patchSize
+            let bytes = np * (patchIn + Checked(4) * v.hiddenSize + Checked(3) * v.intermediateSize) * f
+                + attn(Checked(perImage), Checked(perImage), v.heads, v.heads, v.headDim)
+            phases.append(("vision tower", try get(bytes, "vision tower estimate")))
             formulas.append("vision tower = Np × (patch 1176 + 4·hidden + 3·intermediate) × 4 + full attention "
                 + "over the largest image or frame; Np = pixels / 196")
         }
-        let embeds = T * t.hiddenSize * f
-        let layer = T * (4 * t.hiddenSize + 3 * t.intermediateSize + 2 * t.heads * t.headDim
-            + 2 * t.kvHeads * t.headDim) * f
-        phases.append(("thinker prefill", embeds + layer + attn(T, T, t.heads, t.kvHeads, t.headDim)
-            + t.vocabSize * f))
+        let embeds = Checked(T) * t.hiddenSize * f
+        let layer = Checked(T) * (Checked(4) * t.hiddenSize + Checked(3) * t.intermediateSize
+            + Checked(2) * t.heads * t.headDim + Checked(2) * t.kvHeads * t.headDim) * f
+        phases.append(("thinker prefill", try get(embeds + layer + attn(Checked(T), Checked(T), t.heads, t.kvHeads, t.headDim)
+            + Checked(t.vocabSize) * f, "thinker prefill estimate")))
         formulas.append("thinker prefill = T × hidden × 4 (embeddings) + T × (4·hidden + 3·intermediate + "
             + "2·heads·head_dim + 2·kv_heads·head_dim) × 4 + attention scratch (eager bound heads × T² × 4 unless the "
             + "backend says) + vocab × 4 (last-position logits); T = \(T)")
@@ -82,23 +93,25 @@ public struct MemoryEstimates: Sendable, Hashable {
         talkerKVCache = 0
         if audioOutput, let tk = config.talker, let tw = config.token2wav {
             // ≈ 50 codec tokens per second of speech at ≈ 3 text tokens per second.
-            let codes = 16 * input.maxNewTokens
+            let codes = Checked(16) * input.maxNewTokens
             let tt = total + codes
-            talkerKVCache = tk.layers * 2 * tk.kvHeads * tk.headDim * tt * f
+            talkerKVCache = try get(Checked(tk.layers) * 2 * tk.kvHeads * tk.headDim * tt * f, "talker KV cache")
             let thinkerStates = total * t.hiddenSize * f
-            phases.append(("talker prefill", thinkerStates + total * (4 * tk.hiddenSize + 3 * tk.intermediateSize
-                + 2 * tk.heads * tk.headDim) * f + attn(total, total, tk.heads, tk.kvHeads, tk.headDim)))
+            phases.append(("talker prefill", try get(thinkerStates + total * (Checked(4) * tk.hiddenSize
+                + Checked(3) * tk.intermediateSize + Checked(2) * tk.heads * tk.headDim) * f
+                + attn(total, total, tk.heads, tk.kvHeads, tk.headDim), "talker prefill estimate")))
             let d = tw.dit
             let mel = codes * d.repeats
-            phases.append(("token2wav DiT", mel * (10 * d.hiddenSize + 2 * d.ffMult * d.hiddenSize
-                + d.melDim * 3) * f + attn(mel, 3 * d.blockSize, d.heads, d.heads, d.headDim)))
+            phases.append(("token2wav DiT", try get(mel * (Checked(10) * d.hiddenSize + Checked(2) * d.ffMult * d.hiddenSize
+                + Checked(d.melDim) * 3) * f + attn(mel, Checked(3) * d.blockSize, d.heads, d.heads, d.headDim),
+                "token2wav DiT estimate")))
             let g = tw.bigvgan
-            var frames = mel, peak = 0
+            var frames = mel, peak = Checked(0)
             for (i, r) in g.upsampleRates.enumerated() {
-                frames *= r
-                peak = max(peak, frames * (g.upsampleInitialChannel >> (i + 1)) * f * 6)
+                frames = frames * r
+                peak = Checked.max(peak, frames * (i + 1 < Int.bitWidth ? g.upsampleInitialChannel >> (i + 1) : 0) * f * 6)
             }
-            phases.append(("token2wav BigVGAN", peak))
+            phases.append(("token2wav BigVGAN", try get(peak, "token2wav BigVGAN estimate")))
             formulas.append("talker: codec tokens ≈ 16 × new tokens (\(codes)); talker KV over prompt + new + codes; "
                 + "DiT over 2 mel frames per code, attention banded to 3 blocks of block_size; BigVGAN = max over stages of frames × channels × 4 × 6")
         }

@@ -43,11 +43,12 @@ public struct OmniProcessor: Sendable {
     }
 
     /// Processor outputs for a conversation whose `.audio`, `.image` and `.video` items take `waveforms` (16 kHz
-    /// mono), `images` and `videos` (frames sampled at `fps`) in order.
+    /// mono), `images` and `videos` (frames sampled at `fps`) in order. Message text is text: special-token
+    /// strings in it stay plain text unless `rawText` (transformers' behaviour, for already-templated input).
     public func callAsFunction(_ messages: [ChatMessage], waveforms: [[Float]] = [], images: [RGBImage] = [],
                                videos: [[RGBImage]] = [], fps: Double = 2, useAudioInVideo: Bool = false,
-                               addGenerationPrompt: Bool = true) throws -> ThinkerInput {
-        let ids = tokenizer.encode(template.render(messages, addGenerationPrompt: addGenerationPrompt))
+                               addGenerationPrompt: Bool = true, rawText: Bool = false) throws -> ThinkerInput {
+        let ids = tokenizer.encode(template.renderPrompt(messages, addGenerationPrompt: addGenerationPrompt), rawText: rawText)
         return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps, useAudioInVideo: useAudioInVideo)
     }
 

@@ -7,10 +7,7 @@ import OmniCore
 public enum PPMFile {
     /// Reads `path`; malformed or unsupported files are errors naming the file and the field.
     public static func read(path: String) throws -> RGBImage {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw OmniError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try RegularFile.read(path)  // OmniError.io naming the path (a FIFO is an error, not a hang)
         return try decode([UInt8](data), path: path)
     }
 

@@ -13,7 +13,7 @@ struct ProcessorConfigFile {
         for (file, nested) in [("processor_config.json", true), ("preprocessor_config.json", false)] {
             let url = directory.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            guard case let .object(root) = try JSONValue.parse(Data(contentsOf: url), file: url.path) else { continue }
+            guard case let .object(root) = try JSONValue.parse(RegularFile.read(url.path, limit: 64 << 20), file: url.path) else { continue }
             if !nested { return ProcessorConfigFile(values: root, file: url.path, prefix: "") }
             if case let .object(o)? = root[name] { return ProcessorConfigFile(values: o, file: url.path, prefix: name + ".") }
         }

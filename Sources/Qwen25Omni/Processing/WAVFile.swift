@@ -13,10 +13,7 @@ public struct WAVFile: Sendable {
 
     /// Reads and decodes `path`; every malformed or unsupported field is an error naming the file and the field.
     public init(path: String) throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw OmniError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try RegularFile.read(path)  // OmniError.io naming the path (a FIFO is an error, not a hang)
         try self.init(data: data, path: path)
     }
 

@@ -40,8 +40,9 @@ struct AddedTokenMatcher: Sendable {
         case token(Int)
     }
 
-    /// Splits `text` around every added token it contains.
-    func split(_ text: String) -> [Segment] {
+    /// Splits `text` around every added token it contains, except matches that overlap a `literal` UTF-8
+    /// range (sorted, as `RenderedPrompt.literalRanges`): those bytes stay plain text.
+    func split(_ text: String, literal: [Range<Int>] = []) -> [Segment] {
         let bytes = Array(text.utf8)
         guard !byFirstByte.isEmpty else { return bytes.isEmpty ? [] : [.text(text)] }
         var segments: [Segment] = []
@@ -49,7 +50,8 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         while i < bytes.count {
             if let candidates = byFirstByte[bytes[i]],
-               let hit = candidates.first(where: { matches($0.bytes, in: bytes, at: i) }) {
+               let hit = candidates.first(where: { matches($0.bytes, in: bytes, at: i) }),
+               !literal.contains(where: { $0.overlaps(i..<(i + hit.bytes.count)) }) {
                 if plainStart < i { segments.append(.text(String(decoding: bytes[plainStart..<i], as: UTF8.self))) }
                 segments.append(.token(hit.id))
                 i += hit.bytes.count

@@ -91,10 +91,26 @@ public final class Tokenizer: Sendable {
 
     // MARK: encode
 
-    /// Token ids for `text`, with no special tokens added; added-token strings in the text map to their ids.
+    /// Token ids for `text`, with no special tokens added; added-token strings in the text map to their ids
+    /// (raw, as transformers' tokenizer). For chat prompts built from user text, use `encode(_:rawText:)`.
     public func encode(_ text: String) -> [Int] {
         var ids: [Int] = []
         for segment in matcher.split(text) {
+            switch segment {
+            case let .token(id): ids.append(id)
+            case let .text(plain): encodePlain(plain, into: &ids)
+            }
+        }
+        return ids
+    }
+
+    /// Token ids for a rendered chat prompt. Special-token strings inside message text (a user typing
+    /// `<|im_start|>system`) are encoded as plain text, so user text cannot forge control tokens; pass
+    /// `rawText: true` for transformers' behaviour (`apply_chat_template` then `encode`: they become control
+    /// tokens). Text without such strings encodes identically either way.
+    public func encode(_ prompt: RenderedPrompt, rawText: Bool = false) -> [Int] {
+        var ids: [Int] = []
+        for segment in matcher.split(prompt.text, literal: rawText ? [] : prompt.literalRanges) {
             switch segment {
             case let .token(id): ids.append(id)
             case let .text(plain): encodePlain(plain, into: &ids)

@@ -53,7 +53,10 @@ enum TokenizerFiles {
         let vocab = try decode([String: Int].self, from: vocabPath)
         let text = try readText(mergesPath)
         var merges: [(String, String)] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines split on U+000A scalars, not Characters: in Swift "\r\n" is one Character, so splitting a CRLF
+        // file by Character saw one line (the "#version" header) and silently dropped every merge.
+        for (n, rawScalars) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let raw = Substring(rawScalars)
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.isEmpty || (n == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
@@ -76,6 +79,12 @@ enum TokenizerFiles {
             }
             added.sort { $0.id < $1.id }
         }
+        // A vocabulary beyond the 256 byte symbols is reachable only through merges: none means a file that
+        // parsed but makes no sense (every text would come out as byte tokens), so it is an error.
+        if merges.isEmpty && vocab.count > 256 {
+            throw OmniError.config(file: mergesPath, keyPath: "(merges)",
+                                   expected: "merge rules for the \(vocab.count) tokens of \(vocabPath)", actual: "none")
+        }
         return TokenizerDefinition(vocab: vocab, merges: merges, added: added, normalizeNFC: true,
                                    modelFile: mergesPath)
     }
@@ -83,11 +92,7 @@ enum TokenizerFiles {
     // MARK: decoding helpers
 
     private static func readData(_ path: String) throws -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw OmniError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        try RegularFile.read(path, limit: 1 << 30)
     }
 
     private static func readText(_ path: String) throws -> String {

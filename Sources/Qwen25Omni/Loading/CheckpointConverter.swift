@@ -2,55 +2,104 @@ import Foundation
 import OmniCore
 
 /// Converts a checkpoint between weight formats (and optionally dtypes) through the registry only:
-/// `weightFormat(for:)` opens, `weightFormat(named:)` writes, `converter(from:to:)` converts.
+/// `weightFormat(for:)` opens, `weightFormat(named:)` writes, `converter(from:to:)` converts. `omni convert`
+/// and the ConvertWeights sample are thin callers of this type.
 ///
 /// Floating-point tensors take the target dtype; quantized targets apply only to floating-point tensors of
 /// rank ≥ 2 whose last dimension is a multiple of 32 (others keep their dtype, and the report says so).
 /// Config, tokenizer and processor files (`*.json`, `*.txt` beside the weights, except weight indexes)
-/// are copied. The output is re-read and compared with the input: bit-exact for unchanged dtypes, max and
-/// mean absolute error for converted ones. On any failure the output folder is removed.
-struct CheckpointConverter {
-    var registry: PluginRegistry
+/// are copied, and `spk_dict.pt` becomes `spk_dict.safetensors`. The output is re-read and compared with the
+/// input: bit-exact for unchanged dtypes, max and mean absolute error for converted ones.
+///
+/// The output is atomic: everything is built in a hidden sibling folder (`.OUT.partial-PID-…`, see
+/// `AtomicDirectory`), verified there, and renamed onto `OUT` only when complete. A failed or killed run
+/// leaves no `OUT`; the next run removes a killed run's temporary; of two runs to one `OUT`, one complete
+/// result wins and the other fails without touching it.
+public struct CheckpointConverter {
+    /// Where formats and dtype converters come from.
+    public var registry: PluginRegistry
     /// Output format name (`safetensors`, `gguf`, `zstd`).
-    var format: String
+    public var format: String
     /// Target dtype, or nil to keep every tensor's dtype.
-    var dtype: DType?
-    var maxShardBytes: Int?
+    public var dtype: DType?
+    /// Largest shard in bytes (nil: one file).
+    public var maxShardBytes: Int?
     /// Receives progress and the verification report, line by line.
-    var log: (String) -> Void = { print($0) }
+    public var log: (String) -> Void
 
-    /// What the conversion did.
-    struct Report {
-        var tensors = 0
-        var converted = 0
-        var kept: [String] = []
-        var copiedFiles: [String] = []
-        var bitExact = 0
-        /// Per target dtype: (max abs error, sum of abs errors, element count).
-        var errors: [DType: (max: Float, sum: Double, count: Int)] = [:]
+    /// A converter to `format` (and `dtype`); `log` receives progress lines.
+    public init(registry: PluginRegistry, format: String, dtype: DType? = nil, maxShardBytes: Int? = nil,
+                log: @escaping (String) -> Void = { _ in }) {
+        self.registry = registry
+        self.format = format
+        self.dtype = dtype
+        self.maxShardBytes = maxShardBytes
+        self.log = log
     }
 
+    /// What the conversion did.
+    public struct Report: Sendable {
+        /// Tensors written.
+        public var tensors = 0
+        /// Tensors whose dtype changed.
+        public var converted = 0
+        /// Why a requested dtype was not applied, per tensor.
+        public var kept: [String] = []
+        /// Auxiliary files copied (config, tokenizer, processor).
+        public var copiedFiles: [String] = []
+        /// Tensors re-read bit for bit equal to the source.
+        public var bitExact = 0
+        /// Per target dtype: (max abs error, sum of abs errors, element count).
+        public var errors: [DType: (max: Float, sum: Double, count: Int)] = [:]
+    }
+
+    /// Converts `model` (a folder or a weight file) into `out`, a path that must not exist yet.
+    ///
+    /// `out` is a folder (weights, auxiliary files, speakers); it may be a single weight file (`out.omz`,
+    /// `out.gguf`, `out.safetensors`, the writer's extension) only when `model` is a single weight file too.
     @discardableResult
-    func run(model: URL, out: URL) throws -> Report {
-        guard !FileManager.default.fileExists(atPath: out.path) else {
-            throw OmniError.invalidArgument(name: "OUT", expected: "a path that does not exist yet", actual: out.path)
-        }
+    public func run(model: URL, out: URL) throws -> Report {
         let writer = try registry.weightFormat(named: format)
         guard writer.capabilities.canWrite else {
             throw OmniError.unsupported(what: "writing \(format)", reasons: ["the \(format) plugin reads only"])
         }
-        let source = try registry.weightFormat(for: model).open(model)
-        do {
-            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
-            return try convert(source, model: model, writer: writer, out: out)
-        } catch {
-            try? FileManager.default.removeItem(at: out)
-            throw error
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model.path, isDirectory: &isDir) else {
+            throw OmniError.io(path: model.path, reason: "no such file or folder")
         }
+        let singleFile = writer.capabilities.fileExtensions.contains(out.pathExtension.lowercased())
+            && !out.pathExtension.isEmpty
+        if singleFile && isDir.boolValue {
+            throw OmniError.invalidArgument(name: "OUT", expected: "a folder path for a model folder (the weights, config, "
+                + "tokenizer and speakers are written into it; e.g. \(out.deletingPathExtension().lastPathComponent)-\(format)), "
+                + "or a .\(out.pathExtension) file only when MODEL is a single weight file", actual: out.path)
+        }
+        if FileManager.default.fileExists(atPath: out.path) {
+            throw OmniError.invalidArgument(name: "OUT", expected: "a path that does not exist yet", actual: out.path)
+        }
+        var parent: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: out.deletingLastPathComponent().path, isDirectory: &parent),
+              parent.boolValue else {
+            throw OmniError.invalidArgument(name: "OUT", expected: "a path in an existing folder", actual: out.path)
+        }
+        let source = try registry.weightFormat(for: model).open(model)
+        let staging = try AtomicDirectory(destination: out)
+        defer { staging.discard() }
+        let report: Report
+        if singleFile {
+            let file = staging.url.appendingPathComponent(out.lastPathComponent)
+            report = try convert(source, model: model, writer: writer, out: file, auxiliary: false)
+            try AtomicStaging.publish(file, to: out)
+        } else {
+            report = try convert(source, model: model, writer: writer, out: staging.url, auxiliary: true)
+            try staging.commit()
+        }
+        log("wrote \(out.path)")
+        return report
     }
 
     /// The dtype `info` is written as, and why a requested dtype was not applied.
-    func target(for info: TensorInfo) -> (DType, String?) {
+    public func target(for info: TensorInfo) -> (DType, String?) {
         guard let dtype, dtype != info.dtype, info.dtype.isFloatingPoint || info.dtype.isQuantized else { return (info.dtype, nil) }
         if dtype.isQuantized {
             guard info.shape.rank >= 2 else { return (info.dtype, nil) } // norms and biases stay as they are
@@ -63,7 +112,8 @@ struct CheckpointConverter {
         return (dtype, nil)
     }
 
-    private func convert(_ source: any WeightSource, model: URL, writer: any WeightFormat, out: URL) throws -> Report {
+    private func convert(_ source: any WeightSource, model: URL, writer: any WeightFormat, out: URL,
+                         auxiliary: Bool) throws -> Report {
         var report = Report()
         var entries: [TensorEntry] = []
         let registry = self.registry
@@ -83,8 +133,10 @@ struct CheckpointConverter {
         let written = try writer.write(entries, to: out,
                                        options: WeightWriteOptions(maxShardBytes: maxShardBytes, metadata: source.metadata))
         log("wrote \(written.count) file(s): " + written.map(\.lastPathComponent).joined(separator: ", "))
-        report.copiedFiles = try copyAuxiliaryFiles(from: model, to: out)
-        try convertSpeakerDictionary(from: model, to: out)
+        if auxiliary {
+            report.copiedFiles = try copyAuxiliaryFiles(from: model, to: out)
+            try convertSpeakerDictionary(from: model, to: out)
+        }
         try verify(source, out: out, report: &report)
         return report
     }
@@ -124,11 +176,12 @@ struct CheckpointConverter {
     }
 
     /// Byte equality of two tensors of equal byte count (strided views compared in logical order).
-    static func sameBytes(_ a: Tensor, _ b: Tensor) -> Bool {
+    public static func sameBytes(_ a: Tensor, _ b: Tensor) -> Bool {
         a.withContiguousBytes { pa in b.withContiguousBytes { memcmp(pa, $0, a.byteCount) == 0 } }
     }
 
-    static func convert(_ t: Tensor, to: DType, with c: any DTypeConverter) throws -> Tensor {
+    /// `t` (contiguous) converted to `to` by `c`.
+    public static func convert(_ t: Tensor, to: DType, with c: any DTypeConverter) throws -> Tensor {
         let out = Tensor(zeros: t.shape, dtype: to)
         try c.convert(t.rawPointer, from: t.dtype, to: out.mutableRawPointer, to, count: t.elementCount)
         return out
@@ -144,7 +197,8 @@ struct CheckpointConverter {
         for n in names {
             let dst = out.appendingPathComponent(n)
             if FileManager.default.fileExists(atPath: dst.path) { continue }
-            try FileManager.default.copyItem(at: model.appendingPathComponent(n), to: dst)
+            // Through RegularFile: a FIFO named config.json is an error, not a hang.
+            try RegularFile.read(model.appendingPathComponent(n).path).write(to: dst)
         }
         if !names.isEmpty { log("copied " + names.joined(separator: ", ")) }
         return names

@@ -4,32 +4,13 @@ import OmniTestSupport
 import Qwen25Omni
 import XCTest
 
-/// End-to-end checks of the `omni` binary built next to the test bundle, or of the one `OMNI_CLI` names
-/// (scripts/test.sh reruns these against the release build: the optimizer ends object lifetimes early, and a
+/// End-to-end checks of the `omni` binary (`OmniCLI`: built with this target, or the one `OMNI_CLI` names;
+/// scripts/test.sh reruns these against the release build: the optimizer ends object lifetimes early, and a
 /// pointer kept past its owner's last use reads freed memory only there).
 final class CLITests: XCTestCase {
-    var omni: URL {
-        if let path = ProcessInfo.processInfo.environment["OMNI_CLI"], !path.isEmpty {
-            return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("omni")
-    }
-
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        guard FileManager.default.isExecutableFile(atPath: omni.path) else {
-            throw XCTSkip("omni binary not built next to the tests (\(omni.path)); run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = omni
-        p.arguments = args
-        p.currentDirectoryURL = Fixtures.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try OmniCLI.run(args)
+        return (r.status, r.out, r.err)
     }
 
     func testForwardWritesReferenceLogits() throws {

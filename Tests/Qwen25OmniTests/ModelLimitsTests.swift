@@ -1,0 +1,82 @@
+import Foundation
+import OmniCore
+import OmniTestSupport
+@testable import Qwen25Omni
+import XCTest
+
+/// Limits from the model itself (layers present, positions) and overflow-safe estimates, checked before
+/// anything is built or allocated.
+final class ModelLimitsTests: XCTestCase {
+    func config(_ edit: (inout [String: Any]) -> Void = { _ in }) throws -> OmniConfig {
+        var raw = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("config.json")))
+            as? [String: Any])
+        edit(&raw)
+        let data = try JSONSerialization.data(withJSONObject: raw)
+        return try OmniConfig.parse(data, file: "config.json")
+    }
+
+    /// The tiny config with `thinker_config.<section>.<key>` set to `value`.
+    func config(_ section: String, _ key: String, _ value: Int) throws -> OmniConfig {
+        try config {
+            var thinker = $0["thinker_config"] as! [String: Any]
+            var sub = thinker[section] as! [String: Any]
+            sub[key] = value
+            thinker[section] = sub
+            $0["thinker_config"] = thinker
+        }
+    }
+
+    func names() throws -> [String] {
+        let index = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel
+            .appendingPathComponent("model.safetensors.index.json"))) as? [String: Any])
+        return try XCTUnwrap(index["weight_map"] as? [String: String]).keys.sorted()
+    }
+
+    func testConfigClaimingMoreLayersThanTheCheckpointNamesKeyAndCount() throws {
+        let huge = try config("text_config", "num_hidden_layers", 1_000_000_000)
+        XCTAssertThrowsError(try CheckpointLimits.check(config: huge, names: names())) { error in
+            guard case let OmniError.config(_, keyPath, expected, actual)? = error as? OmniError else { return XCTFail("\(error)") }
+            XCTAssertEqual(keyPath, "thinker_config.text_config.num_hidden_layers")
+            XCTAssertTrue(expected.hasPrefix("2,"), expected)
+            XCTAssertEqual(actual, "1000000000")
+        }
+        XCTAssertNoThrow(try CheckpointLimits.check(config: config(), names: names()))
+    }
+
+    func testAudioAndVisionDepthsAreCheckedToo() throws {
+        let deep = try config("vision_config", "depth", 99)
+        XCTAssertThrowsError(try CheckpointLimits.check(config: deep, names: names())) { error in
+            XCTAssertTrue("\(error)".contains("thinker_config.vision_config.depth"), "\(error)")
+        }
+    }
+
+    func testPositionsBoundNewTokens() throws {
+        let c = try config()
+        let positions = c.thinker.text.maxPositionEmbeddings
+        XCTAssertNoThrow(try CheckpointLimits.checkPositions(promptTokens: 10, maxNewTokens: positions - 10, config: c))
+        for (prompt, new) in [(10, positions - 9), (0, 10_000_000), (0, Int.max), (0, -1), (positions + 1, 0), (-1, 0)] {
+            XCTAssertThrowsError(try CheckpointLimits.checkPositions(promptTokens: prompt, maxNewTokens: new, config: c,
+                                                                      argument: "--max-new-tokens"), "\(prompt) + \(new)") { error in
+                XCTAssertTrue("\(error)".contains("max_position_embeddings"), "\(error)")
+            }
+        }
+    }
+
+    func testEstimatesNeverTrap() throws {
+        let c = try config()
+        for input in [InputSize(maxNewTokens: Int.max), InputSize(textTokens: Int.max),
+                      InputSize(audioSeconds: .infinity), InputSize(audioSeconds: .nan), InputSize(videoSeconds: 1e300),
+                      InputSize(imagePixels: Int.max), InputSize(textTokens: -1)] {
+            XCTAssertThrowsError(try MemoryEstimates(config: c, input: input, audioOutput: true), "\(input)")
+        }
+        // Saturating reads: derived counts of absurd input are Int.max, never a trap.
+        XCTAssertEqual(InputSize(audioSeconds: .infinity).audioTokens, Int.max)
+        XCTAssertEqual(InputSize(textTokens: Int.max, audioSeconds: 1).promptTokens, Int.max)
+        // A hostile config: sizes whose products overflow are an error from the estimate, not a trap.
+        let wide = try config("text_config", "intermediate_size", 1 << 60)
+        XCTAssertThrowsError(try MemoryEstimates(config: wide, input: InputSize(), audioOutput: false)) { error in
+            XCTAssertTrue("\(error)".contains("thinker prefill"), "\(error)")
+        }
+        XCTAssertNoThrow(try MemoryEstimates(config: c, input: InputSize(), audioOutput: true))
+    }
+}
