@@ -130,6 +130,8 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 Kernels.scale(arg(x), factor, out: out)
             case let .unary(x, kind):
                 Kernels.unary(arg(x), kind, out: out)
+            case let .reflectPad(x, left, right):
+                Kernels.reflectPad(arg(x), left: left, right: right, out: out)
             case let .gatherRows(x, indices):
                 Kernels.gatherRows(arg(x), indices, out: out)
             case let .reshape(x, shape):

@@ -121,6 +121,9 @@ public indirect enum Op: Sendable, Hashable {
     case scale(ValueID, factor: Float)
     /// An elementwise function of x → same shape.
     case unary(ValueID, UnaryKind)
+    /// Reflect padding of the last axis of x [C, L] → [C, left + L + right] (torch `padding_mode="reflect"`: the
+    /// edge sample is not repeated; left, right < L).
+    case reflectPad(ValueID, left: Int, right: Int)
     /// 1-D convolution of x [Cin, L] with weight [Cout, Cin/groups, K] (+ bias [Cout]) → [Cout, Lout],
     /// computed as im2col + GEMM per group.
     case conv1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int, dilation: Int, groups: Int)
