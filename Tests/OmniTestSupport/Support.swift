@@ -32,6 +32,13 @@ public enum Fixtures {
     }
 }
 
+extension Fixtures {
+    /// Checkpoints with a token2wav reference (`reference/speech.safetensors`).
+    public static var speechCheckpoints: [Checkpoint] {
+        checkpoints.filter { FileManager.default.fileExists(atPath: $0.reference.appendingPathComponent("speech.safetensors").path) }
+    }
+}
+
 /// Tolerance helpers used by the parity suites.
 public enum Tolerance {
     /// max |a − b| / max |b|: the fixtures README's relative measure.

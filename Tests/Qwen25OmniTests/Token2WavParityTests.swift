@@ -1,0 +1,61 @@
+import BuiltinPlugins
+import Foundation
+import OmniCore
+import OmniExec
+import OmniTestSupport
+@testable import Qwen25Omni
+import XCTest
+
+/// Token2wav against transformers 5.17.0 (`speech.safetensors`: `codes` and `noise` in, the DiT's `mel` and
+/// the vocoder's `waveform` out; speaker, steps, guidance and sway from the file's metadata), each within 1e-3 of
+/// max|reference|, on every checkpoint that carries a speech reference.
+final class Token2WavParityTests: XCTestCase {
+    struct Case {
+        let name: String
+        let model: URL
+        let reference: [String: Tensor]
+        let speaker: String
+        let steps: Int
+        let guidance: Float
+        let sway: Float
+    }
+
+    func cases() throws -> [Case] {
+        try Fixtures.speechCheckpoints.map { c in
+            let (t, meta) = try loadSafetensors(c.reference.appendingPathComponent("speech.safetensors"))
+            func value(_ k: String) throws -> String {
+                try XCTUnwrap(meta[k], "\(c): metadata \(k)").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            return Case(name: c.name, model: c.model, reference: t, speaker: try value("speaker"),
+                        steps: try XCTUnwrap(Int(try value("num_steps"))), guidance: try XCTUnwrap(Float(try value("guidance_scale"))),
+                        sway: try XCTUnwrap(Float(try value("sway_coefficient"))))
+        }
+    }
+
+    func load(_ c: Case) throws -> Token2Wav {
+        let registry = BuiltinPlugins.registry()
+        let t2w = try Token2Wav.load(directory: c.model, registry: registry, executor: Executor(registry: registry))
+        t2w.guidanceScale = c.guidance
+        t2w.swayCoefficient = c.sway
+        return t2w
+    }
+
+    func testMelAndWaveformMatchReference() throws {
+        for c in try cases() {
+            let t2w = try load(c)
+            let codes = try XCTUnwrap(c.reference["codes"]).int64s().map { Int($0) }
+            let mel = try t2w.mel(codes: codes, speaker: c.speaker, noise: try XCTUnwrap(c.reference["noise"]), steps: c.steps)
+            let want = try XCTUnwrap(c.reference["mel"])
+            XCTAssertEqual(mel.shape, want.shape, c.name)
+            let melErr = Tolerance.relativeMaxError(try mel.floats(), try want.floats())
+            let wav = try t2w.waveform(mel: mel)
+            let wantWav = try XCTUnwrap(c.reference["waveform"]).floats()
+            XCTAssertEqual(wav.elementCount, wantWav.count, c.name)
+            let wavErr = Tolerance.relativeMaxError(try wav.floats(), wantWav)
+            print("token2wav parity (\(c.name), \(c.speaker), \(codes.count) codes, \(c.steps) rk4 steps): "
+                  + "mel rel err \(melErr), waveform rel err \(wavErr)")
+            XCTAssertLessThanOrEqual(melErr, 1e-3, c.name)
+            XCTAssertLessThanOrEqual(wavErr, 1e-3, c.name)
+        }
+    }
+}
