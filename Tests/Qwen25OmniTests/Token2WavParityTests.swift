@@ -8,7 +8,9 @@ import XCTest
 
 /// Token2wav against transformers 5.17.0 (`speech.safetensors`: `codes` and `noise` in, the DiT's `mel` and
 /// the vocoder's `waveform` out; speaker, steps, guidance and sway from the file's metadata), each within 1e-3 of
-/// max|reference|, on every checkpoint that carries a speech reference.
+/// max|reference|, on every speech reference (two checkpoints of different DiT/BigVGAN shapes, two speakers); and
+/// the end-to-end runs' token2wav stage (`e2e_codes`, `e2e_noise` → `e2e_waveform`; the fixture scripts call
+/// `generate` with `token2wav_num_steps=4`).
 final class Token2WavParityTests: XCTestCase {
     struct Case {
         let name: String
@@ -21,8 +23,8 @@ final class Token2WavParityTests: XCTestCase {
     }
 
     func cases() throws -> [Case] {
-        try Fixtures.speechCheckpoints.map { c in
-            let (t, meta) = try loadSafetensors(c.reference.appendingPathComponent("speech.safetensors"))
+        try Fixtures.speechReferences.map { c in
+            let (t, meta) = try loadSafetensors(c.file)
             func value(_ k: String) throws -> String {
                 try XCTUnwrap(meta[k], "\(c): metadata \(k)").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             }
@@ -56,6 +58,19 @@ final class Token2WavParityTests: XCTestCase {
                   + "mel rel err \(melErr), waveform rel err \(wavErr)")
             XCTAssertLessThanOrEqual(melErr, 1e-3, c.name)
             XCTAssertLessThanOrEqual(wavErr, 1e-3, c.name)
+        }
+    }
+
+    func testEndToEndStageMatchesReference() throws {
+        for c in try cases() {
+            let t2w = try load(c)
+            let codes = try XCTUnwrap(c.reference["e2e_codes"]).int64s().map { Int($0) }
+            let wav = try t2w.waveform(codes: codes, speaker: c.speaker, noise: try XCTUnwrap(c.reference["e2e_noise"]), steps: 4)
+            let want = try XCTUnwrap(c.reference["e2e_waveform"]).floats()
+            XCTAssertEqual(wav.elementCount, want.count, c.name)
+            let err = Tolerance.relativeMaxError(try wav.floats(), want)
+            print("token2wav e2e stage (\(c.name), \(c.speaker), \(codes.count) codes): waveform rel err \(err)")
+            XCTAssertLessThanOrEqual(err, 1e-3, c.name)
         }
     }
 }
