@@ -7,7 +7,8 @@ import OmniCore
 /// one in the look-back / look-ahead layers), interleaved RoPE on the first head only, and a final AdaLN + projection.
 ///
 /// Classifier-free guidance runs both branches in one pass: a "guided" graph holds 2T rows (conditional, then
-/// unconditional), the two halves kept apart by attention segments, and combines v_c + g·(v_c − v_u) at the end.
+/// unconditional), and combines v_c + g·(v_c − v_u) at the end. The block mask travels as attention segments
+/// (one per block's key window, never spanning the two branches) rather than a dense [2T, 2T] mask.
 /// Two graphs: `conditioningGraph` (ECAPA, embeddings; once per utterance) and `velocityGraph` (once per ODE
 /// evaluation). Describes computation only; checkpoint names appear only through `scope`.
 public struct DiT: Sendable {
@@ -23,8 +24,8 @@ public struct DiT: Sendable {
     public static let refMel = "dit.ref_mel", nullRefMel = "dit.ref_mel_null", codeIDs = "dit.code_ids", speaker = "dit.spk"
     /// Conditioning output [B·T, encDim + embDim + encEmbDim]: ECAPA code, codec embedding, speaker vector per frame.
     public static let conditioning = "dit.conditioning"
-    /// Velocity graph inputs: the ODE state x [T, melDim], the time sinusoid [1, 256], positions [B·T] i64, a row of
-    /// ones [hidden] (AdaLN's 1 + scale), and one additive block mask [B·T, B·T] per (look-back, look-ahead) pair.
+    /// Velocity graph inputs: the ODE state x [T, melDim], the time sinusoid [1, 256], positions [B·T] i64 and a row
+    /// of ones [hidden] (AdaLN's 1 + scale).
     public static let state = "dit.x", time = "dit.time", positions = "dit.positions", ones = "dit.ones"
     /// Velocity graph output [T, melDim] (guided: after the CFG combination).
     public static let velocity = "dit.velocity"
@@ -46,9 +47,6 @@ public struct DiT: Sendable {
 
     /// Width of the per-frame conditioning.
     var conditioningWidth: Int { config.encDim + config.embDim + config.encEmbDim }
-
-    /// The name of the mask input for a layer that looks `back` blocks back and `ahead` blocks ahead.
-    public static func maskName(back: Int, ahead: Int) -> String { "dit.mask.back\(back).ahead\(ahead)" }
 
     /// (look-back, look-ahead) blocks of layer `l`.
     func reach(layer l: Int) -> (back: Int, ahead: Int) {
@@ -100,12 +98,8 @@ public struct DiT: Sendable {
         let inWidth = c.melDim + conditioningWidth
         var h = g.linear(g.concat([xs, cond], axis: 1, name: "dit.input"), w("input_embed.proj.weight", [hd, inWidth]),
                          bias: w("input_embed.proj.bias", [hd]), name: "dit.embed")                    // [rows, Hd]
-        var masks: [String: ValueID] = [:]
         for l in 0..<c.layers {
-            let r = reach(layer: l), name = Self.maskName(back: r.back, ahead: r.ahead)
-            let mask = masks[name] ?? g.input(name, shape: [rows, rows])
-            masks[name] = mask
-            h = block(&g, h, act: act, ones: ones, positions: positions, mask: mask, frames: t, guided: guided, layer: l)
+            h = block(&g, h, act: act, ones: ones, positions: positions, frames: t, guided: guided, layer: l)
         }
         // Final AdaLN (scale first, then shift) and projection.
         let mod = g.linear(act, w("norm_out.linear.weight", [2 * hd, hd]), bias: w("norm_out.linear.bias", [2 * hd]), name: "dit.norm_out.mod")
@@ -138,7 +132,7 @@ public struct DiT: Sendable {
     }
 
     /// `DiTDecoderLayer` l: h [rows, Hd] → [rows, Hd].
-    func block(_ g: inout Graph, _ h: ValueID, act: ValueID, ones: ValueID, positions: ValueID, mask: ValueID,
+    func block(_ g: inout Graph, _ h: ValueID, act: ValueID, ones: ValueID, positions: ValueID,
                frames t: Int, guided: Bool, layer l: Int) -> ValueID {
         let c = config, hd = c.hiddenSize, inner = c.heads * c.headDim, s = scope.scoped("transformer_blocks.\(l)")
         let n = "dit.L\(l)"
@@ -163,9 +157,21 @@ public struct DiT: Sendable {
         }
         q = ropeFirstHead(q, "q")
         k = ropeFirstHead(k, "k")
+        // The block band as segments: each block's queries attend a window of whole blocks (its own, plus the
+        // previous / next in the look-back / look-ahead layers), gathered into a segment of its own; the outputs of
+        // the block's own rows are picked back. Exactly the allowed keys, and a backend that skips keys outside a
+        // segment does O(T·window) work instead of O(T²).
+        let r = reach(layer: l), win = Self.windows(frames: t, branches: guided ? 2 : 1, blockSize: c.blockSize, back: r.back, ahead: r.ahead)
         let spec = AttentionSpec(heads: c.heads, kvHeads: c.heads, headDim: c.headDim, causal: false,
-                                 segments: guided ? [0, t, 2 * t] : nil, backendChain: attention)
-        let attn = g.attention(q: q, k: k, v: v, mask: mask, spec: spec, name: "\(n).attn")
+                                 segments: win.segments, backendChain: attention)
+        var attn: ValueID
+        if let gather = win.gather {
+            attn = g.attention(q: g.gatherRows(q, gather, name: "\(n).q_win"), k: g.gatherRows(k, gather, name: "\(n).k_win"),
+                               v: g.gatherRows(v, gather, name: "\(n).v_win"), spec: spec, name: "\(n).attn_win")
+            attn = g.gatherRows(attn, win.pick, name: "\(n).attn")
+        } else {
+            attn = g.attention(q: q, k: k, v: v, spec: spec, name: "\(n).attn")
+        }
         let o = linear(attn, "attn.to_out.0", out: hd, in: inner, "attn_out")
         var out = g.add(h, g.mul(o, part[2], name: "\(n).attn_gated"), name: "\(n).attn_res")
         let norm2 = modulate(&g, g.layerNorm(out, nil, nil, eps: 1e-6, name: "\(n).ff_ln"), scale: part[4], shift: part[3],
@@ -194,30 +200,32 @@ public struct DiT: Sendable {
         return Tensor(v, shape: [1, timeFrequencies])
     }
 
-    /// The velocity graph's constant inputs for `t` frames: positions, ones and the block masks (0 where query i
-    /// may see key j, −inf elsewhere: blk(j) − blk(i) within [−back, ahead], blk = frame / block_size).
+    /// The velocity graph's constant inputs for `t` frames: positions (0..<t per guidance branch) and ones.
     public func constantInputs(frames t: Int, guided: Bool) -> [String: Tensor] {
         let rows = guided ? 2 * t : t
-        var out: [String: Tensor] = [
-            Self.positions: Tensor(int64: (0..<rows).map { Int64($0 % t) }, shape: [rows]),
-            Self.ones: Tensor([Float](repeating: 1, count: config.hiddenSize), shape: [config.hiddenSize]),
-        ]
-        for l in 0..<config.layers {
-            let r = reach(layer: l), name = Self.maskName(back: r.back, ahead: r.ahead)
-            if out[name] != nil { continue }
-            var m = [Float](repeating: -.infinity, count: rows * rows)
-            let bs = config.blockSize
-            for i in 0..<rows {
-                let bi = (i % t) / bs
-                for j in 0..<rows {
-                    // Rows of the other guidance branch are kept apart by the attention segments.
-                    let d = (j % t) / bs - bi
-                    if d >= -r.back && d <= r.ahead { m[i * rows + j] = 0 }
-                }
+        return [Self.positions: Tensor(int64: (0..<rows).map { Int64($0 % t) }, shape: [rows]),
+                Self.ones: Tensor([Float](repeating: 1, count: config.hiddenSize), shape: [config.hiddenSize])]
+    }
+
+    /// The attention windows of the block mask (`_create_block_diff`: query i sees key j iff
+    /// −back ≤ j/bs − i/bs ≤ ahead, within one guidance branch of `frames` rows): `gather` lists, block by block,
+    /// the rows of each block's key window (nil when every window is the block itself), `segments` bounds the
+    /// windows, and `pick` finds each row's own output inside its window.
+    static func windows(frames t: Int, branches: Int, blockSize bs: Int, back: Int, ahead: Int)
+        -> (gather: [Int]?, segments: [Int], pick: [Int]) {
+        var gather: [Int] = [], segments = [0], pick: [Int] = []
+        let blocks = (t + bs - 1) / bs
+        for b in 0..<branches {
+            let base = b * t
+            for blk in 0..<blocks {
+                let lo = max(0, blk - back) * bs, hi = min(t, (blk + ahead + 1) * bs)
+                let start = gather.count
+                gather += (base + lo)..<(base + hi)
+                segments.append(gather.count)
+                for row in (blk * bs)..<min(t, (blk + 1) * bs) { pick.append(start + row - lo) }
             }
-            out[name] = Tensor(m, shape: [rows, rows])
         }
-        return out
+        return (back == 0 && ahead == 0 ? nil : gather, segments, pick)
     }
 
     /// Every checkpoint key of the DiT with its shape.

@@ -45,12 +45,14 @@ public final class Token2Wav: @unchecked Sendable {
 
     /// Loads config, speakers and the token2wav weights of the model folder `directory`, strictly: every DiT and
     /// BigVGAN key must be present with its shape, and no `token2wav.` key may be left unused.
-    public static func load(directory: URL, registry: PluginRegistry, executor: any GraphExecutor) throws -> Token2Wav {
+    /// `attention` is the DiT's backend chain (the reference forces sdpa; any backend with segment support fits).
+    public static func load(directory: URL, registry: PluginRegistry, executor: any GraphExecutor,
+                            attention: [String] = ["flash_attention_2", "eager"]) throws -> Token2Wav {
         let config = try OmniConfig.load(directory: directory)
         let source = try registry.weightFormat(for: directory).open(directory)
         let weights = ModelWeights(source: source, registry: registry, policy: .auto, device: executor.device)
         return try make(config: config, directory: directory, source: source, weights: weights, registry: registry,
-                        executor: executor, attention: ["eager"])
+                        executor: executor, attention: attention)
     }
 
     /// The token2wav of a loaded model, sharing its weights and executor.
