@@ -11,6 +11,14 @@ public struct Voice: Sendable {
     public let cond: Tensor
     /// The reference mel, f32 [T_ref, melDim] (the file stores (1, T_ref, melDim)), in the DiT's log-mel units.
     public let refMel: Tensor
+
+    /// A voice from its parts (cond [encEmbDim], refMel [T_ref, melDim], both f32).
+    public init(name: String, bosToken: Int, cond: Tensor, refMel: Tensor) {
+        self.name = name
+        self.bosToken = bosToken
+        self.cond = cond
+        self.refMel = refMel
+    }
 }
 
 /// Every voice of a model's speaker dictionary, loaded strictly: each entry must hold exactly `bos_token`,
@@ -20,6 +28,12 @@ public struct Speakers: Sendable {
     public let file: String
     /// Voices by name.
     public let voices: [String: Voice]
+
+    /// A dictionary from its parts (`file` names it in errors).
+    public init(file: String, voices: [String: Voice]) {
+        self.file = file
+        self.voices = voices
+    }
 
     /// Voice names, sorted.
     public var names: [String] { voices.keys.sorted() }
