@@ -128,6 +128,10 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
                 try Kernels.snakeBeta(arg(x), alpha: try f32(arg(a), key: g[a].name), beta: try f32(arg(b), key: g[b].name), out: out)
             case let .scale(x, factor):
                 Kernels.scale(arg(x), factor, out: out)
+            case let .unary(x, kind):
+                Kernels.unary(arg(x), kind, out: out)
+            case let .reflectPad(x, left, right):
+                Kernels.reflectPad(arg(x), left: left, right: right, out: out)
             case let .gatherRows(x, indices):
                 Kernels.gatherRows(arg(x), indices, out: out)
             case let .reshape(x, shape):

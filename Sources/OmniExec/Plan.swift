@@ -118,7 +118,7 @@ extension Op {
         case let .conv1d(x, w, b, _, _, _, _): return [x, w] + (b.map { [$0] } ?? [])
         case let .convTranspose1d(x, w, b, _, _): return [x, w] + (b.map { [$0] } ?? [])
         case let .snakeBeta(x, a, b): return [x, a, b]
-        case let .scale(x, _): return [x]
+        case let .scale(x, _), let .unary(x, _), let .reflectPad(x, _, _): return [x]
         }
     }
 }

@@ -20,6 +20,7 @@ struct Omni: AsyncParsableCommand {
             PlanCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
             PreprocessCommand.self, ForwardCommand.self, GenerateCommand.self,
+            SpeakersCommand.self, Token2WavCommand.self,
             ConvertCommand.self,
             BenchCommand.self,
         ]

@@ -32,6 +32,29 @@ public enum Fixtures {
     }
 }
 
+extension Fixtures {
+    /// A token2wav reference: a model folder and one `speech*.safetensors` computed from it.
+    public struct SpeechReference: Sendable, CustomStringConvertible {
+        public let name: String
+        public let model: URL
+        public let file: URL
+        public var description: String { name }
+    }
+
+    /// The tiny speech variant (Tests/Fixtures/variants/spk, from shared make_speech_variants.py): DiT hidden 96,
+    /// 3 heads, 3 layers, block 16, look-ahead [1], look-back [0, 2], ff_mult 3, res2net scale 4; BigVGAN from 128.
+    public static var speechVariant: URL { root.appendingPathComponent("Tests/Fixtures/variants/spk") }
+
+    /// Every token2wav reference: the public checkpoint's (Chelsie) and the speech variant's (Chelsie, and Ethan
+    /// with 37 codes and 6 steps).
+    public static var speechReferences: [SpeechReference] {
+        [SpeechReference(name: "public", model: tinyModel, file: reference.appendingPathComponent("speech.safetensors")),
+         SpeechReference(name: "spk", model: speechVariant, file: speechVariant.appendingPathComponent("reference/speech.safetensors")),
+         SpeechReference(name: "spk-ethan", model: speechVariant,
+                         file: speechVariant.appendingPathComponent("reference/speech_ethan.safetensors"))]
+    }
+}
+
 /// Tolerance helpers used by the parity suites.
 public enum Tolerance {
     /// max |a − b| / max |b|: the fixtures README's relative measure.

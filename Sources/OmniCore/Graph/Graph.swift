@@ -216,6 +216,19 @@ public struct Graph: Sendable {
         add(.scale(x, factor: factor), shape: self[x].shape, name: name)
     }
 
+    /// f(x) elementwise (relu, sigmoid, tanh, clamped sqrt) → same shape.
+    public mutating func unary(_ x: ValueID, _ kind: UnaryKind, name: String) -> ValueID {
+        add(.unary(x, kind), shape: self[x].shape, name: name)
+    }
+
+    /// x [C, L] → [C, left + L + right], mirrored about the edge samples (reflect padding; left, right < L).
+    public mutating func reflectPad(_ x: ValueID, left: Int, right: Int, name: String) -> ValueID {
+        let s = self[x].shape
+        precondition(s.rank == 2 && left >= 0 && right >= 0 && left < s[1] && right < s[1],
+                     "\(name): reflect pad (\(left), \(right)) of \(s) needs padding < length")
+        return add(.reflectPad(x, left: left, right: right), shape: [s[0], left + s[1] + right], name: name)
+    }
+
     /// x [Cin, L], weight [Cout, Cin/groups, K], bias [Cout] → [Cout, (L + 2p − d(K−1) − 1)/s + 1].
     public mutating func conv1d(_ x: ValueID, _ w: ValueID, bias: ValueID?, stride: Int = 1, padding: Int = 0,
                                 dilation: Int = 1, groups: Int = 1, name: String) -> ValueID {

@@ -20,6 +20,18 @@ public enum RopeKind: Sendable, Hashable {
     case axial2D
 }
 
+/// Parameter-free elementwise functions of one `unary` op kind.
+public enum UnaryKind: Sendable, Hashable {
+    /// max(x, 0).
+    case relu
+    /// 1 / (1 + e^−x).
+    case sigmoid
+    /// tanh(x).
+    case tanh
+    /// sqrt(max(x, floor)) (a clamped standard deviation, as ECAPA's attentive pooling takes it).
+    case sqrt(floor: Float)
+}
+
 /// What an attention node computes; the mask travels with the node into the backend call.
 public struct AttentionSpec: Sendable, Hashable {
     public var heads: Int
@@ -107,6 +119,11 @@ public indirect enum Op: Sendable, Hashable {
     case snakeBeta(x: ValueID, alpha: ValueID, beta: ValueID)
     /// x · factor.
     case scale(ValueID, factor: Float)
+    /// An elementwise function of x → same shape.
+    case unary(ValueID, UnaryKind)
+    /// Reflect padding of the last axis of x [C, L] → [C, left + L + right] (torch `padding_mode="reflect"`: the
+    /// edge sample is not repeated; left, right < L).
+    case reflectPad(ValueID, left: Int, right: Int)
     /// 1-D convolution of x [Cin, L] with weight [Cout, Cin/groups, K] (+ bias [Cout]) → [Cout, Lout],
     /// computed as im2col + GEMM per group.
     case conv1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int, dilation: Int, groups: Int)

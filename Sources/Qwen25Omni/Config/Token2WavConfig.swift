@@ -16,3 +16,13 @@ public struct Token2WavConfig: Sendable, Hashable {
                     expected: "dit_config.mel_dim (\(dit.melDim))", actual: "\(bigvgan.melDim)")
     }
 }
+
+extension Token2WavConfig {
+    /// The Qwen2.5-Omni-7B token2wav shapes (OMNI-SPEC §1.6, §1.7: DiT 22 layers of 1024 with 16 heads, BigVGAN from
+    /// 1536 channels; every other field at its default), for benchmarks on synthetic weights.
+    public static func qwen25Omni7B() throws -> Token2WavConfig {
+        let dit: JSONValue = .object(["hidden_size": .int(1024), "num_hidden_layers": .int(22), "num_attention_heads": .int(16)])
+        return try Token2WavConfig(ConfigReader(file: "(Qwen2.5-Omni-7B defaults)", path: "token2wav_config",
+                                                value: .object(["dit_config": dit])))
+    }
+}
