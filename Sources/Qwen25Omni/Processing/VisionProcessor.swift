@@ -1,19 +1,6 @@
 import Foundation
 import OmniCore
 
-/// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel (decoded by the app or `PPMFile`).
-public struct RGBImage: Sendable, Equatable {
-    /// Size in pixels.
-    public var width: Int, height: Int
-    /// height × width × 3 bytes.
-    public var pixels: [UInt8]
-    /// An image from height × width × 3 RGB bytes.
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * 3, "RGB image \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
-        self.width = width; self.height = height; self.pixels = pixels
-    }
-}
-
 /// `Qwen2VLImageProcessor` / `Qwen2VLVideoProcessor` as the Omni processor runs them (OMNI-SPEC §6.2–6.3):
 /// smart_resize to multiples of 28 within a pixel budget, PIL-style antialiased bicubic resize on uint8, fused
 /// rescale + normalize, and the merge-block patch order the vision tower expects.
