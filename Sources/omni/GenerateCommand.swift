@@ -27,8 +27,8 @@ struct GenerateCommand: ParsableCommand {
     var reportMemory = false
 
     func validate() throws {
-        if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
-            throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
+        if prompt.isEmpty == (inputs == nil) {
+            throw ValidationError("give --prompt (and/or --audio, --image, --video) or --message, or --inputs, not both")
         }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0") }
         if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
@@ -38,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let model = try modelArgs.load(newTokens: maxNewTokens)
         let input: ThinkerInput
-        if inputs == nil { input = try prompt.input(try model.processor()) } else {
+        if inputs == nil { input = try prompt.input(try model.processor(), registry: model.registry) } else {
             let p = try ProcessorInputs(path: inputs!, registry: model.registry)
             guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
                 throw OmniError.invalidArgument(name: "\(inputs!): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
