@@ -9,7 +9,10 @@ import OmniCore
 /// mono and stereo). Video frames are decoded only near the indices asked for: a seek to the keyframe before a
 /// sampled frame whenever one lies between the last decoded frame and it.
 public struct FFmpegMediaDecoder: MediaDecoder {
-    public init() {}
+    /// A decoder; FFmpeg's own log is limited to fatal messages (failures reach the caller as `OmniError`s).
+    public init() { _ = Self.quietOnce }
+
+    private static let quietOnce: Void = av_log_set_level(AV_LOG_FATAL)
 
     public var name: String { "ffmpeg" }
 
@@ -57,8 +60,8 @@ public struct FFmpegMediaDecoder: MediaDecoder {
         try FFmpegVideo(url, limits: limits).info
     }
 
-    public func decodeVideoFrames(_ url: URL, indices: [Int], limits: MediaLimits) throws -> [RGBImage] {
-        try FFmpegVideo(url, limits: limits).frames(at: indices)
+    public func forEachVideoFrame(_ url: URL, indices: [Int], limits: MediaLimits, _ body: (Int, RGBImage) throws -> Void) throws {
+        try FFmpegVideo(url, limits: limits).frames(at: indices, body)
     }
 }
 

@@ -64,16 +64,14 @@ final class FFmpegVideo {
         return e.pointee.timestamp
     }
 
-    /// Frames at `indices` (ascending, in 0..<frameCount) as RGB. A frame missing from the stream (a gap) is
-    /// taken as the next one decoded; past the end, the last one.
-    func frames(at indices: [Int]) throws -> [RGBImage] {
-        guard !indices.isEmpty else { return [] }
+    /// Frames at `indices` (ascending, in 0..<frameCount) as RGB, handed to `body` with their position in
+    /// `indices`. A frame missing from the stream (a gap) is taken as the next one decoded; past the end, the last one.
+    func frames(at indices: [Int], _ body: (Int, RGBImage) throws -> Void) throws {
+        guard !indices.isEmpty else { return }
         guard zip(indices, indices.dropFirst()).allSatisfy({ $0 <= $1 }), indices.first! >= 0, indices.last! < info.frameCount else {
             throw OmniError.invalidArgument(name: "frame indices", expected: "ascending, in 0..<\(info.frameCount)", actual: "\(indices.prefix(8))…")
         }
         try input.openDecoder(stream: index)
-        var out: [RGBImage] = []
-        out.reserveCapacity(indices.count)
         var scaler: OpaquePointer?
         defer { sws_freeContext(scaler) }
         var k = 0, lastDecoded: Int64 = Int64.min, last: RGBImage?
@@ -97,7 +95,7 @@ final class FFmpegVideo {
                         try limits.check(width: Int(f.pointee.width), height: Int(f.pointee.height), file: input.path)
                         image = try FramePixels.rgb(f, path: input.path, scaler: &scaler)
                     }
-                    out.append(image!)
+                    if let image { try body(k, image) }
                     k += 1
                     progressed = true
                 }
@@ -110,9 +108,8 @@ final class FFmpegVideo {
             if !progressed {
                 // The stream ended before the sampled frame: repeat the last frame decoded.
                 guard let last else { throw input.fail("no decodable frame at or after index \(indices[k])") }
-                while k < indices.count { out.append(last); k += 1 }
+                while k < indices.count { try body(k, last); k += 1 }
             }
         }
-        return out
     }
 }

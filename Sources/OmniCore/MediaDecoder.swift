@@ -107,8 +107,10 @@ public protocol MediaDecoder: Sendable {
     func decodeAudio(_ url: URL, sampleRate: Int, limits: MediaLimits) throws -> DecodedAudio
     /// The video stream's header facts.
     func videoInfo(_ url: URL, limits: MediaLimits) throws -> VideoInfo
-    /// The frames at `indices` (ascending, each in 0..<frameCount), as RGB.
-    func decodeVideoFrames(_ url: URL, indices: [Int], limits: MediaLimits) throws -> [RGBImage]
+    /// Hands the frames at `indices` (ascending, each in 0..<frameCount) to `body` one at a time, as RGB, in
+    /// order, with their position in `indices`; the decoder keeps none of them (so a caller that shrinks each
+    /// frame holds one full-size frame at a time).
+    func forEachVideoFrame(_ url: URL, indices: [Int], limits: MediaLimits, _ body: (Int, RGBImage) throws -> Void) throws
 }
 
 extension MediaDecoder {
@@ -121,8 +123,16 @@ extension MediaDecoder {
     public func videoInfo(_ url: URL, limits: MediaLimits) throws -> VideoInfo {
         throw OmniError.unsupported(what: "decoding video", reasons: ["the \(name) media decoder reads no video"])
     }
-    public func decodeVideoFrames(_ url: URL, indices: [Int], limits: MediaLimits) throws -> [RGBImage] {
+    public func forEachVideoFrame(_ url: URL, indices: [Int], limits: MediaLimits, _ body: (Int, RGBImage) throws -> Void) throws {
         throw OmniError.unsupported(what: "decoding video", reasons: ["the \(name) media decoder reads no video"])
+    }
+
+    /// The frames at `indices`, all held at once (`forEachVideoFrame` collected).
+    public func decodeVideoFrames(_ url: URL, indices: [Int], limits: MediaLimits) throws -> [RGBImage] {
+        var frames: [RGBImage] = []
+        frames.reserveCapacity(indices.count)
+        try forEachVideoFrame(url, indices: indices, limits: limits) { _, f in frames.append(f) }
+        return frames
     }
 }
 

@@ -128,11 +128,11 @@ public struct InMemoryMediaDecoder: MediaDecoder {
         guard let v = videos[url.path], let f = v.frames.first else { throw missing(url) }
         return VideoInfo(width: f.width, height: f.height, frameCount: v.frames.count, fps: v.fps, hasAudio: audios[url.path] != nil)
     }
-    public func decodeVideoFrames(_ url: URL, indices: [Int], limits: MediaLimits) throws -> [RGBImage] {
+    public func forEachVideoFrame(_ url: URL, indices: [Int], limits: MediaLimits, _ body: (Int, RGBImage) throws -> Void) throws {
         guard let v = videos[url.path] else { throw missing(url) }
-        return try indices.map {
-            guard v.frames.indices.contains($0) else { throw OmniError.media(file: url.path, reason: "no frame \($0)") }
-            return v.frames[$0]
+        for (k, i) in indices.enumerated() {
+            guard v.frames.indices.contains(i) else { throw OmniError.media(file: url.path, reason: "no frame \(i)") }
+            try body(k, v.frames[i])
         }
     }
 }

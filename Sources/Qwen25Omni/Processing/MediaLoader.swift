@@ -76,7 +76,10 @@ public struct MediaLoader: Sendable {
         let info = try d.videoInfo(url, limits: limits)
         let (indices, sampleFPS) = try sampling.sample(total: info.frameCount, videoFPS: info.fps, file: path)
         let (h, w) = try sampling.frameSize(height: info.height, width: info.width, frames: indices.count, file: path)
-        let frames = try d.decodeVideoFrames(url, indices: indices, limits: limits).map { VisionProcessor.resize($0, width: w, height: h) }
+        // Each frame is shrunk as it arrives, so one full-size frame is held at a time.
+        var frames: [RGBImage] = []
+        frames.reserveCapacity(indices.count)
+        try d.forEachVideoFrame(url, indices: indices, limits: limits) { _, f in frames.append(VisionProcessor.resize(f, width: w, height: h)) }
         guard frames.count == indices.count else {
             throw OmniError.media(file: path, reason: "decoder \(d.name) returned \(frames.count) frames for \(indices.count) indices")
         }
