@@ -19,7 +19,7 @@ if pkg-config --exists libavformat libavcodec libswscale libswresample libavutil
     mkdir -p "$B/cmods/CMediaJPEG"
     printf 'module CMediaJPEG {\n    header "%s/Sources/CMediaJPEG/include/omni_jpeg.h"\n    export *\n}\n' "$PWD" > "$B/cmods/CMediaJPEG/module.modulemap"
     # shellcheck disable=SC2046
-    fuzz_module MediaFFmpeg -I Sources/CFFmpeg -I "$B/cmods/CMediaJPEG" $(pkg-config --cflags-only-I libavformat | sed 's/-I/-Xcc -I/g') -- Plugins/MediaFFmpeg
+    fuzz_module MediaFFmpeg -D FFmpeg -I Sources/CFFmpeg -I "$B/cmods/CMediaJPEG" $(pkg-config --cflags-only-I libavformat | sed 's/-I/-Xcc -I/g') -- Plugins/MediaFFmpeg
     # shellcheck disable=SC2046
     fuzz_target fuzz-media-ffmpeg Fuzz/FuzzMediaFFmpeg.swift -I Sources/CFFmpeg -I "$B/cmods/CMediaJPEG" -lMediaFFmpeg -lOmniCore \
         -lCMediaJPEG $(pkg-config --libs libavformat libavcodec libswscale libswresample libavutil libjpeg)

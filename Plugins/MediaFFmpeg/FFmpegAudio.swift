@@ -1,3 +1,5 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
 import CFFmpeg
 import Foundation
 import OmniCore
@@ -97,3 +99,4 @@ enum FFmpegAudio {
         return d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
     }
 }
+#endif

@@ -1,3 +1,5 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
 import CFFmpeg
 import Foundation
 import OmniCore
@@ -97,3 +99,4 @@ final class FFmpegInput {
         _ = try drain()
     }
 }
+#endif

@@ -1,3 +1,5 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
 import CFFmpeg
 import CMediaJPEG
 import Foundation
@@ -134,3 +136,4 @@ enum Orientation {
         return RGBImage(width: ow, height: oh, pixels: out)
     }
 }
+#endif

@@ -1,3 +1,5 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
 import CFFmpeg
 import Foundation
 import OmniCore
@@ -113,3 +115,4 @@ final class FFmpegVideo {
         }
     }
 }
+#endif

@@ -1,3 +1,5 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
 import CFFmpeg
 import OmniCore
 
@@ -93,3 +95,4 @@ enum FramePixels {
         return RGBImage(width: w, height: h, pixels: rgb)
     }
 }
+#endif
