@@ -184,6 +184,26 @@ final class CLITests: XCTestCase {
         #endif
     }
 
+    /// Audio longer than the 30 s window: a warning naming the file (the extractor keeps 30 s), or with
+    /// `--audio-segments` consecutive 30 s items, one placeholder each.
+    func testLongAudioWarnsOrIsSegmented() throws {
+        let dir = try temporaryDirectory("omni-cli")
+        let wav = dir.appendingPathComponent("long.wav").path
+        try WAVFile.writeFloat32((0..<(16000 * 35)).map { Float(sin(Double($0) * 0.03)) * 0.2 }, sampleRate: 16000, to: wav)
+        let out = dir.appendingPathComponent("in.safetensors")
+        let plain = try run(["preprocess", Fixtures.tinyModel.path, "--audio", wav, "--prompt", "x", "--out", out.path])
+        XCTAssertEqual(plain.status, 0, plain.err)
+        XCTAssertTrue(plain.err.contains("warning") && plain.err.contains("long.wav") && plain.err.contains("35.0 s"), plain.err)
+        XCTAssertEqual(try loadSafetensors(out).tensors["feature_attention_mask"]!.shape[0], 1)
+        let split = try run(["preprocess", Fixtures.tinyModel.path, "--audio", wav, "--audio-segments", "--prompt", "x", "--out", out.path])
+        XCTAssertEqual(split.status, 0, split.err)
+        XCTAssertFalse(split.err.contains("warning"), split.err)
+        let t = try loadSafetensors(out).tensors
+        XCTAssertEqual(t["feature_attention_mask"]!.shape[0], 2)
+        // The second item is the last 5 s: 500 feature frames.
+        XCTAssertEqual(try t["feature_attention_mask"]!.int64s()[3000...].reduce(0, +), 500)
+    }
+
     /// A WAV file through `preprocess` and `generate --audio`: the reference processor's ids and features, and
     /// its 12 greedy tokens.
     func testPreprocessAndGenerateFromAWAVFile() throws {
