@@ -23,6 +23,12 @@ let package = Package(
         .library(name: "SwiftOmni", targets: ["SwiftOmni"]),
         .executable(name: "omni", targets: ["omni"]),
     ],
+    // FFmpeg (on by default): JPEG, PNG, MP3, MP4… through FFmpeg's libraries and libjpeg (Debian's libav*-dev and
+    // libjpeg-dev, found with pkg-config). Without it (`--disable-default-traits`) only WAV and PPM/PGM are read.
+    traits: [
+        .trait(name: "FFmpeg", description: "Decode images, audio and video with FFmpeg's libraries and libjpeg."),
+        .default(enabledTraits: ["FFmpeg"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -32,6 +38,11 @@ let package = Package(
         // System libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libswresample libavutil",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        // libjpeg's longjmp error handling, in C.
+        .target(name: "CMediaJPEG", dependencies: ["CLibJPEG"]),
         // C kernels with run-time CPU dispatch.
         .target(name: "CKernels"),
         // The one executor.
@@ -48,9 +59,12 @@ let package = Package(
         plugin("AttentionEager", ["CBLAS", "CKernels"]),
         plugin("AttentionFlash2", ["CBLAS", "CKernels"]),
         plugin("PlacementStrategies"),
+        plugin("MediaBasic"),
+        plugin("MediaFFmpeg", ["CFFmpeg", "CMediaJPEG"]),
         .target(name: "BuiltinPlugins", dependencies: [
             "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
-            "AttentionEager", "AttentionFlash2", "PlacementStrategies",
+            "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic",
+            .target(name: "MediaFFmpeg", condition: .when(traits: ["FFmpeg"])),
         ], path: "Plugins/BuiltinPlugins"),
 
         // The umbrella an app imports: everything above plus fromPretrained with the built-in plugins.
@@ -75,11 +89,12 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore", "OmniTestSupport"]),
         .testTarget(name: "PluginTests", dependencies: ["OmniCore", "OmniTestSupport", "BuiltinPlugins",
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
-            "AttentionEager", "AttentionFlash2", "PlacementStrategies"]),
+            "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic",
+            .target(name: "MediaFFmpeg", condition: .when(traits: ["FFmpeg"]))]),
         .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
         .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniCore", "OmniTestSupport", "BuiltinPlugins", "Qwen25Omni"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
-            "BuiltinPlugins"], resources: []),
+            "BuiltinPlugins", "MediaBasic"], resources: []),
     ],
     // Swift 5 mode: the kernels share raw buffers across DispatchQueue.concurrentPerform workers by design
     // (disjoint ranges), which Swift 6's static data-race checking cannot express without unsafe wrappers.

@@ -3,6 +3,7 @@
 // short, turned into Whisper features. Any input may throw an `OmniError`; none may crash, hang or read outside it.
 import Foundation
 import OmniCore
+import MediaBasic
 import Qwen25Omni
 
 /// `OMNI_FUZZ_VERBOSE=1` prints what each input decoded as.

@@ -5,6 +5,10 @@ import FormatGGUF
 import FormatSafetensors
 import FormatTorchPickle
 import FormatZstd
+import MediaBasic
+#if FFmpeg
+import MediaFFmpeg
+#endif
 import OmniCore
 import PlacementStrategies
 
@@ -29,6 +33,11 @@ public enum BuiltinPlugins {
         r.register(CPUPlacement())
         r.register(SequentialPlacement())
         r.register(BalancedPlacement())
+        // Media decoders (the first that decodes the kind and recognizes the file reads it).
+        #if FFmpeg
+        r.register(FFmpegMediaDecoder())
+        #endif
+        r.register(BasicMediaDecoder())
         return r
     }
 

@@ -20,6 +20,8 @@ public enum OmniError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidArgument(name: String, expected: String, actual: String)
     /// The file system refused.
     case io(path: String, reason: String)
+    /// A media file (image, audio, video) is malformed, unsupported, or outside `MediaLimits`.
+    case media(file: String, reason: String)
     /// A model id or path could not be resolved; `tried` lists every place looked at.
     case modelNotFound(id: String, tried: [String], hint: String)
     /// An allocation would exceed a device budget.
@@ -55,6 +57,8 @@ public enum OmniError: Error, Sendable, Equatable, CustomStringConvertible {
             return "argument \(name): expected \(expected), got \(actual)"
         case let .io(path, reason):
             return "\(path): \(reason)"
+        case let .media(file, reason):
+            return "\(file): \(reason)"
         case let .modelNotFound(id, tried, hint):
             return "model '\(id)' not found. Looked in:\n" + tried.map { "  - \($0)" }.joined(separator: "\n")
                 + "\n\(hint)"

@@ -9,6 +9,7 @@ public struct PluginRegistry: Sendable {
     public private(set) var converters: [any DTypeConverter] = []
     public private(set) var attentionBackends: [any AttentionBackend] = []
     public private(set) var placementStrategies: [any PlacementStrategy] = []
+    public private(set) var mediaDecoders: [any MediaDecoder] = []
 
     public init() {}
 
@@ -20,6 +21,8 @@ public struct PluginRegistry: Sendable {
     public mutating func register(_ p: any AttentionBackend) { Self.upsert(&attentionBackends, p, \.name) }
     /// Adds or replaces a placement strategy.
     public mutating func register(_ p: any PlacementStrategy) { Self.upsert(&placementStrategies, p, \.name) }
+    /// Adds or replaces a media decoder.
+    public mutating func register(_ p: any MediaDecoder) { Self.upsert(&mediaDecoders, p, \.name) }
 
     private static func upsert<T>(_ list: inout [T], _ item: T, _ name: (T) -> String) {
         if let i = list.firstIndex(where: { name($0) == name(item) }) { list[i] = item } else { list.append(item) }
@@ -94,5 +97,16 @@ public struct PluginRegistry: Sendable {
                                            registered: placementStrategies.map(\.name))
         }
         return s
+    }
+
+    /// The first media decoder that decodes `kind` and recognizes `url`; the error lists what is registered.
+    public func mediaDecoder(for url: URL, as kind: MediaKind) throws -> any MediaDecoder {
+        guard let d = mediaDecoders.first(where: { $0.capabilities.kinds.contains(kind) && $0.canOpen(url, as: kind) }) else {
+            let all = mediaDecoders.map { "\($0.name) (\($0.capabilities.formats.joined(separator: " ")))" }
+            throw OmniError.unsupported(what: "decoding \(url.path) as \(kind)",
+                                        reasons: ["no registered media decoder recognizes it; registered: "
+                                                  + (all.isEmpty ? "(none)" : all.joined(separator: ", "))])
+        }
+        return d
     }
 }

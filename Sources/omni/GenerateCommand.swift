@@ -35,8 +35,8 @@ struct GenerateCommand: ParsableCommand {
     static let maxNewTokensLimit = 1 << 20
 
     func validate() throws {
-        if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
-            throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
+        if prompt.isEmpty == (inputs == nil) {
+            throw ValidationError("give --prompt (and/or --audio, --image, --video) or --message, or --inputs, not both")
         }
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...Self.maxNewTokensLimit)
         try OptionCheck.int(minNewTokens, "--min-new-tokens", 0...maxNewTokens, unit: " (≤ --max-new-tokens)")
@@ -63,7 +63,7 @@ struct GenerateCommand: ParsableCommand {
             }
             input = p.input
         } else {
-            input = try prompt.input(try model.processor())
+            input = try prompt.input(try model.processor(), registry: model.registry)
         }
         try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")

@@ -1,5 +1,6 @@
 import BuiltinPlugins
 import Foundation
+import MediaBasic
 import OmniCore
 import OmniExec
 import OmniTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import MediaBasic
 import OmniCore
 import OmniTestSupport
 @testable import Qwen25Omni

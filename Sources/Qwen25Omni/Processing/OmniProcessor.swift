@@ -43,19 +43,21 @@ public struct OmniProcessor: Sendable {
     }
 
     /// Processor outputs for a conversation whose `.audio`, `.image` and `.video` items take `waveforms` (16 kHz
-    /// mono), `images` and `videos` (frames sampled at `fps`) in order. Message text is text: special-token
-    /// strings in it stay plain text unless `rawText` (transformers' behaviour, for already-templated input).
+    /// mono), `images` and `videos` (frames sampled at `fps`, or at `videoFPS[i]` for video i when given, as
+    /// transformers' `fps` list) in order. Message text is text: special-token strings in it stay plain text
+    /// unless `rawText` (transformers' behaviour, for already-templated input).
     public func callAsFunction(_ messages: [ChatMessage], waveforms: [[Float]] = [], images: [RGBImage] = [],
-                               videos: [[RGBImage]] = [], fps: Double = 2, useAudioInVideo: Bool = false,
+                               videos: [[RGBImage]] = [], fps: Double = 2, videoFPS: [Double] = [], useAudioInVideo: Bool = false,
                                addGenerationPrompt: Bool = true, rawText: Bool = false) throws -> ThinkerInput {
         let ids = tokenizer.encode(template.renderPrompt(messages, addGenerationPrompt: addGenerationPrompt), rawText: rawText)
-        return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps, useAudioInVideo: useAudioInVideo)
+        return try expand(ids: ids, waveforms: waveforms, images: images, videos: videos, fps: fps, videoFPS: videoFPS,
+                          useAudioInVideo: useAudioInVideo)
     }
 
     /// Replaces the i-th placeholder of each kind in `ids` by the token count of the i-th item of that kind and
     /// attaches the features.
     public func expand(ids: [Int], waveforms: [[Float]] = [], images: [RGBImage] = [], videos: [[RGBImage]] = [],
-                       fps: Double = 2, useAudioInVideo: Bool = false) throws -> ThinkerInput {
+                       fps: Double = 2, videoFPS: [Double] = [], useAudioInVideo: Bool = false) throws -> ThinkerInput {
         func check(_ id: Int, _ count: Int, _ what: String, _ placeholder: String) throws {
             let slots = ids.filter { $0 == id }.count
             guard slots == count else {
@@ -74,6 +76,9 @@ public struct OmniProcessor: Sendable {
         try check(imageTokenID, images.count, "images", "<|IMAGE|>")
         try check(videoTokenID, videos.count, "videos", "<|VIDEO|>")
         guard fps > 0, fps.isFinite else { throw OmniError.invalidArgument(name: "fps", expected: "a positive frame rate", actual: "\(fps)") }
+        guard videoFPS.isEmpty || (videoFPS.count == videos.count && videoFPS.allSatisfy { $0 > 0 && $0.isFinite }) else {
+            throw OmniError.invalidArgument(name: "videoFPS", expected: "one positive rate per video (\(videos.count))", actual: "\(videoFPS)")
+        }
         var input = ThinkerInput(ids: ids)
         var audioCounts: [Int] = [], imageCounts: [Int] = [], videoCounts: [Int] = []
         if !waveforms.isEmpty {
@@ -107,7 +112,8 @@ public struct OmniProcessor: Sendable {
                 }
             }
             input.pixelValuesVideos = Tensor(rows, shape: [rows.count / vision.rowWidth, vision.rowWidth])
-            input.secondsPerGrid = Array(repeating: Double(vision.temporalPatchSize) / fps, count: videos.count)
+            input.secondsPerGrid = (videoFPS.isEmpty ? Array(repeating: fps, count: videos.count) : videoFPS)
+                .map { Double(vision.temporalPatchSize) / $0 }
         }
         var out: [Int] = [], next = [audioTokenID: 0, imageTokenID: 0, videoTokenID: 0], audioNext = 0
         let counts = [audioTokenID: audioCounts, imageTokenID: imageCounts, videoTokenID: videoCounts]

@@ -1,19 +1,6 @@
 import Foundation
 import OmniCore
 
-/// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel (decoded by the app or `PPMFile`).
-public struct RGBImage: Sendable, Equatable {
-    /// Size in pixels.
-    public var width: Int, height: Int
-    /// height × width × 3 bytes.
-    public var pixels: [UInt8]
-    /// An image from height × width × 3 RGB bytes.
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * 3, "RGB image \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
-        self.width = width; self.height = height; self.pixels = pixels
-    }
-}
-
 /// `Qwen2VLImageProcessor` / `Qwen2VLVideoProcessor` as the Omni processor runs them (OMNI-SPEC §6.2–6.3):
 /// smart_resize to multiples of 28 within a pixel budget, PIL-style antialiased bicubic resize on uint8, fused
 /// rescale + normalize, and the merge-block patch order the vision tower expects.
@@ -164,24 +151,52 @@ public struct VisionProcessor: Sendable {
         return img
     }
 
+    /// One separable pass. Integer arithmetic, so the order of the sums does not change the result: the
+    /// horizontal pass accumulates the three channels of a pixel together; the vertical pass adds whole source
+    /// rows, scaled, into a row of accumulators (contiguous, so it vectorizes).
     private static func pass(_ img: RGBImage, outWidth out: Int, horizontal: Bool) -> RGBImage {
         let inSize = horizontal ? img.width : img.height
         let (bounds, coeffs, taps) = coefficients(inSize: inSize, outSize: out)
         let ow = horizontal ? out : img.width, oh = horizontal ? img.height : out
         var dst = [UInt8](repeating: 0, count: ow * oh * 3)
-        let half: Int64 = 1 << 21
+        let half = 1 << 21
         img.pixels.withUnsafeBufferPointer { src in
-            for yy in 0..<oh {
-                for xx in 0..<ow {
-                    let o = horizontal ? xx : yy
-                    let (start, count) = bounds[o]
-                    for c in 0..<3 {
-                        var ss = half
-                        for k in 0..<count {
-                            let sx = horizontal ? start + k : xx, sy = horizontal ? yy : start + k
-                            ss += Int64(src[(sy * img.width + sx) * 3 + c]) * coeffs[o * taps + k]
+            coeffs.withUnsafeBufferPointer { cf in
+                dst.withUnsafeMutableBufferPointer { d in
+                    if horizontal {
+                        let rowIn = img.width * 3
+                        for y in 0..<oh {
+                            let row = src.baseAddress! + y * rowIn
+                            for x in 0..<ow {
+                                let (start, count) = bounds[x]
+                                var s0 = half, s1 = half, s2 = half
+                                let w = cf.baseAddress! + x * taps
+                                var p = row + start * 3
+                                for k in 0..<count {
+                                    let c = Int(w[k])
+                                    s0 &+= Int(p[0]) &* c; s1 &+= Int(p[1]) &* c; s2 &+= Int(p[2]) &* c
+                                    p += 3
+                                }
+                                let o = (y * ow + x) * 3
+                                d[o] = UInt8(clamping: s0 >> 22); d[o + 1] = UInt8(clamping: s1 >> 22); d[o + 2] = UInt8(clamping: s2 >> 22)
+                            }
                         }
-                        dst[(yy * ow + xx) * 3 + c] = UInt8(clamping: ss >> 22)
+                    } else {
+                        let n = img.width * 3
+                        var acc = [Int](repeating: 0, count: n)
+                        acc.withUnsafeMutableBufferPointer { a in
+                            for yy in 0..<oh {
+                                let (start, count) = bounds[yy]
+                                for j in 0..<n { a[j] = half }
+                                for k in 0..<count {
+                                    let c = Int(cf[yy * taps + k])
+                                    let r = src.baseAddress! + (start + k) * n
+                                    for j in 0..<n { a[j] &+= Int(r[j]) &* c }
+                                }
+                                let o = d.baseAddress! + yy * n
+                                for j in 0..<n { o[j] = UInt8(clamping: a[j] >> 22) }
+                            }
+                        }
                     }
                 }
             }
@@ -190,7 +205,7 @@ public struct VisionProcessor: Sendable {
     }
 
     /// Per output index: first input index, tap count, and fixed-point weights (PIL `precompute_coeffs`).
-    private static func coefficients(inSize: Int, outSize: Int) -> ([(Int, Int)], [Int64], Int) {
+    private static func coefficients(inSize: Int, outSize: Int) -> ([(Int, Int)], [Int32], Int) {
         func cubic(_ x: Double) -> Double {
             let a = -0.5, x = abs(x)
             if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
@@ -200,7 +215,7 @@ public struct VisionProcessor: Sendable {
         let scale = Double(inSize) / Double(outSize), filterScale = max(scale, 1)
         let support = 2.0 * filterScale
         let taps = Int(support.rounded(.up)) * 2 + 1
-        var bounds: [(Int, Int)] = [], coeffs = [Int64](repeating: 0, count: outSize * taps)
+        var bounds: [(Int, Int)] = [], coeffs = [Int32](repeating: 0, count: outSize * taps)
         for o in 0..<outSize {
             let center = (Double(o) + 0.5) * scale
             let lo = max(Int(center - support + 0.5), 0)
@@ -209,7 +224,7 @@ public struct VisionProcessor: Sendable {
             for k in 0..<count { w[k] = cubic((Double(k + lo) - center + 0.5) / filterScale); total += w[k] }
             for k in 0..<count {
                 let v = total != 0 ? w[k] / total : 0
-                coeffs[o * taps + k] = Int64((v * Double(1 << 22) + (v < 0 ? -0.5 : 0.5)).rounded(.towardZero))
+                coeffs[o * taps + k] = Int32((v * Double(1 << 22) + (v < 0 ? -0.5 : 0.5)).rounded(.towardZero))
             }
             bounds.append((lo, count))
         }

@@ -1,0 +1,98 @@
+// Compiled only with the FFmpeg trait, so that building every target without it needs no FFmpeg headers.
+#if FFmpeg
+import CFFmpeg
+import OmniCore
+
+/// A decoded frame as RGB bytes, as Pillow's `Image.open(…)` followed by qwen-omni-utils' `to_rgb` gives them:
+/// packed RGB, grey and palette formats are copied exactly (16-bit samples keep their high byte, as Pillow's
+/// `RGB;16B` unpacker does); colour with alpha (RGBA) is composited on white with Pillow's `paste(mask=alpha)`
+/// rounding; grey+alpha and palette transparency are dropped (`convert("RGB")`). Other formats (YUV video,
+/// lossy WebP) go through libswscale with accurate rounding and full chroma interpolation.
+enum FramePixels {
+    static func rgb(_ f: UnsafeMutablePointer<AVFrame>, path: String, scaler: inout OpaquePointer?) throws -> RGBImage {
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        let fmt = AVPixelFormat(rawValue: f.pointee.format)
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        let stride0 = Int(f.pointee.linesize.0)
+        guard let p0 = f.pointee.data.0 else { throw OmniError.media(file: path, reason: "decoder returned no pixels") }
+        /// Pillow's DIV255 blend of `c` over white with alpha `a`.
+        @inline(__always) func overWhite(_ c: UInt8, _ a: UInt8) -> UInt8 {
+            let t = Int(c) * Int(a) + 255 * (255 - Int(a)) + 128
+            return UInt8(((t >> 8) + t) >> 8)
+        }
+        out.withUnsafeMutableBufferPointer { o in
+            switch fmt {
+            case AV_PIX_FMT_RGB24, AV_PIX_FMT_BGR24:
+                let bgr = fmt == AV_PIX_FMT_BGR24
+                for y in 0..<h { for x in 0..<w { for c in 0..<3 { o[(y * w + x) * 3 + c] = p0[y * stride0 + x * 3 + (bgr ? 2 - c : c)] } } }
+            case AV_PIX_FMT_RGB48BE:
+                for y in 0..<h { for x in 0..<w { for c in 0..<3 { o[(y * w + x) * 3 + c] = p0[y * stride0 + x * 6 + c * 2] } } }
+            case AV_PIX_FMT_RGBA, AV_PIX_FMT_BGRA, AV_PIX_FMT_RGBA64BE:
+                let bgr = fmt == AV_PIX_FMT_BGRA, step = fmt == AV_PIX_FMT_RGBA64BE ? 2 : 1
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let px = y * stride0 + x * 4 * step, a = p0[px + 3 * step]
+                        for c in 0..<3 { o[(y * w + x) * 3 + c] = overWhite(p0[px + (bgr ? 2 - c : c) * step], a) }
+                    }
+                }
+            case AV_PIX_FMT_GRAY8, AV_PIX_FMT_YA8, AV_PIX_FMT_GRAY16BE, AV_PIX_FMT_YA16BE:
+                let step = fmt == AV_PIX_FMT_GRAY8 ? 1 : fmt == AV_PIX_FMT_YA16BE ? 4 : 2
+                for y in 0..<h { for x in 0..<w { let v = p0[y * stride0 + x * step]; for c in 0..<3 { o[(y * w + x) * 3 + c] = v } } }
+            case AV_PIX_FMT_PAL8:
+                let pal = f.pointee.data.1!   // 256 × 32-bit native-endian ARGB
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let e = Int(p0[y * stride0 + x]) * 4
+                        // little-endian ARGB words: bytes B, G, R, A
+                        o[(y * w + x) * 3] = pal[e + 2]; o[(y * w + x) * 3 + 1] = pal[e + 1]; o[(y * w + x) * 3 + 2] = pal[e]
+                    }
+                }
+            case AV_PIX_FMT_GBRP:
+                let g = f.pointee.data.0!, b = f.pointee.data.1!, r = f.pointee.data.2!
+                let sg = Int(f.pointee.linesize.0), sb = Int(f.pointee.linesize.1), sr = Int(f.pointee.linesize.2)
+                for y in 0..<h { for x in 0..<w { o[(y * w + x) * 3] = r[y * sr + x]; o[(y * w + x) * 3 + 1] = g[y * sg + x]; o[(y * w + x) * 3 + 2] = b[y * sb + x] } }
+            default:
+                break
+            }
+        }
+        if [AV_PIX_FMT_RGB24, AV_PIX_FMT_BGR24, AV_PIX_FMT_RGB48BE, AV_PIX_FMT_RGBA, AV_PIX_FMT_BGRA, AV_PIX_FMT_RGBA64BE,
+            AV_PIX_FMT_GRAY8, AV_PIX_FMT_YA8, AV_PIX_FMT_GRAY16BE, AV_PIX_FMT_YA16BE, AV_PIX_FMT_PAL8, AV_PIX_FMT_GBRP].contains(fmt) {
+            return RGBImage(width: w, height: h, pixels: out)
+        }
+        return try scaled(f, path: path, scaler: &scaler)
+    }
+
+    /// libswscale to RGB24 (or RGBA, then composited on white, when the format has alpha).
+    private static func scaled(_ f: UnsafeMutablePointer<AVFrame>, path: String, scaler: inout OpaquePointer?) throws -> RGBImage {
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        let src = AVPixelFormat(rawValue: f.pointee.format)
+        guard let desc = av_pix_fmt_desc_get(src) else { throw OmniError.media(file: path, reason: "unknown pixel format \(f.pointee.format)") }
+        let alpha = desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
+        let dst = alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, bpp = alpha ? 4 : 3
+        let flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
+        scaler = sws_getCachedContext(scaler, Int32(w), Int32(h), src, Int32(w), Int32(h), dst, flags, nil, nil, nil)
+        guard let sws = scaler else {
+            throw OmniError.media(file: path, reason: "no conversion from pixel format \(String(cString: desc.pointee.name)) to RGB")
+        }
+        var packed = [UInt8](repeating: 0, count: w * h * bpp)
+        try packed.withUnsafeMutableBufferPointer { buf in
+            var planes: [UnsafeMutablePointer<UInt8>?] = [buf.baseAddress, nil, nil, nil]
+            var strides: [Int32] = [Int32(w * bpp), 0, 0, 0]
+            let srcPlanes: [UnsafePointer<UInt8>?] = [f.pointee.data.0, f.pointee.data.1, f.pointee.data.2, f.pointee.data.3].map { $0.map { UnsafePointer($0) } }
+            let srcStrides: [Int32] = [f.pointee.linesize.0, f.pointee.linesize.1, f.pointee.linesize.2, f.pointee.linesize.3]
+            let rows = sws_scale(sws, srcPlanes, srcStrides, 0, Int32(h), &planes, &strides)
+            guard rows == Int32(h) else { throw OmniError.media(file: path, reason: "pixel conversion failed") }
+        }
+        guard alpha else { return RGBImage(width: w, height: h, pixels: packed) }
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        for i in 0..<(w * h) {
+            let a = Int(packed[i * 4 + 3])
+            for c in 0..<3 {
+                let t = Int(packed[i * 4 + c]) * a + 255 * (255 - a) + 128
+                rgb[i * 3 + c] = UInt8(((t >> 8) + t) >> 8)
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: rgb)
+    }
+}
+#endif

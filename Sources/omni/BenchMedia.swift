@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import SwiftOmni
+
+/// `omni bench media FILE`: how long sampling a video takes (qwen-omni-utils' rules, decode only where sampled,
+/// each frame shrunk as it arrives) and the process's peak memory, next to what the sampled frames need.
+struct BenchMediaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "media",
+        abstract: "Time sampling the frames of a video (and decoding its audio track); print peak memory.")
+
+    @Argument(help: "A video file.") var file: String
+    @Option(name: .customLong("video-fps"), help: "Frames sampled per second (default 2).") var videoFPS: Double = 2
+    @Option(name: .customLong("video-max-frames"), help: "Most frames sampled (default min(768, frames)).") var videoMaxFrames: Int?
+    @Flag(help: "Also decode the audio track to 16 kHz.") var audio = false
+
+    func run() throws {
+        var sampling = VideoSampling()
+        sampling.fps = videoFPS
+        sampling.maxFrames = videoMaxFrames
+        let loader = MediaLoader(registry: BuiltinPlugins.registry(), sampling: sampling)
+        let t0 = BenchTiming.now()
+        let v = try loader.video(file)
+        let t1 = BenchTiming.now()
+        let f = v.frames[0], bytes = v.frames.count * f.pixels.count
+        print("video: \(v.info.width)×\(v.info.height), \(v.info.frameCount) frames at \(String(format: "%.3f", v.info.fps)) fps")
+        print("sampled \(v.frames.count) frames (indices \(v.indices.prefix(3).map(String.init).joined(separator: ", ")) … \(v.indices.last ?? 0)), "
+              + "resized to \(f.width)×\(f.height): \(String(format: "%.2f", t1 - t0)) s, frames hold \(ByteCount(bytes))")
+        if audio {
+            let a = try loader.audio(file)
+            print("audio track: \(a.count) samples at 16 kHz in \(String(format: "%.2f", BenchTiming.now() - t1)) s")
+        }
+        if let peak = ProcessMemory.peakResidentBytes { print("process: peak RSS \(ByteCount(peak))") }
+    }
+}
