@@ -1,6 +1,7 @@
 import Foundation
 import OmniCore
 import OmniTestSupport
+import MediaBasic
 import Qwen25Omni
 import XCTest
 
