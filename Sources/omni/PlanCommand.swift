@@ -29,6 +29,10 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate.")
     var maxNewTokens = 256
 
+    @Option(name: .customLong("talker-max-new-tokens"),
+            help: "Codec codes the talker may generate (default: about 16 per new token, at most 4096).")
+    var talkerMaxNewTokens: Int?
+
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
 
@@ -36,6 +40,10 @@ struct PlanCommand: ParsableCommand {
         for (v, name) in [(promptTokens, "--prompt-tokens"), (imagePixels, "--image-pixels"),
                           (maxNewTokens, "--max-new-tokens")] where v < 0 {
             throw ValidationError("argument \(name): expected a non-negative integer, got \(v)")
+        }
+        if let n = talkerMaxNewTokens, !TalkerOptions.maxNewTokensRange.contains(n) {
+            throw ValidationError("argument --talker-max-new-tokens: expected an integer in "
+                + "\(TalkerOptions.maxNewTokensRange.lowerBound)...\(TalkerOptions.maxNewTokensRange.upperBound), got \(n)")
         }
         for (v, name) in [(audioSeconds, "--audio-seconds"), (videoSeconds, "--video-seconds")] where !(v >= 0) {
             throw ValidationError("argument \(name): expected non-negative seconds, got \(v)")
@@ -50,7 +58,8 @@ struct PlanCommand: ParsableCommand {
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
-                              imagePixels: imagePixels, maxNewTokens: maxNewTokens)
+                              imagePixels: imagePixels, maxNewTokens: maxNewTokens,
+                              talkerMaxNewTokens: talkerMaxNewTokens)
         let directory = try ModelDirectory.resolve(args.model, revision: args.revision)
         let source = try registry.weightFormat(for: directory.url).open(directory.url)
         let infos = source.names.compactMap { source.info($0) }

@@ -30,6 +30,17 @@ public enum Fixtures {
          Checkpoint(name: "gqa5", model: root.appendingPathComponent("Tests/Fixtures/variants/gqa5"),
                     reference: root.appendingPathComponent("Tests/Fixtures/variants/gqa5/reference"))]
     }
+
+    /// Checkpoints with a speech reference (`reference/speech.safetensors`): the public tiny one, and the
+    /// speaker variant `variants/spk` (other talker shapes, speaker Ethan) when it has been copied in.
+    public static var speechCheckpoints: [Checkpoint] {
+        var out = [Checkpoint(name: "public", model: tinyModel, reference: reference)]
+        let spk = root.appendingPathComponent("Tests/Fixtures/variants/spk")
+        if FileManager.default.fileExists(atPath: spk.appendingPathComponent("reference/speech.safetensors").path) {
+            out.append(Checkpoint(name: "spk", model: spk, reference: spk.appendingPathComponent("reference")))
+        }
+        return out
+    }
 }
 
 /// Tolerance helpers used by the parity suites.
