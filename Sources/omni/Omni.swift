@@ -13,7 +13,7 @@ struct Omni: AsyncParsableCommand {
             InspectCommand.self,
             PlanCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
-            PreprocessCommand.self, ForwardCommand.self, GenerateCommand.self,
+            PreprocessCommand.self, ForwardCommand.self, GenerateCommand.self, TalkCommand.self,
             ConvertCommand.self,
             BenchCommand.self,
         ]
