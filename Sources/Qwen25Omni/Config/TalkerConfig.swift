@@ -68,6 +68,12 @@ public struct TalkerConfig: Sendable, Hashable {
         }
     }
 
+    /// Reads a `talker_config` object on its own (synthetic models, benchmarks); errors name `file` and
+    /// `talker_config.<key>`. The cross-checks against a thinker are `OmniConfig`'s.
+    public init(raw: JSONValue, file: String = "config.json") throws {
+        try self.init(ConfigReader(file: file, path: "talker_config", value: raw))
+    }
+
     /// A decoder field (`talker.layers`, `talker.headDim`…).
     public subscript<T>(dynamicMember field: KeyPath<DecoderConfig, T>) -> T { decoder[keyPath: field] }
 
