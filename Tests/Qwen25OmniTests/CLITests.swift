@@ -209,8 +209,8 @@ final class CLITests: XCTestCase {
     /// `omni talk --inputs speech.safetensors`: the reference's 8 greedy thinker tokens and 40 greedy talker codes
     /// (speaker from the reference's metadata, its BOS read from spk_dict.pt), and the option errors.
     func testTalkPrintsTheReferenceCodes() throws {
-        for cp in Fixtures.speechCheckpoints {
-            let input = cp.reference.appendingPathComponent("speech.safetensors")
+        for sr in Fixtures.speechReferences {
+            let cp = sr.checkpoint, input = sr.file
             let (ref, meta) = try loadSafetensors(input)
             let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
             let tokens = Array(try XCTUnwrap(ref["thinker_sequence"]).int64s().map { Int($0) }.dropFirst(ids.count))
@@ -222,8 +222,8 @@ final class CLITests: XCTestCase {
                              "--talker-min-new-tokens", "\(codes.count)", "--json"])
             XCTAssertEqual(r.status, 0, r.err)
             let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
-            XCTAssertEqual(obj?["tokens"] as? [Int], tokens, "\(cp)")
-            XCTAssertEqual(obj?["codes"] as? [Int], codes, "\(cp)")
+            XCTAssertEqual(obj?["tokens"] as? [Int], tokens, "\(sr)")
+            XCTAssertEqual(obj?["codes"] as? [Int], codes, "\(sr)")
         }
         let streamed = try run(["talk", Fixtures.tinyModel.path, "--prompt", "hi", "--speaker-bos", "2038", "--max-new-tokens", "3",
                                 "--talker-max-new-tokens", "6", "--talker-min-new-tokens", "6"])

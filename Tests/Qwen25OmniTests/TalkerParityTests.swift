@@ -10,7 +10,7 @@ import XCTest
 /// `thinker_sequence` = prompt + 8 greedy thinker tokens, `e2e_codes` = 40 greedy talker codes with repetition
 /// penalty 1.05 and min 40 new tokens, speaker in the metadata): the thinker tokens and the codes identical.
 final class TalkerParityTests: XCTestCase {
-    static var speechCheckpoints: [Fixtures.Checkpoint] { Fixtures.speechCheckpoints }
+    static var publicCheckpoint: Fixtures.Checkpoint { Fixtures.speechReferences[0].checkpoint }
 
     func load(_ c: Fixtures.Checkpoint, attention: String = "flash_attention_2") throws -> OmniModel {
         let registry = BuiltinPlugins.registry()
@@ -19,13 +19,16 @@ final class TalkerParityTests: XCTestCase {
     }
 
     func testGreedyThinkerTokensAndTalkerCodesMatchReference() throws {
-        for c in Self.speechCheckpoints {
-            for attention in ["eager", "flash_attention_2"] { try endToEnd(c, attention: attention) }
+        let refs = Fixtures.speechReferences
+        XCTAssertEqual(refs.map(\.description), ["public/speech.safetensors", "spk/speech.safetensors", "spk/speech_ethan.safetensors"])
+        for r in refs {
+            for attention in ["eager", "flash_attention_2"] { try endToEnd(r, attention: attention) }
         }
     }
 
-    func endToEnd(_ c: Fixtures.Checkpoint, attention: String) throws {
-        let (ref, meta) = try loadSafetensors(c.reference.appendingPathComponent("speech.safetensors"))
+    func endToEnd(_ r: Fixtures.SpeechReference, attention: String) throws {
+        let c = r.checkpoint
+        let (ref, meta) = try loadSafetensors(r.file)
         let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
         let sequence = try XCTUnwrap(ref["thinker_sequence"]).int64s().map { Int($0) }
         let expectedCodes = try XCTUnwrap(ref["e2e_codes"]).int64s().map { Int($0) }
@@ -42,8 +45,8 @@ final class TalkerParityTests: XCTestCase {
         let result = try model.generateSpeech(input: ThinkerInput(ids: ids), thinker: thinker, talker: talker) {
             events.append($0)
         }
-        XCTAssertEqual(result.tokens, expectedTokens, "\(c) \(attention) thinker tokens")
-        XCTAssertEqual(result.codes, expectedCodes, "\(c) \(attention) talker codes (speaker \(speaker), bos \(bos))")
+        XCTAssertEqual(result.tokens, expectedTokens, "\(r) \(attention) thinker tokens")
+        XCTAssertEqual(result.codes, expectedCodes, "\(r) \(attention) talker codes (speaker \(speaker), bos \(bos))")
         // Streamed in order: every thinker token, then every code as it came.
         let streamedTokens = events.compactMap { if case let .token(e) = $0, e.token >= 0 { return e.token } else { return nil } }
         let streamedCodes = events.compactMap { if case let .code(c) = $0 { return c } else { return nil } }
@@ -56,7 +59,7 @@ final class TalkerParityTests: XCTestCase {
     func testTheSpeakerRowReachesTheTalker() throws {
         // The speaker's BOS embedding is prefill row P: another speaker must change the first codec logits
         // (on this random checkpoint Chelsie and Ethan happen to give the same greedy codes, so compare logits).
-        let c = Self.speechCheckpoints[0]
+        let c = Self.publicCheckpoint
         let model = try load(c)
         let talker = try XCTUnwrap(model.talker)
         let input = ThinkerInput(ids: model.chatPrompt("Say hello."))
@@ -80,7 +83,7 @@ final class TalkerParityTests: XCTestCase {
     }
 
     func testSampledCodesFollowTheSeedAndNeverTheCodecBOS() throws {
-        let c = Self.speechCheckpoints[0]
+        let c = Self.publicCheckpoint
         let model = try load(c)
         let tc = try XCTUnwrap(model.talker).config
         let ids = model.chatPrompt("Say hello.")
@@ -100,7 +103,7 @@ final class TalkerParityTests: XCTestCase {
     }
 
     func testAsyncStreamYieldsTokensThenCodes() async throws {
-        let c = Self.speechCheckpoints[0]
+        let c = Self.publicCheckpoint
         let model = try load(c)
         let bos = try SpeakerBOS.read(c.model, speaker: "Chelsie")
         var codes: [Int] = [], tokens = 0
@@ -117,7 +120,7 @@ final class TalkerParityTests: XCTestCase {
     }
 
     func testOptionErrorsNameTheFlagAndRange() throws {
-        let model = try load(Self.speechCheckpoints[0])
+        let model = try load(Self.publicCheckpoint)
         let input = ThinkerInput(ids: model.chatPrompt("hi"))
         let thinker = GenerationOptions(maxNewTokens: 2, eos: [])
         let vocab = model.config.thinker.text.vocabSize
