@@ -41,6 +41,9 @@ struct TalkCommand: ParsableCommand {
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\", \"codes\": [...]} at the end instead of streaming.")
     var json = false
 
+    @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind, the plan's prediction and the speeds to stderr.")
+    var reportMemory = false
+
     func validate() throws {
         if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
             throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
@@ -68,12 +71,15 @@ struct TalkCommand: ParsableCommand {
         var text = ""
         var firstCode = true
         let out = FileHandle.standardOutput
+        let start = BenchTiming.now()
+        var thinkerDone = start
         let result = try model.generateSpeech(input: input, thinker: GenerationOptions(maxNewTokens: maxNewTokens), talker: talker) {
             switch $0 {
             case let .token(e):
                 text += e.text
                 if !json { out.write(Data(e.text.utf8)) }
             case let .code(c):
+                if firstCode { thinkerDone = BenchTiming.now() }
                 if !json { out.write(Data(((firstCode ? "\ncodes:" : "") + " \(c)").utf8)) }
                 firstCode = false
             }
@@ -83,7 +89,17 @@ struct TalkCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(result.codes.isEmpty ? "\ncodes: (none)" : "")
+            out.write(Data((result.codes.isEmpty ? "\ncodes: (none)\n" : "\n").utf8))
+        }
+        if reportMemory {
+            let end = BenchTiming.now()
+            var lines = model.executor.device.memory.report().description + "\n"
+            lines += "plan: cpu peak predicted \(ByteCount(model.plan.cpuPeak)) (KV cache: thinker "
+                + "\(ByteCount(model.plan.estimates.thinkerKVCache)), talker \(ByteCount(model.plan.estimates.talkerKVCache)))\n"
+            if let peak = ProcessMemory.peakResidentBytes { lines += "process: peak RSS \(ByteCount(peak))\n" }
+            lines += String(format: "speed: thinker %.3f s for %d tokens, talker %.3f s for %d codes (first code included)\n",
+                            thinkerDone - start, result.tokens.count, end - thinkerDone, result.codes.count)
+            FileHandle.standardError.write(Data(lines.utf8))
         }
     }
 }

@@ -13,8 +13,11 @@ public protocol SessionModel: Sendable {
 /// position, and the graphs for prefill and decode (each planned once by the executor per shape bucket).
 /// The model-specific ways to feed it live in extensions (`ThinkerSession.prefill(ids:)`, `TalkerSession.step`).
 public final class DecoderSession<Model: SessionModel>: @unchecked Sendable {
+    /// The model whose graphs this session runs.
     public let model: Model
+    /// Runs the graphs (shared with other sessions; it caches one plan per bucket).
     public let executor: any GraphExecutor
+    /// The model's weights (shared, read-only).
     public let weights: any WeightProvider
     /// Keys and values of every layer, preallocated for `capacity` tokens.
     public let cache: KVCache
