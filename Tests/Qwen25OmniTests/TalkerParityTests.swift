@@ -82,6 +82,42 @@ final class TalkerParityTests: XCTestCase {
         XCTAssertGreaterThan(Tolerance.maxAbsError(a, b), 1e-3)
     }
 
+    func testMediaPromptsKeepTheThinkersPositionsAndRun() throws {
+        // No speech reference has media; check the structure the reference prescribes: the talker's own
+        // get_rope_index over [prompt, speaker BOS, g_0] gives the thinker's prompt positions, then max + 1, max + 2.
+        let c = Self.publicCheckpoint
+        let model = try load(c)
+        let tc = try XCTUnwrap(model.talker).config
+        let bos = try SpeakerBOS.read(c.model, speaker: "Chelsie")
+        var inputs: [(String, ThinkerInput)] = []
+        let image = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
+        var i = ThinkerInput(ids: try XCTUnwrap(image["input_ids"]).int64s().map { Int($0) })
+        i.pixelValues = image["pixel_values"]
+        i.imageGrids = try VisionEncoder.Grid.list(try XCTUnwrap(image["image_grid_thw"]), name: "image_grid_thw")
+        inputs.append(("image", i))
+        let audio = try loadSafetensors(Fixtures.reference.appendingPathComponent("audio.safetensors")).tensors
+        inputs.append(("audio", ThinkerInput(ids: try XCTUnwrap(audio["input_ids"]).int64s().map { Int($0) },
+                                             audioFeatures: audio["input_features"], audioMask: audio["feature_attention_mask"])))
+        for (what, input) in inputs {
+            let thinker = try model.positions(input)
+            let talker = try model.talkerPositions(input, textIDs: input.ids + [bos, 7], talker: tc)
+            let m = try XCTUnwrap(thinker.flatMap { $0 }.max())
+            for r in 0..<3 {
+                XCTAssertEqual(Array(talker[r].prefix(input.ids.count)), thinker[r], what)
+                XCTAssertEqual(Array(talker[r].suffix(2)), [m + 1, m + 2], what)
+            }
+            let placeholder = what == "image" ? model.config.thinker.imageTokenID : model.config.thinker.audioTokenID
+            let slots = Set(input.ids.indices.filter { input.ids[$0] == placeholder })
+            XCTAssertFalse(slots.isEmpty)
+            XCTAssertEqual(model.talkerZeroRows(input), slots, what)
+            XCTAssertEqual(model.talkerZeroRows(ThinkerInput(ids: input.ids)), [], "\(what): no media given, nothing zeroed")
+            let result = try model.generateSpeech(input: input, thinker: GenerationOptions(maxNewTokens: 3, eos: []),
+                                                  talker: TalkerOptions(speakerBOS: bos, maxNewTokens: 4, minNewTokens: 4, greedy: true))
+            XCTAssertEqual(result.tokens.count, 3, what)
+            XCTAssertEqual(result.codes.count, 4, what)
+        }
+    }
+
     func testSampledCodesFollowTheSeedAndNeverTheCodecBOS() throws {
         let c = Self.publicCheckpoint
         let model = try load(c)

@@ -71,15 +71,10 @@ extension OmniModel {
     /// code per step until an ending code or `maxNewTokens` (OMNI-SPEC §7.2 steps 4–9).
     func talk(input: ThinkerInput, tokens: [Int], record: ThinkerRecord, talker: TalkerModel, options opts: TalkerOptions,
               onCode: (Int) throws -> Void) throws -> [Int] {
-        let tc = talker.config, th = config.thinker
+        let tc = talker.config
         let special = try inputEmbeddings(ThinkerInput(ids: [opts.speakerBOS, tc.textEndTokenID, tc.textPadTokenID])).floats()
-        let d = th.text.hiddenSize
-        var zeroRows = Set<Int>()
-        for (given, id) in [(input.audioFeatures != nil, th.audioTokenID), (input.pixelValues != nil, th.imageTokenID),
-                            (input.pixelValuesVideos != nil, th.videoTokenID)] where given {
-            zeroRows.formUnion(input.ids.indices.filter { input.ids[$0] == id })
-        }
-        let feed = try TalkerFeed(record: record, tokens: tokens, promptIDs: input.ids, zeroRows: zeroRows, config: tc,
+        let d = config.thinker.text.hiddenSize
+        let feed = try TalkerFeed(record: record, tokens: tokens, promptIDs: input.ids, zeroRows: talkerZeroRows(input), config: tc,
                                   speakerBOSID: opts.speakerBOS, speakerBOS: Array(special[0..<d]),
                                   textEnd: Array(special[d..<(2 * d)]), textPad: Array(special[(2 * d)...]))
         let positions = try talkerPositions(input, textIDs: feed.textIDs, talker: tc)
@@ -110,6 +105,18 @@ extension OmniModel {
                                       hidden: Tensor(row.hidden, shape: [1, e]))
         }
         return codes
+    }
+
+    /// Prompt rows whose embedding the talker sees as zero: the placeholders of each kind of media that was given
+    /// (`<|AUDIO|>` with audio features, `<|IMAGE|>` with pixels, `<|VIDEO|>` with video pixels; OMNI-SPEC §7.2 step 2).
+    func talkerZeroRows(_ input: ThinkerInput) -> Set<Int> {
+        let th = config.thinker
+        var rows = Set<Int>()
+        for (given, id) in [(input.audioFeatures != nil, th.audioTokenID), (input.pixelValues != nil, th.imageTokenID),
+                            (input.pixelValuesVideos != nil, th.videoTokenID)] where given {
+            rows.formUnion(input.ids.indices.filter { input.ids[$0] == id })
+        }
+        return rows
     }
 
     /// The talker's prefill positions: its own `get_rope_index` over `textIDs` (prompt, speaker BOS, g_0) with the
