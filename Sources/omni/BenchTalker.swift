@@ -18,7 +18,8 @@ struct BenchTalkerCommand: ParsableCommand {
     @Option(help: "MLP width.") var intermediate = 18944
     @Option(help: "Codec vocabulary.") var vocab = 8448
     @Option(name: .customLong("embedding-size"), help: "Thinker width (input of thinker_to_talker_proj).") var embeddingSize = 3584
-    @Option(help: "Weight dtype of the synthetic weights: bf16 (as the checkpoint stores them) or f32.") var dtype = "bf16"
+    @Option(help: "Weight dtype: bf16 (as the checkpoint stores them), f32, or q8_0/q4_0 (matrices quantized as --dtype talker=q8_0 would).")
+    var dtype = "bf16"
     @Option(name: .customLong("prompt-tokens"), help: "Prefill rows before timing (prompt + speaker BOS + first reply row).")
     var promptTokens = 128
     @Option(help: "Decode steps timed per run.") var codes = 64
@@ -34,7 +35,9 @@ struct BenchTalkerCommand: ParsableCommand {
         if headDim < 6 || headDim % 2 != 0 { throw ValidationError("argument --head-dim: expected an even integer ≥ 6, got \(headDim)") }
         if heads % kvHeads != 0 { throw ValidationError("argument --kv-heads: expected a divisor of --heads (\(heads)), got \(kvHeads)") }
         if vocab < 8 { throw ValidationError("argument --vocab: expected an integer ≥ 8, got \(vocab)") }
-        if !["bf16", "f32"].contains(dtype) { throw ValidationError("argument --dtype: expected bf16 or f32, got \(dtype)") }
+        if !["bf16", "f32", "q8_0", "q4_0"].contains(dtype) {
+            throw ValidationError("argument --dtype: expected bf16, f32, q8_0 or q4_0, got \(dtype)")
+        }
     }
 
     func run() throws {
@@ -43,7 +46,7 @@ struct BenchTalkerCommand: ParsableCommand {
         let executor = Executor(registry: registry, threads: threads)
         let model = TalkerModel(config: config, attention: attention == "eager" ? ["eager"] : [attention, "eager"])
         let t0 = BenchTiming.now()
-        let weights = InMemoryWeights(synthetic(model.expectedWeights()))
+        let weights = InMemoryWeights(try quantized(synthetic(model.expectedWeights()), registry: registry))
         let bytes = weights.tensors.values.reduce(0) { $0 + $1.byteCount }
         print(String(format: "talker: %d layers × %d (heads %d × %d, kv %d, mlp %d), vocab %d, %@ weights %@ made in %.1f s",
                      layers, hidden, heads, headDim, kvHeads, intermediate, vocab, dtype, "\(ByteCount(bytes))", BenchTiming.now() - t0))
@@ -102,9 +105,9 @@ struct BenchTalkerCommand: ParsableCommand {
         for (key, shape) in shapes.sorted(by: { $0.key < $1.key }) {
             let n = shape.elementCount
             let scale = Float(1 / Double(shape.rank == 2 ? shape[1] : 1).squareRoot())
-            let t = Tensor(zeros: shape, dtype: dtype == "bf16" ? .bf16 : .f32)
+            let t = Tensor(zeros: shape, dtype: dtype == "f32" ? .f32 : .bf16)
             let isNorm = key.hasSuffix("norm.weight")
-            if dtype == "bf16" {
+            if dtype != "f32" {
                 let p = t.mutableRawPointer.assumingMemoryBound(to: UInt16.self)
                 for i in 0..<n {
                     let v = isNorm ? 1 : Float(rng.nextUnit() * 2 - 1) * scale
@@ -115,6 +118,23 @@ struct BenchTalkerCommand: ParsableCommand {
                 for i in 0..<n { p[i] = isNorm ? 1 : Float(rng.nextUnit() * 2 - 1) * scale }
             }
             out[key] = t
+        }
+        return out
+    }
+
+    /// For a quantized `--dtype`, the tensors `DTypePolicy` would quantize (matrices of whole blocks, not the
+    /// embedding table), converted bf16 → f32 → the target with the registry's converters, as loading does.
+    func quantized(_ tensors: [String: Tensor], registry: PluginRegistry) throws -> [String: Tensor] {
+        guard let target = DType(userSpelling: dtype), target.isQuantized else { return tensors }
+        let policy = DTypePolicy(target)
+        var out = tensors
+        for (key, t) in tensors where policy.dtype(for: key, stored: t.dtype, shape: t.shape) == target {
+            let n = t.elementCount
+            let wide = Tensor(zeros: t.shape, dtype: .f32)
+            try registry.converter(from: .bf16, to: .f32).convert(t.rawPointer, from: .bf16, to: wide.mutableRawPointer, .f32, count: n)
+            let q = Tensor(zeros: t.shape, dtype: target)
+            try registry.converter(from: .f32, to: target).convert(wide.rawPointer, from: .f32, to: q.mutableRawPointer, target, count: n)
+            out[key] = q
         }
         return out
     }
