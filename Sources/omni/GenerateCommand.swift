@@ -37,7 +37,15 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArgs.load(newTokens: maxNewTokens)
-        let input = try prompt.thinkerInput(inputs: inputs, model: model)
+        let input: ThinkerInput
+        if inputs == nil { input = try prompt.input(try model.processor()) } else {
+            let p = try ProcessorInputs(path: inputs!, registry: model.registry)
+            guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
+                throw OmniError.invalidArgument(name: "\(inputs!): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
+                                                actual: "\(p.attentionMask.filter { $0 == 0 }.count) zeros")
+            }
+            input = p.input
+        }
         let sampling = temperature == nil && topK == nil && topP == nil
         let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
                                       topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
