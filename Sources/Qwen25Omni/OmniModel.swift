@@ -18,6 +18,9 @@ public final class OmniModel: @unchecked Sendable {
     public let audio: AudioEncoder?
     /// The vision tower; nil when the checkpoint has no `thinker.visual` weights.
     public let vision: VisionEncoder?
+    /// The talker; nil when audio output is off (in the options or the config) or the checkpoint has no
+    /// `talker.*` weights.
+    public let talker: TalkerModel?
     public let executor: any GraphExecutor
     public let registry: PluginRegistry
     public let options: LoadOptions
@@ -25,7 +28,8 @@ public final class OmniModel: @unchecked Sendable {
     public let plan: LoadPlan
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
-         thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, executor: any GraphExecutor,
+         thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, talker: TalkerModel?,
+         executor: any GraphExecutor,
          registry: PluginRegistry, options: LoadOptions, plan: LoadPlan) {
         self.directory = directory
         self.config = config
@@ -34,6 +38,7 @@ public final class OmniModel: @unchecked Sendable {
         self.thinker = thinker
         self.audio = audio
         self.vision = vision
+        self.talker = talker
         self.executor = executor
         self.registry = registry
         self.options = options
@@ -81,6 +86,16 @@ public final class OmniModel: @unchecked Sendable {
         } else {
             components.remove(.visionTower)
         }
+        // The talker is built when audio output is on and the checkpoint has it, and loaded as strictly.
+        var talker: TalkerModel?
+        if options.enableAudioOutput, config.enableAudioOutput, let tc = config.talker,
+           source.names.contains(where: { $0.hasPrefix(TalkerModel.keyPrefix) }) {
+            let t = TalkerModel(config: tc, attention: options.attentionChain(for: .talker))
+            try checkWeights(expected: t.expectedWeights(), source: source, scopePrefixes: [TalkerModel.keyPrefix])
+            talker = t
+        } else {
+            components.remove(.talker)
+        }
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
                                      explicitPlacement: explicitPlacement, components: components)
@@ -89,10 +104,11 @@ public final class OmniModel: @unchecked Sendable {
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
                                    diskKeys: diskKeys)
         if options.preload {
-            // Only what this model runs: the thinker's text decoder and towers today (the talker and token2wav
-            // are planned but not built yet).
+            // Only what this model runs: the thinker's text decoder, the towers and the talker (token2wav is
+            // planned but not built yet).
             let keys = (Array(thinker.expectedWeights().keys) + (audio.map { Array($0.runWeights().keys) } ?? [])
-                        + (vision.map { Array($0.expectedWeights().keys) } ?? [])).sorted()
+                        + (vision.map { Array($0.expectedWeights().keys) } ?? [])
+                        + (talker.map { Array($0.expectedWeights().keys) } ?? [])).sorted()
             let total = keys.reduce(0) { $0 + (diskKeys.contains($1) ? 0 : (source.info($1)?.byteRange.count ?? 0)) }
             try weights.preload(keys, isCancelled: options.isCancelled) { done in
                 options.progress?(LoadProgress(stage: "paging in", done: done, total: total))
@@ -100,11 +116,11 @@ public final class OmniModel: @unchecked Sendable {
         }
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
-                         audio: audio, vision: vision, executor: executor, registry: registry, options: options, plan: plan)
+                         audio: audio, vision: vision, talker: talker, executor: executor, registry: registry, options: options, plan: plan)
     }
 
     /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).
-    public static let builtComponents: Set<Component> = [.thinker, .audioTower, .visionTower]
+    public static let builtComponents: Set<Component> = [.thinker, .audioTower, .visionTower, .talker]
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
     static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {

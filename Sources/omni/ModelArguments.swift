@@ -81,10 +81,12 @@ struct ModelArguments: ParsableArguments {
     }
 
     /// Loads the model with these options, planning memory for `tokens` tokens of context.
-    func load(enableAudioOutput: Bool = false, tokens: Int = 256, newTokens: Int = 256) throws -> OmniModel {
+    /// With audio output, `talkerNewTokens` codes are planned for the talker.
+    func load(enableAudioOutput: Bool = false, tokens: Int = 256, newTokens: Int = 256,
+              talkerNewTokens: Int? = nil) throws -> OmniModel {
         var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
                                   maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
-        options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens)
+        options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens, talkerMaxNewTokens: talkerNewTokens)
         if isatty(STDERR_FILENO) != 0 { options.progress = TerminalProgress.report }
         let model = try OmniModel.fromPretrained(model, options: options, threads: threads)
         TerminalProgress.finish()

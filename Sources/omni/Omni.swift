@@ -19,7 +19,7 @@ struct Omni: AsyncParsableCommand {
             InspectCommand.self,
             PlanCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self,
-            PreprocessCommand.self, ForwardCommand.self, GenerateCommand.self,
+            PreprocessCommand.self, ForwardCommand.self, GenerateCommand.self, TalkCommand.self,
             SpeakersCommand.self, Token2WavCommand.self,
             ConvertCommand.self,
             BenchCommand.self,

@@ -31,6 +31,10 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Tokens to generate: 0 … the model's positions.")
     var maxNewTokens = 256
 
+    @Option(name: .customLong("talker-max-new-tokens"),
+            help: "Codec codes the talker may generate (default: about 16 per new token, at most 4096).")
+    var talkerMaxNewTokens: Int?
+
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
 
@@ -44,6 +48,9 @@ struct PlanCommand: ParsableCommand {
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...(1 << 31))
         try OptionCheck.double(audioSeconds, "--audio-seconds", 0...86400, unit: " seconds")
         try OptionCheck.double(videoSeconds, "--video-seconds", 0...86400, unit: " seconds")
+        if let n = talkerMaxNewTokens {
+            try OptionCheck.int(n, "--talker-max-new-tokens", TalkerOptions.maxNewTokensRange)
+        }
         try args.validateOptions()
     }
 
@@ -53,7 +60,8 @@ struct PlanCommand: ParsableCommand {
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
-                              imagePixels: imagePixels, maxNewTokens: maxNewTokens)
+                              imagePixels: imagePixels, maxNewTokens: maxNewTokens,
+                              talkerMaxNewTokens: talkerMaxNewTokens)
         do {
             return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)

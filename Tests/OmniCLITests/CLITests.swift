@@ -263,4 +263,44 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.err.contains("smallest budget that would work"), refused.err)
     }
+
+    /// `omni talk --inputs speech.safetensors`: the reference's 8 greedy thinker tokens and 40 greedy talker codes
+    /// (speaker from the reference's metadata, its BOS read from spk_dict.pt), and the option errors.
+    func testTalkPrintsTheReferenceCodes() throws {
+        for sr in Fixtures.speechReferences {
+            let cp = sr.checkpoint, input = sr.file
+            let (ref, meta) = try loadSafetensors(input)
+            let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
+            let tokens = Array(try XCTUnwrap(ref["thinker_sequence"]).int64s().map { Int($0) }.dropFirst(ids.count))
+            let codes = try XCTUnwrap(ref["e2e_codes"]).int64s().map { Int($0) }
+            let speaker = try XCTUnwrap(meta["speaker"]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            let bos = try SpeakerBOS.read(cp.model, speaker: speaker)
+            let r = try run(["talk", cp.model.path, "--inputs", input.path, "--speaker-bos", "\(bos)", "--max-new-tokens",
+                             "\(tokens.count)", "--talker-greedy", "--talker-max-new-tokens", "\(codes.count)",
+                             "--talker-min-new-tokens", "\(codes.count)", "--json"])
+            XCTAssertEqual(r.status, 0, r.err)
+            let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            XCTAssertEqual(obj?["tokens"] as? [Int], tokens, "\(sr)")
+            XCTAssertEqual(obj?["codes"] as? [Int], codes, "\(sr)")
+        }
+        let streamed = try run(["talk", Fixtures.tinyModel.path, "--prompt", "hi", "--speaker-bos", "2038", "--max-new-tokens", "3",
+                                "--talker-max-new-tokens", "6", "--talker-min-new-tokens", "6"])
+        XCTAssertEqual(streamed.status, 0, streamed.err)
+        let line = try XCTUnwrap(streamed.out.split(separator: "\n").first { $0.hasPrefix("codes:") })
+        XCTAssertEqual(line.split(separator: " ").count, 7, String(line))
+        let cases: [([String], [String])] = [
+            (["--talker-max-new-tokens", "0"], ["--talker-max-new-tokens", "1...1000000", "got 0"]),
+            (["--talker-max-new-tokens", "4", "--talker-min-new-tokens", "5"], ["--talker-min-new-tokens", "0...4", "got 5"]),
+            (["--max-new-tokens", "1"], ["--max-new-tokens", "2...", "got 1"]),
+            (["--speaker-bos=-3"], ["--speaker-bos", "got -3"]),
+            (["--speaker-bos", "999999"], ["--speaker-bos", "0..<2048", "999999"]),
+        ]
+        for (extra, words) in cases {
+            var args = ["talk", Fixtures.tinyModel.path, "--prompt", "hi"]
+            if !extra.contains(where: { $0.hasPrefix("--speaker-bos") }) { args += ["--speaker-bos", "2038"] }
+            let bad = try run(args + extra)
+            XCTAssertNotEqual(bad.status, 0, "\(extra)")
+            for w in words { XCTAssertTrue(bad.err.contains(w), "\(extra): \(bad.err)") }
+        }
+    }
 }

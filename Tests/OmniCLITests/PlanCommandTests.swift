@@ -39,7 +39,25 @@ final class PlanCommandTests: XCTestCase {
 final class PlanBuiltComponentsTests: XCTestCase {
     func testDefaultPlanCoversOnlyBuiltComponents() throws {
         let plan = try PlanCommand.parse([Fixtures.tinyModel.path, "--max-new-tokens", "8"]).makePlan()
-        XCTAssertEqual(Set(plan.units.map(\.component)), [.thinker, .audioTower, .visionTower])
-        XCTAssertTrue(plan.report.contains("not loaded: talker, token2wav"), plan.report)
+        XCTAssertEqual(Set(plan.units.map(\.component)), [.thinker, .audioTower, .visionTower, .talker])
+        XCTAssertTrue(plan.report.contains("not loaded: token2wav"), plan.report)
+        let textOnly = try PlanCommand.parse([Fixtures.tinyModel.path, "--no-audio-output"]).makePlan()
+        XCTAssertEqual(Set(textOnly.units.map(\.component)), [.thinker, .audioTower, .visionTower])
+    }
+
+    func testTalkerWeightsAndKVCacheFollowTheRealLengths() throws {
+        let c = try OmniConfig.load(directory: Fixtures.tinyModel)
+        let tk = try XCTUnwrap(c.talker)
+        let plan = try PlanCommand.parse([Fixtures.tinyModel.path, "--prompt-tokens", "100", "--max-new-tokens", "8",
+                                          "--talker-max-new-tokens", "300"]).makePlan()
+        // KV cache rows: prompt 100 + speaker BOS + first reply row + 300 codes, f32 K and V per layer.
+        XCTAssertEqual(plan.estimates.talkerKVCache, tk.layers * 2 * tk.kvHeads * tk.headDim * (100 + 2 + 300) * 4)
+        let talkerBytes = plan.units.filter { $0.component == .talker }.reduce(0) { $0 + $1.unit.bytes }
+        let expected = TalkerModel(config: tk).expectedWeights().values.reduce(0) { $0 + $1.elementCount * 2 }  // bf16
+        XCTAssertEqual(talkerBytes, expected)
+        XCTAssertTrue(plan.report.contains("300 talker codes"), plan.report)
+        XCTAssertThrowsError(try PlanCommand.parse([Fixtures.tinyModel.path, "--talker-max-new-tokens", "0"])) {
+            XCTAssertTrue(PlanCommand.message(for: $0).contains("1...1000000"), PlanCommand.message(for: $0))
+        }
     }
 }

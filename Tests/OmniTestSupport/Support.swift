@@ -30,6 +30,34 @@ public enum Fixtures {
          Checkpoint(name: "gqa5", model: root.appendingPathComponent("Tests/Fixtures/variants/gqa5"),
                     reference: root.appendingPathComponent("Tests/Fixtures/variants/gqa5/reference"))]
     }
+
+    /// The speaker variant (Tests/Fixtures/variants/spk, from make_speech_variants.py): talker hidden 80, 5 heads over
+    /// 1 KV head, 3 layers, mrope [2, 4, 2]; thinker hidden 72; the `rope_parameters` spelling.
+    public static var speakerVariant: Checkpoint {
+        let spk = root.appendingPathComponent("Tests/Fixtures/variants/spk")
+        return Checkpoint(name: "spk", model: spk, reference: spk.appendingPathComponent("reference"))
+    }
+
+    /// A speech reference (`speech*.safetensors`: `input_ids`, `thinker_sequence`, greedy `e2e_codes`, the speaker
+    /// in the metadata) with the checkpoint it was computed from.
+    public struct SpeechReference: Sendable, CustomStringConvertible {
+        public let checkpoint: Checkpoint
+        public let file: URL
+        public var description: String { "\(checkpoint.name)/\(file.lastPathComponent)" }
+    }
+
+    /// Every speech reference: the public checkpoint's (Chelsie) and the speaker variant's (Chelsie, and Ethan with
+    /// other lengths).
+    public static var speechReferences: [SpeechReference] {
+        var out: [SpeechReference] = []
+        for c in [Checkpoint(name: "public", model: tinyModel, reference: reference), speakerVariant] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: c.reference.path)) ?? []
+            for n in names.sorted() where n.hasPrefix("speech") && n.hasSuffix(".safetensors") {
+                out.append(SpeechReference(checkpoint: c, file: c.reference.appendingPathComponent(n)))
+            }
+        }
+        return out
+    }
 }
 
 extension Fixtures {

@@ -127,6 +127,35 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testThinkerAndTalkerDecodersAreOneTypeWithTheirClassDefaults() throws {
+        let c = try OmniConfig(raw: try fixtureJSON)
+        let talker = try XCTUnwrap(c.talker)
+        // One type: the talker's decoder fields compare and read like the thinker's.
+        let decoder: DecoderConfig = talker.decoder
+        XCTAssertEqual([decoder.layers, decoder.heads, decoder.kvHeads, decoder.headDim, decoder.hiddenSize], [2, 4, 2, 16, 64])
+        XCTAssertEqual(talker.layers, decoder.layers)
+        XCTAssertEqual(talker.mropeSection, [2, 3, 3])
+        XCTAssertEqual(talker.vocabSize, 8448)
+        // head_dim: absent → the class default (talker 128, text hidden / heads); null → hidden / heads for both.
+        func talkerHeadDim(_ v: JSONValue?, mrope: [Int]) throws -> Int {
+            var j = Self.set(try fixtureJSON, ["talker_config", "head_dim"], v)
+            j = Self.set(j, ["talker_config", "rope_scaling", "mrope_section"], .array(mrope.map { .int($0) }))
+            return try XCTUnwrap(try OmniConfig(raw: j).talker).headDim
+        }
+        XCTAssertEqual(try talkerHeadDim(nil, mrope: [16, 24, 24]), 128)
+        XCTAssertEqual(try talkerHeadDim(.null, mrope: [2, 3, 3]), 16)
+        XCTAssertEqual(c.thinker.text.headDim, 16)
+        // num_key_value_heads null → heads for both.
+        let nullKV = Self.set(try fixtureJSON, ["talker_config", "num_key_value_heads"], .null)
+        XCTAssertEqual(try XCTUnwrap(try OmniConfig(raw: nullKV).talker).kvHeads, 4)
+        // tie_word_embeddings class defaults: text true, talker false.
+        let noTie = Self.set(Self.set(try fixtureJSON, ["talker_config", "tie_word_embeddings"], nil),
+                             ["thinker_config", "text_config", "tie_word_embeddings"], nil)
+        let d = try OmniConfig(raw: noTie)
+        XCTAssertEqual(d.thinker.text.tieWordEmbeddings, true)
+        XCTAssertEqual(d.talker?.tieWordEmbeddings, false)
+    }
+
     func testUnknownKeysSurviveInRaw() throws {
         let extra = Self.set(try fixtureJSON, ["thinker_config", "text_config", "my_extension"],
                              .object(["answer": .int(42)]))

@@ -30,6 +30,17 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(s.next(logits: logits, history: [], generatedCount: 2, eos: [1]), 1)
     }
 
+    func testSuppressedTokensAreNeverChosenGreedyOrSampled() {
+        var g = Sampler(options: SamplingOptions(repetitionPenalty: 1.05))
+        XCTAssertEqual(g.next(logits: [1, 9, 2], history: [], generatedCount: 0, eos: [], suppressed: [1]), 2)
+        var s = Sampler(options: .talker(seed: 3))
+        let logits: [Float] = [1, 9, 8.9, 8.8, 0]
+        var seen = Set<Int>()
+        for _ in 0..<300 { seen.insert(s.next(logits: logits, history: [], generatedCount: 0, eos: [], suppressed: [1])) }
+        XCTAssertFalse(seen.contains(1))
+        XCTAssertTrue(seen.isSuperset(of: [2, 3]), "\(seen)")
+    }
+
     func testTopKRestrictsSupport() {
         var s = Sampler(options: SamplingOptions(greedy: false, temperature: 5, topK: 3, seed: 7))
         let logits: [Float] = [1, 9, 2, 8, 3, 7, 0, 6]

@@ -2,37 +2,15 @@ import OmniCore
 
 /// `talker_config` (`Qwen2_5OmniTalkerConfig`, OMNI-SPEC §1.5): the codec-token decoder.
 ///
-/// Required: `vocab_size`, `embedding_size`, `hidden_size`, `intermediate_size`, `num_hidden_layers`,
-/// `num_attention_heads`. `head_dim` is explicit (128 by default) and need not equal hidden / heads.
+/// Its decoder fields are a `DecoderConfig` (the same type as the thinker's text decoder; read them through
+/// `decoder` or directly, `talker.layers`). `head_dim` is explicit (128 by default) and need not equal
+/// hidden / heads. The rest are the talker's own: the codec embedding width and the special ids.
+@dynamicMemberLookup
 public struct TalkerConfig: Sendable, Hashable {
-    /// Codec vocabulary.
-    public var vocabSize: Int
-    /// Codec embedding width (= thinker hidden size).
+    /// The decoder: codec vocabulary, width Dt, layers, heads, M-RoPE sections…
+    public var decoder: DecoderConfig
+    /// Codec embedding width (= thinker hidden size): the input width of `thinker_to_talker_proj`.
     public var embeddingSize: Int
-    /// Talker width Dt.
-    public var hiddenSize: Int
-    /// MLP width.
-    public var intermediateSize: Int
-    /// Decoder layers.
-    public var layers: Int
-    /// Query heads.
-    public var heads: Int
-    /// Key/value heads.
-    public var kvHeads: Int
-    /// Explicit head dim.
-    public var headDim: Int
-    /// `silu`.
-    public var hiddenAct: String
-    /// Not used numerically.
-    public var maxPositionEmbeddings: Int
-    /// RMSNorm epsilon.
-    public var rmsNormEps: Float
-    /// RoPE base.
-    public var ropeTheta: Double
-    /// `default`.
-    public var ropeType: String
-    /// M-RoPE split of headDim/2 ([16, 24, 24] when absent).
-    public var mropeSection: [Int]
     /// Codec BOS.
     public var codecStartTokenID: Int
     /// Codec EOS.
@@ -59,36 +37,12 @@ public struct TalkerConfig: Sendable, Hashable {
     public var secondsPerChunk: Int
     /// 2.
     public var spatialMergeSize: Int
-    /// nil unless `use_sliding_window`.
-    public var slidingWindow: Int?
-    /// false: `codec_head` is separate.
-    public var tieWordEmbeddings: Bool
 
     /// Reads and validates constraints 2, 3 and the talker half of 8 of OMNI-SPEC §9.
     init(_ r: ConfigReader) throws {
-        vocabSize = try r.int("vocab_size")
+        decoder = try DecoderConfig(r, absentHeadDim: 128, tieDefault: false)
         embeddingSize = try r.int("embedding_size")
-        hiddenSize = try r.int("hidden_size")
-        intermediateSize = try r.int("intermediate_size")
-        layers = try r.int("num_hidden_layers")
-        heads = try r.int("num_attention_heads")
-        kvHeads = try r.int("num_key_value_heads", default: 4)
-        headDim = try r.int("head_dim", default: 128)
-        for (v, k) in [(vocabSize, "vocab_size"), (embeddingSize, "embedding_size"), (hiddenSize, "hidden_size"),
-                       (intermediateSize, "intermediate_size"), (layers, "num_hidden_layers"),
-                       (heads, "num_attention_heads"), (kvHeads, "num_key_value_heads"), (headDim, "head_dim")] {
-            try r.positive(v, k)
-        }
-        try r.check(heads % kvHeads == 0, "num_key_value_heads",
-                    expected: "a divisor of num_attention_heads (\(heads))", actual: "\(kvHeads)")
-        let tail = try DecoderTail(r, headDim: headDim)
-        hiddenAct = tail.hiddenAct
-        maxPositionEmbeddings = tail.maxPositionEmbeddings
-        rmsNormEps = tail.rmsNormEps
-        ropeTheta = tail.ropeTheta
-        ropeType = tail.ropeType
-        mropeSection = tail.mropeSection
-        slidingWindow = tail.slidingWindow
+        try r.positive(embeddingSize, "embedding_size")
         codecStartTokenID = try r.int("tts_codec_start_token_id", default: 8293)
         codecEndTokenID = try r.int("tts_codec_end_token_id", default: 8294)
         codecPadTokenID = try r.int("tts_codec_pad_token_id", default: 8292)
@@ -106,13 +60,22 @@ public struct TalkerConfig: Sendable, Hashable {
         positionIDPerSeconds = try r.int("position_id_per_seconds", default: 25)
         secondsPerChunk = try r.int("seconds_per_chunk", default: 2)
         spatialMergeSize = try r.int("spatial_merge_size", default: 2)
-        tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
+        let vocabSize = decoder.vocabSize
         for (id, key) in [(codecStartTokenID, "tts_codec_start_token_id"), (codecEndTokenID, "tts_codec_end_token_id"),
                           (codecPadTokenID, "tts_codec_pad_token_id"), (codecMaskTokenID, "tts_codec_mask_token_id")] {
             try r.check(id >= 0 && id < vocabSize, key,
                         expected: "a codec id below vocab_size (\(vocabSize))", actual: "\(id)")
         }
     }
+
+    /// Reads a `talker_config` object on its own (synthetic models, benchmarks); errors name `file` and
+    /// `talker_config.<key>`. The cross-checks against a thinker are `OmniConfig`'s.
+    public init(raw: JSONValue, file: String = "config.json") throws {
+        try self.init(ConfigReader(file: file, path: "talker_config", value: raw))
+    }
+
+    /// A decoder field (`talker.layers`, `talker.headDim`…).
+    public subscript<T>(dynamicMember field: KeyPath<DecoderConfig, T>) -> T { decoder[keyPath: field] }
 
     /// Cross-checks with the thinker (constraints 5, 7 and 8 of OMNI-SPEC §9); `r` reads `talker_config`.
     func validate(against thinker: ThinkerConfig, _ r: ConfigReader) throws {
@@ -133,5 +96,25 @@ public struct TalkerConfig: Sendable, Hashable {
         for case let (mine, theirs?, key) in pairs {
             try r.check(mine == theirs, key, expected: "the thinker's value (\(theirs))", actual: "\(mine)")
         }
+    }
+}
+
+extension TalkerConfig {
+    /// The thinker config with the fields the talker's own `get_rope_index` reads replaced by the talker's
+    /// (placeholder and delimiter ids, merge size, TMRoPE scale and chunk), so `RopeIndex` gives the talker's
+    /// positions exactly as the reference computes them from `talker_config`.
+    public func ropeIndexConfig(thinker: ThinkerConfig) -> ThinkerConfig {
+        var c = thinker
+        c.audioTokenID = audioTokenID
+        c.imageTokenID = imageTokenID
+        c.videoTokenID = videoTokenID
+        c.audioStartTokenID = audioStartTokenID
+        c.audioEndTokenID = audioEndTokenID
+        c.visionStartTokenID = visionStartTokenID
+        c.visionEndTokenID = visionEndTokenID
+        c.positionIDPerSeconds = positionIDPerSeconds
+        c.secondsPerChunk = secondsPerChunk
+        c.vision.spatialMergeSize = spatialMergeSize
+        return c
     }
 }

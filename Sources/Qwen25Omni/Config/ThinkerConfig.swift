@@ -3,7 +3,7 @@ import OmniCore
 /// `thinker_config` (`Qwen2_5OmniThinkerConfig`, OMNI-SPEC §1.2): text decoder plus audio and vision towers.
 public struct ThinkerConfig: Sendable, Hashable {
     /// The text decoder.
-    public var text: TextConfig
+    public var text: DecoderConfig
     /// The audio tower.
     public var audio: AudioConfig
     /// The vision tower.
@@ -33,7 +33,7 @@ public struct ThinkerConfig: Sendable, Hashable {
 
     /// Reads and validates constraints 4 and 7 of OMNI-SPEC §9.
     init(_ r: ConfigReader) throws {
-        text = try TextConfig(r.object("text_config"))
+        text = try DecoderConfig(r.object("text_config"), absentHeadDim: nil, tieDefault: true)
         audio = try AudioConfig(r.object("audio_config"))
         vision = try VisionConfig(r.object("vision_config"))
         audioTokenID = try r.int("audio_token_index", "audio_token_id", default: 151646)

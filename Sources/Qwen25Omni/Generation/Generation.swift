@@ -32,6 +32,13 @@ extension OmniModel {
     @discardableResult
     public func generate(input: ThinkerInput, options gen: GenerationOptions,
                          onToken: (GenerationEvent) throws -> Void = { _ in }) throws -> [Int] {
+        try generate(input: input, options: gen, record: nil, onToken: onToken)
+    }
+
+    /// The thinker's generation loop; with a `record`, also keeps what the talker needs (the prompt's
+    /// embeddings and final hidden states, and those of every reply token fed back).
+    func generate(input: ThinkerInput, options gen: GenerationOptions, record: ThinkerRecord?,
+                  onToken: (GenerationEvent) throws -> Void) throws -> [Int] {
         let ids = input.ids
         // The model's positions bound the KV cache: checked before it is reserved (no 5 GB for 10^7 tokens).
         try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: gen.maxNewTokens, config: config)
@@ -42,10 +49,15 @@ extension OmniModel {
         var history = ids
         var out: [Int] = []
         guard gen.maxNewTokens > 0 else { return [] }
-        let first = input.hasFeatures
-            ? try session.prefill(embeddings: try inputEmbeddings(input), positions: try positions(input))
-            : try session.prefill(ids: ids)
-        var logits = try first[ThinkerTextModel.logits]!.floats()
+        let embeds = ThinkerTextModel.embeds, hidden = ThinkerTextModel.lastHidden
+        let features = input.hasFeatures ? try inputEmbeddings(input) : nil
+        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input)) }
+            ?? session.prefill(ids: ids, keep: record == nil ? [] : [embeds])
+        if let record {
+            record.promptEmbeds = try (features ?? first[embeds].orThrow(embeds)).floats()
+            record.promptHidden = try first[hidden].orThrow(hidden).floats()
+        }
+        var logits = try first[ThinkerTextModel.logits].orThrow(ThinkerTextModel.logits).floats()
         while out.count < gen.maxNewTokens {
             if self.options.isCancelled() { throw OmniError.cancelled }
             let next = sampler.next(logits: logits, history: history, generatedCount: out.count, eos: eos)
@@ -53,7 +65,14 @@ extension OmniModel {
             history.append(next)
             try onToken(GenerationEvent(token: next, text: detok.push(next)))
             if eos.contains(next) || out.count == gen.maxNewTokens { break }
-            logits = try session.step(next)
+            if let record {
+                let r = try session.stepResult(next, keep: [embeds])
+                record.replyEmbeds.append(try r[embeds].orThrow(embeds).floats())
+                record.replyHidden.append(try r[hidden].orThrow(hidden).floats())
+                logits = try r[ThinkerTextModel.logits].orThrow(ThinkerTextModel.logits).floats()
+            } else {
+                logits = try session.step(next)
+            }
         }
         let tail = detok.finish()
         if !tail.isEmpty { try onToken(GenerationEvent(token: -1, text: tail)) }
@@ -80,5 +99,13 @@ extension OmniModel {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+}
+
+extension Optional where Wrapped == Tensor {
+    /// The tensor, or a typed error naming the graph value that was missing.
+    func orThrow(_ name: String) throws -> Tensor {
+        guard let t = self else { throw OmniError.unsupported(what: "running the graph", reasons: ["it produced no \(name)"]) }
+        return t
     }
 }

@@ -1,6 +1,7 @@
 import OmniCore
 // Mirrors transformers' logits processors and warpers in the order `generate` applies them:
-// RepetitionPenaltyLogitsProcessor → MinNewTokensLengthLogitsProcessor → TemperatureLogitsWarper →
+// RepetitionPenaltyLogitsProcessor → MinNewTokensLengthLogitsProcessor → SuppressTokensLogitsProcessor →
+// TemperatureLogitsWarper →
 // TopKLogitsWarper → TopPLogitsWarper → softmax → multinomial (or argmax when greedy).
 
 import Foundation
@@ -23,24 +24,30 @@ public struct Sampler: Sendable {
     ///   - history: every token id seen so far (prompt and generated), for the repetition penalty.
     ///   - generatedCount: how many tokens have been generated so far, for `minNewTokens`.
     ///   - eos: the end-of-sequence ids that `minNewTokens` suppresses.
-    public mutating func next(logits: [Float], history: [Int], generatedCount: Int, eos: Set<Int>) -> Int {
-        logits.withUnsafeBufferPointer { next(logits: $0, history: history, generatedCount: generatedCount, eos: eos) }
+    ///   - suppressed: ids that are never chosen (HF `suppress_tokens`; the talker's codec BOS).
+    public mutating func next(logits: [Float], history: [Int], generatedCount: Int, eos: Set<Int>,
+                              suppressed: Set<Int> = []) -> Int {
+        logits.withUnsafeBufferPointer {
+            next(logits: $0, history: history, generatedCount: generatedCount, eos: eos, suppressed: suppressed)
+        }
     }
 
-    /// The next token id; see `next(logits:history:generatedCount:eos:)` with an array.
+    /// The next token id; see `next(logits:history:generatedCount:eos:suppressed:)` with an array.
     public mutating func next(logits: UnsafeBufferPointer<Float>, history: [Int], generatedCount: Int,
-                              eos: Set<Int>) -> Int {
+                              eos: Set<Int>, suppressed: Set<Int> = []) -> Int {
         precondition(!logits.isEmpty, "Sampler.next: empty logits")
         scores.removeAll(keepingCapacity: true)
         scores.append(contentsOf: logits)
-        process(&scores, history: history, generatedCount: generatedCount, eos: eos)
+        process(&scores, history: history, generatedCount: generatedCount, eos: eos, suppressed: suppressed)
         if options.greedy { return Self.argmax(scores) }
         let candidates = warp(scores)
         return draw(from: candidates)
     }
 
-    /// Repetition penalty then min-new-tokens, in place (the processors that apply to greedy decoding too).
-    func process(_ scores: inout [Float], history: [Int], generatedCount: Int, eos: Set<Int>) {
+    /// Repetition penalty, min-new-tokens, then suppression, in place (the processors that apply to greedy
+    /// decoding too).
+    func process(_ scores: inout [Float], history: [Int], generatedCount: Int, eos: Set<Int>,
+                 suppressed: Set<Int> = []) {
         let p = options.repetitionPenalty
         if p != 1 {
             var seen = Set<Int>()
@@ -52,6 +59,7 @@ public struct Sampler: Sendable {
         if generatedCount < options.minNewTokens {
             for id in eos where id >= 0 && id < scores.count { scores[id] = -.infinity }
         }
+        for id in suppressed where id >= 0 && id < scores.count { scores[id] = -.infinity }
     }
 
     /// The first index of the largest score (torch.argmax's tie rule). NaN scores are never chosen.

@@ -14,17 +14,27 @@ public struct InputSize: Sendable, Hashable {
     public var imagePixels: Int
     /// Tokens to generate.
     public var maxNewTokens: Int
+    /// Codec codes the talker may generate (`talker_max_new_tokens`); nil: `talkerCodes`' estimate.
+    public var talkerMaxNewTokens: Int?
 
     /// Creates an input size.
     public init(textTokens: Int = 256, audioSeconds: Double = 0, videoSeconds: Double = 0,
-                videoFramePixels: Int = 602_112, imagePixels: Int = 0, maxNewTokens: Int = 256) {
+                videoFramePixels: Int = 602_112, imagePixels: Int = 0, maxNewTokens: Int = 256,
+                talkerMaxNewTokens: Int? = nil) {
         self.textTokens = textTokens
         self.audioSeconds = audioSeconds
         self.videoSeconds = videoSeconds
         self.videoFramePixels = videoFramePixels
         self.imagePixels = imagePixels
         self.maxNewTokens = maxNewTokens
+        self.talkerMaxNewTokens = talkerMaxNewTokens
     }
+
+    /// Codes the talker's KV cache and token2wav are planned for: `talkerMaxNewTokens`, or else ≈ 16 codes per
+    /// reply token (50 codes per second of speech) up to the reference's default maximum of 4096.
+    public var talkerCodes: Int { talkerMaxNewTokens ?? (maxNewTokens >= 256 ? 4096 : 16 * max(0, maxNewTokens)) }
+    /// Rows the talker's KV cache holds: the prompt, the speaker BOS and first reply row, then one per code.
+    public var talkerTokens: Int { (checkedPromptTokens + 2 + talkerCodes).saturated }
 
     /// Audio placeholder tokens: 100 mel frames/s, halved by conv2 and again by pooling → 25/s, plus bos/eos.
     /// Every derived count is computed with `Checked`: a count that overflows `Int` reads as `Int.max` (and

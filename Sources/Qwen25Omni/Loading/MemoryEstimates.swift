@@ -92,14 +92,20 @@ public struct MemoryEstimates: Sendable, Hashable {
 
         talkerKVCache = 0
         if audioOutput, let tk = config.talker, let tw = config.token2wav {
-            // ≈ 50 codec tokens per second of speech at ≈ 3 text tokens per second.
-            let codes = Checked(16) * input.maxNewTokens
-            let tt = total + codes
+            let codes = Checked(input.talkerCodes), rows = Checked(T) + 2
+            let tt = Checked(T) + 2 + codes
             talkerKVCache = try get(Checked(tk.layers) * 2 * tk.kvHeads * tk.headDim * tt * f, "talker KV cache")
-            let thinkerStates = total * t.hiddenSize * f
-            phases.append(("talker prefill", try get(thinkerStates + total * (Checked(4) * tk.hiddenSize
-                + Checked(3) * tk.intermediateSize + Checked(2) * tk.heads * tk.headDim) * f
-                + attn(total, total, tk.heads, tk.kvHeads, tk.headDim), "talker prefill estimate")))
+            // The thinker's rows the talker is fed (prompt and reply: embedding and hidden state), its prefill
+            // inputs, one layer's working set over the prefill rows, attention, and the codec logits.
+            let record = total * 2 * t.hiddenSize * f
+            phases.append(("talker prefill", try get(record + rows * 2 * tk.embeddingSize * f
+                + rows * (Checked(4) * tk.hiddenSize + Checked(3) * tk.intermediateSize + Checked(2) * tk.heads * tk.headDim
+                    + Checked(2) * tk.kvHeads * tk.headDim) * f
+                + attn(rows, rows, tk.heads, tk.kvHeads, tk.headDim) + Checked(tk.vocabSize) * f, "talker prefill estimate")))
+            formulas.append("talker KV cache = talker layers × 2 × kv_heads × head_dim × (prompt \(T) + 2 + codes "
+                + "\(input.talkerCodes)) × 4 B; codes = --talker-max-new-tokens, else ≈ 16 per new token up to 4096")
+            formulas.append("talker prefill = thinker rows (prompt + new) × 2 × hidden × 4 + (prompt + 2) × (2·embedding "
+                + "+ 4·hidden + 3·intermediate + 2·heads·head_dim + 2·kv_heads·head_dim) × 4 + attention + vocab × 4")
             let d = tw.dit
             let mel = codes * d.repeats
             phases.append(("token2wav DiT", try get(mel * (Checked(10) * d.hiddenSize + Checked(2) * d.ffMult * d.hiddenSize
@@ -112,8 +118,7 @@ public struct MemoryEstimates: Sendable, Hashable {
                 peak = Checked.max(peak, frames * (i + 1 < Int.bitWidth ? g.upsampleInitialChannel >> (i + 1) : 0) * f * 6)
             }
             phases.append(("token2wav BigVGAN", try get(peak, "token2wav BigVGAN estimate")))
-            formulas.append("talker: codec tokens ≈ 16 × new tokens (\(codes)); talker KV over prompt + new + codes; "
-                + "DiT over 2 mel frames per code, attention banded to 3 blocks of block_size; BigVGAN = max over stages of frames × channels × 4 × 6")
+            formulas.append("token2wav: DiT over 2 mel frames per code, attention banded to 3 blocks of block_size; BigVGAN = max over stages of frames × channels × 4 × 6")
         }
         self.phases = phases
         self.formulas = formulas

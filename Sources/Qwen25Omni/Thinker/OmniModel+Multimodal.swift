@@ -36,11 +36,15 @@ extension OmniModel {
         guard input.hasFeatures else { return Array(repeating: (0..<Int64(input.ids.count)).map { $0 }, count: 3) }
         var media = RopeIndex.Media(imageGrids: input.imageGrids, videoGrids: input.videoGrids, secondsPerGrid: input.secondsPerGrid,
                                     useAudioInVideo: input.useAudioInVideo)
-        if let mask = input.audioMask {
-            let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
-            media.audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
-        }
+        media.audioFrames = try audioFrames(input)
         return try RopeIndex(config: config.thinker).positions(ids: input.ids, media: media)
+    }
+
+    /// Valid mel frames of every audio (`feature_attention_mask.sum(-1)`); empty without audio.
+    func audioFrames(_ input: ThinkerInput) throws -> [Int] {
+        guard let mask = input.audioMask else { return [] }
+        let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
+        return stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
     }
 
     /// Input embeddings [T, hidden] for `input`: the token embeddings, with the towers' rows written in order into
