@@ -54,17 +54,7 @@ struct GenerateCommand: ParsableCommand {
                                             argument: "--max-new-tokens")
         let positions = config.thinker.text.maxPositionEmbeddings
         let model = try modelArgs.load(tokens: min(256, positions - maxNewTokens), newTokens: maxNewTokens)
-        let input: ThinkerInput
-        if let inputs {
-            let p = try ProcessorInputs(path: inputs, registry: model.registry)
-            guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
-                throw OmniError.invalidArgument(name: "\(inputs): attention_mask", expected: "all ones (generate runs one unpadded prompt)",
-                                                actual: "\(p.attentionMask.filter { $0 == 0 }.count) zeros")
-            }
-            input = p.input
-        } else {
-            input = try prompt.input(try model.processor(), registry: model.registry)
-        }
+        let input = try prompt.thinkerInput(inputs: inputs, model: model)
         try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
         let sampling = temperature == nil && topK == nil && topP == nil

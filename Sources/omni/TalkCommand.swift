@@ -45,8 +45,8 @@ struct TalkCommand: ParsableCommand {
     var reportMemory = false
 
     func validate() throws {
-        if (prompt.prompt == nil && prompt.audio.isEmpty && prompt.image.isEmpty) == (inputs == nil) {
-            throw ValidationError("give --prompt (and/or --audio, --image) or --inputs, not both")
+        if prompt.isEmpty == (inputs == nil) {
+            throw ValidationError("give --prompt (and/or --audio, --image, --video) or --message, or --inputs, not both")
         }
         let r = TalkerOptions.maxNewTokensRange
         if !(2...r.upperBound).contains(maxNewTokens) {
@@ -105,10 +105,10 @@ struct TalkCommand: ParsableCommand {
 }
 
 extension PromptArguments {
-    /// The thinker input: processor outputs for `--prompt`/`--audio`/`--image`, or the `--inputs` file (one
-    /// unpadded prompt).
+    /// The thinker input: processor outputs for `--prompt`/`--message` and the media options, or the `--inputs`
+    /// file (one unpadded prompt).
     func thinkerInput(inputs: String?, model: OmniModel) throws -> ThinkerInput {
-        guard let inputs else { return try input(try model.processor()) }
+        guard let inputs else { return try input(try model.processor(), registry: model.registry) }
         let p = try ProcessorInputs(path: inputs, registry: model.registry)
         guard p.attentionMask.allSatisfy({ $0 == 1 }) else {
             throw OmniError.invalidArgument(name: "\(inputs): attention_mask", expected: "all ones (one unpadded prompt)",

@@ -1,3 +1,4 @@
+import BuiltinPlugins
 import Foundation
 import MediaBasic
 import OmniCore
@@ -274,7 +275,7 @@ final class CLITests: XCTestCase {
             let tokens = Array(try XCTUnwrap(ref["thinker_sequence"]).int64s().map { Int($0) }.dropFirst(ids.count))
             let codes = try XCTUnwrap(ref["e2e_codes"]).int64s().map { Int($0) }
             let speaker = try XCTUnwrap(meta["speaker"]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            let bos = try SpeakerBOS.read(cp.model, speaker: speaker)
+            let bos = try Speakers.load(directory: cp.model, registry: BuiltinPlugins.registry()).voice(named: speaker).bosToken
             let r = try run(["talk", cp.model.path, "--inputs", input.path, "--speaker-bos", "\(bos)", "--max-new-tokens",
                              "\(tokens.count)", "--talker-greedy", "--talker-max-new-tokens", "\(codes.count)",
                              "--talker-min-new-tokens", "\(codes.count)", "--json"])

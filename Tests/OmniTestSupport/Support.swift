@@ -43,7 +43,11 @@ public enum Fixtures {
     public struct SpeechReference: Sendable, CustomStringConvertible {
         public let checkpoint: Checkpoint
         public let file: URL
-        public var description: String { "\(checkpoint.name)/\(file.lastPathComponent)" }
+        public var description: String { name }
+        /// `checkpoint/file` (`spk/speech_ethan.safetensors`).
+        public var name: String { "\(checkpoint.name)/\(file.lastPathComponent)" }
+        /// The model folder the reference was computed from.
+        public var model: URL { checkpoint.model }
     }
 
     /// Every speech reference: the public checkpoint's (Chelsie) and the speaker variant's (Chelsie, and Ethan with
@@ -57,29 +61,6 @@ public enum Fixtures {
             }
         }
         return out
-    }
-}
-
-extension Fixtures {
-    /// A token2wav reference: a model folder and one `speech*.safetensors` computed from it.
-    public struct SpeechReference: Sendable, CustomStringConvertible {
-        public let name: String
-        public let model: URL
-        public let file: URL
-        public var description: String { name }
-    }
-
-    /// The tiny speech variant (Tests/Fixtures/variants/spk, from shared make_speech_variants.py): DiT hidden 96,
-    /// 3 heads, 3 layers, block 16, look-ahead [1], look-back [0, 2], ff_mult 3, res2net scale 4; BigVGAN from 128.
-    public static var speechVariant: URL { root.appendingPathComponent("Tests/Fixtures/variants/spk") }
-
-    /// Every token2wav reference: the public checkpoint's (Chelsie) and the speech variant's (Chelsie, and Ethan
-    /// with 37 codes and 6 steps).
-    public static var speechReferences: [SpeechReference] {
-        [SpeechReference(name: "public", model: tinyModel, file: reference.appendingPathComponent("speech.safetensors")),
-         SpeechReference(name: "spk", model: speechVariant, file: speechVariant.appendingPathComponent("reference/speech.safetensors")),
-         SpeechReference(name: "spk-ethan", model: speechVariant,
-                         file: speechVariant.appendingPathComponent("reference/speech_ethan.safetensors"))]
     }
 }
 

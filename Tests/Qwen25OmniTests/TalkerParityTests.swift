@@ -191,14 +191,10 @@ final class TalkerParityTests: XCTestCase {
     }
 }
 
-/// The speaker's BOS token from `spk_dict.pt`, read through the FormatTorchPickle plugin (`<name>.bos_token`
-/// metadata). Tests only: the library's `Speakers` type owns this.
+/// The speaker's BOS token for the parity tests.
 enum SpeakerBOS {
+    /// The speaker's BOS token through the library's `Speakers` (spk_dict.pt).
     static func read(_ model: URL, speaker: String) throws -> Int {
-        let source = try BuiltinPlugins.registry().weightFormat(named: "torch").open(model.appendingPathComponent("spk_dict.pt"))
-        guard let text = source.metadata["\(speaker).bos_token"], let id = Int(text) else {
-            throw OmniError.invalidArgument(name: "speaker", expected: "one of \(source.metadata.keys.sorted())", actual: speaker)
-        }
-        return id
+        try Speakers.load(directory: model, registry: BuiltinPlugins.registry()).voice(named: speaker).bosToken
     }
 }
