@@ -57,7 +57,7 @@ final class PlanBuiltComponentsTests: XCTestCase {
         XCTAssertEqual(talkerBytes, expected)
         XCTAssertTrue(plan.report.contains("300 talker codes"), plan.report)
         XCTAssertThrowsError(try PlanCommand.parse([Fixtures.tinyModel.path, "--talker-max-new-tokens", "0"])) {
-            XCTAssertTrue(PlanCommand.message(for: $0).contains("1...1000000"), PlanCommand.message(for: $0))
+            XCTAssertTrue(PlanCommand.message(for: $0).contains("1 … 1000000"), PlanCommand.message(for: $0))
         }
     }
 }
