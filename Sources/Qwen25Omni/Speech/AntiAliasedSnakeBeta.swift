@@ -13,7 +13,7 @@ public struct AntiAliasedSnakeBeta: FusedOp {
 
     /// CPU only so far; a device backend adds its kernel here.
     public func kernel(for deviceKind: String) -> FusedKernel? {
-        deviceKind == "cpu" ? FusedKernel(Self.cpu) : nil
+        deviceKind == "cpu" ? FusedKernel { try Self.cpu($0, $1, $2) } : nil
     }
 
     /// The 12-tap Kaiser-windowed sinc low-pass of BigVGAN's anti-aliasing (`kaiser_sinc_filter1d(0.25, 0.3, 12)`),
@@ -33,7 +33,7 @@ public struct AntiAliasedSnakeBeta: FusedOp {
     }()
 
     /// inputs: x [C, L], alpha [C], beta [C] (f32, host memory); out [C, L]. Channels are split over `threads`.
-    @Sendable static func cpu(_ inputs: [Tensor], _ out: Tensor, _ threads: Int) throws {
+    static func cpu(_ inputs: [Tensor], _ out: Tensor, _ threads: Int) throws {
         let x = inputs[0], alpha = inputs[1], beta = inputs[2]
         let c = x.shape[0], n = x.shape[1]
         let f = filter, taps = f.count
