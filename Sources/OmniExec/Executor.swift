@@ -136,8 +136,22 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     /// Number of plans cached (for tests and reports).
     public var cachedPlanCount: Int { plans.count }
 
+    /// How convolutions spread their GEMMs over the cores (process-wide; `omni bench conv` compares the two).
+    public static var convolutionThreading: ConvolutionThreading {
+        get { Kernels.convolutionThreading }
+        set { Kernels.convolutionThreading = newValue }
+    }
+
     /// Whether the CPU kernel table runs `op` with inputs of `dtypes`.
     public func supports(_ op: Op, dtypes: [DType]) -> Bool { kernels.supports(op, dtypes: dtypes) }
+
+    /// A contiguous host copy of a tensor on the CPU.
+    public func read(_ tensor: Tensor) throws -> Tensor {
+        guard tensor.device == cpu.id else {
+            throw OmniError.invalidArgument(name: "tensor", expected: "a tensor on \(cpu.id)", actual: "one on \(tensor.device)")
+        }
+        return copy(tensor)
+    }
 
     /// Memory use of this executor's device.
     public func memoryReport() -> MemoryReport { cpu.memory.report() }
@@ -160,12 +174,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     var scratchPanels: (Int, Int) throws -> UnsafeMutablePointer<Float> {
         { [unowned self] thread, floats in
             if let s = self.scratch[thread], s.byteCount >= floats * 4 {
-                return s.base.assumingMemoryBound(to: Float.self)
+                return s.cpuAddress.assumingMemoryBound(to: Float.self)
             }
             self.scratch[thread] = nil
             let s = try self.cpu.allocate(floats * 4, kind: .scratch)
             self.scratch[thread] = s
-            return s.base.assumingMemoryBound(to: Float.self)
+            return s.cpuAddress.assumingMemoryBound(to: Float.self)
         }
     }
 

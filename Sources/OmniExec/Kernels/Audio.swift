@@ -10,10 +10,14 @@ extension Kernels {
         let cin = x.shape[0], len = x.shape[1], cout = weight.shape[1], k = weight.shape[2], lOut = out.shape[1]
         let cols = UnsafeMutablePointer<Float>.allocate(capacity: len * cout * k)
         defer { cols.deallocate() }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(len), Int32(cout * k), Int32(cin), 1,
-                    x.floatPointer, Int32(len), weight.floatPointer, Int32(cout * k), 0, cols, Int32(cout * k))
+        let xp = x.floatPointer, wp = weight.floatPointer
+        try convGEMM(rows: len) { r in   // rows of xᵀ are columns of x
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r.count), Int32(cout * k), Int32(cin), 1,
+                        xp + r.lowerBound, Int32(len), wp, Int32(cout * k), 0, cols + r.lowerBound * cout * k, Int32(cout * k))
+        }
         let yp = out.floatPointer
-        for co in 0..<cout {
+        let channelBlocks = split(cout, parts: poolThreads)
+        try parallelFor(channelBlocks.count) { part in for co in channelBlocks[part] {
             let row = yp + co * lOut
             let b = bias.map { $0.floatPointer[co] } ?? 0
             for l in 0..<lOut { row[l] = b }
@@ -24,7 +28,7 @@ extension Kernels {
                     if pos >= 0 && pos < lOut { row[pos] += src[kk] }
                 }
             }
-        }
+        } }
     }
 
     /// out = x · factor.
