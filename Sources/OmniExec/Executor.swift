@@ -37,7 +37,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         poolThreads = self.threads
     }
 
-    /// Plans `graph` (once per shape bucket; cache the plan).
+    /// Plans `graph` (the caller keeps the plan; `run(_:bucket:…)` caches plans itself).
     public func plan(_ graph: Graph, keep: Set<String> = []) -> ExecutionPlan { ExecutionPlan(graph: graph, keep: keep) }
 
     /// Runs `plan`, dispatching every node through the CPU kernel table. `inputs` binds input nodes by name;
@@ -197,11 +197,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     /// At least `bytes` of attention scratch from the device allocator (accounted as scratch), grown when a call
     /// needs more and reused across calls.
     private func attentionScratch(_ bytes: Int) throws -> Tensor {
-        if attentionScratchStorage == nil || attentionScratchStorage!.byteCount < bytes {
-            attentionScratchStorage = nil
-            attentionScratchStorage = try cpu.allocate(max(bytes, 64), kind: .scratch)
-        }
-        guard let s = attentionScratchStorage else { preconditionFailure("scratch just allocated") }
+        if let s = attentionScratchStorage, s.byteCount >= bytes { return Tensor(storage: s, shape: [s.byteCount], dtype: .u8) }
+        attentionScratchStorage = nil   // freed (and its accounting released) before the larger one is reserved
+        let s = try cpu.allocate(max(bytes, 64), kind: .scratch)
+        attentionScratchStorage = s
         return Tensor(storage: s, shape: [s.byteCount], dtype: .u8)
     }
 
@@ -210,8 +209,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         return cache
     }
 
+    /// Runs one attention call through the first backend of `spec.backendChain` that supports it on this device;
+    /// returns the fallback log line, if any.
     func attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, spec: AttentionSpec, out: Tensor,
-                           name: String) throws -> String? {
+                   name: String) throws -> String? {
         let shape = AttentionShape(queryLength: q.shape[0], keyLength: k.shape[0], heads: spec.heads, kvHeads: spec.kvHeads,
                                    headDim: spec.headDim)
         let (backend, log) = try registry.selectAttention(chain: spec.backendChain, shape: shape, mask: mask, device: cpu.id)
@@ -220,39 +221,6 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                                  threads: threads, device: cpu.id)
         try backend.run(call)
         return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
-    }
-}
-
-/// A plan cache key: the graph itself (hashed by its structure, compared node by node) and the kept names.
-struct PlanKey: Hashable {
-    let graph: Graph
-    let keep: Set<String>
-}
-
-/// f32 conversions of weights, per provider: a provider is identified by object identity, and a weak reference
-/// tells a live provider from a new one that happens to reuse a freed provider's address.
-struct ConvertedWeights {
-    private struct Entry {
-        weak var provider: AnyObject?
-        var tensors: [String: Tensor]
-    }
-    private var entries: [ObjectIdentifier: Entry] = [:]
-
-    /// The conversion of `key` made for this very provider, if any.
-    func lookup(provider: (any WeightProvider)?, key: String) -> Tensor? {
-        guard let p = provider, let e = entries[ObjectIdentifier(p)], e.provider === p else { return nil }
-        return e.tensors[key]
-    }
-
-    /// Remembers `tensor` as `provider`'s `key`; entries of providers that are gone are dropped.
-    mutating func store(_ tensor: Tensor, provider: (any WeightProvider)?, key: String) {
-        guard let p = provider else { return }
-        let id = ObjectIdentifier(p)
-        if entries[id]?.provider !== p {
-            entries = entries.filter { $0.value.provider != nil && $0.key != id }
-            entries[id] = Entry(provider: p, tensors: [:])
-        }
-        entries[id]?.tensors[key] = tensor
     }
 }
 
