@@ -97,8 +97,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             guard let entry = kernels.entries[node.op.kind] else {
                 throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
             }
-            var call = CPUKernelCall(node: node, graph: g, inputs: node.op.inputs.map { bound[$0.index]! }, out: out,
-                                     executor: self, cache: cache)
+            let args = node.op.inputs.map { bound[$0.index]! }
+            if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
+                                            reasons: ["input dtype \(bad.dtype) (the CPU kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
+            }
+            var call = CPUKernelCall(node: node, graph: g, inputs: args, out: out, executor: self, cache: cache)
             try entry.kernel(&call)
             if let e = call.log { log.append(e) }
             bound[i] = call.view ?? out

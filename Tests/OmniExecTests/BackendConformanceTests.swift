@@ -30,3 +30,17 @@ final class BackendConformanceTests: XCTestCase {
         func kernel(for deviceKind: String) -> FusedKernel? { nil }
     }
 }
+
+extension BackendConformanceTests {
+    func testAWeightOfAnUnsupportedDTypeIsATypedErrorNamingTheNode() throws {
+        var g = Graph()
+        let x = g.input("x", shape: [1, 4])
+        g.markOutput(g.linear(x, g.weight("w", shape: [2, 4]), name: "proj"))
+        let exec = Executor(registry: BuiltinPlugins.registry(), threads: 1)
+        let w = Tensor(zeros: [2, 4], dtype: .i8)
+        XCTAssertThrowsError(try exec.run(exec.plan(g), inputs: ["x": Tensor(zeros: [1, 4])], weights: InMemoryWeights(["w": w]))) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("proj") && text.contains("i8"), text)
+        }
+    }
+}
