@@ -24,11 +24,10 @@ public struct EagerAttention: AttentionBackend {
         let qLen = s.queryLength, kvLen = s.keyLength, hd = s.headDim
         let group = s.heads / s.kvHeads
         let workers = max(1, min(c.threads, s.heads))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * max(1, qLen * kvLen))
-        defer { scratch.deallocate() }
+        let call = try c.cpuView()
+        let scratch = try call.scratch(floats: workers * qLen * kvLen)
         let ranges = (0..<qLen).map { c.mask.keyRange(query: $0, keyLength: kvLen) }
-        let explicit = c.mask.explicit.map { $0.floatPointer }
-        let call = c
+        let explicit = call.explicit
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let scores = scratch + w * qLen * kvLen
             var h = w
@@ -60,5 +59,6 @@ public struct EagerAttention: AttentionBackend {
                 h += workers
             }
         }
+        withExtendedLifetime(c) {}
     }
 }

@@ -41,10 +41,10 @@ public struct FlashAttention2: AttentionBackend {
         let items = s.heads * qBlocks
         let workers = max(1, min(c.threads, items))
         let per = bq * bk + bq * hd + 2 * bq
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * per)
-        defer { scratch.deallocate() }
-        let explicit = c.mask.explicit.map { $0.floatPointer }
-        let call = c
+        let call = try c.cpuView()
+        let scratch = try call.scratch(floats: workers * per)
+        let explicit = call.explicit
+        let mask = c.mask
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let tile = scratch + w * per
             let acc = tile + bq * bk
@@ -60,7 +60,7 @@ public struct FlashAttention2: AttentionBackend {
                 var ranges = [Range<Int>]()
                 ranges.reserveCapacity(rows)
                 for r in 0..<rows {
-                    let kr = call.mask.keyRange(query: i0 + r, keyLength: kvLen)
+                    let kr = mask.keyRange(query: i0 + r, keyLength: kvLen)
                     ranges.append(kr)
                     if !kr.isEmpty { lo = min(lo, kr.lowerBound); hi = max(hi, kr.upperBound) }
                 }
@@ -111,6 +111,7 @@ public struct FlashAttention2: AttentionBackend {
                 item += workers
             }
         }
+        withExtendedLifetime(c) {}
     }
 }
 

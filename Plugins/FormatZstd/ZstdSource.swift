@@ -100,7 +100,7 @@ public final class ZstdSource: WeightSource {
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = entries[name] else { throw OmniError.missingTensor(key: name, file: file.path) }
         let storage = Storage(zeroedByteCount: e.byteCount)
-        try decompress(name, into: storage.base)
+        try decompress(name, into: storage.cpuAddress)
         return Tensor(storage: storage, shape: e.shape, dtype: e.dtype)
     }
 

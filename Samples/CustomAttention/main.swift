@@ -13,12 +13,13 @@ struct ReferenceAttention: AttentionBackend {
     }
     func scratchBytes(for shape: AttentionShape, threads: Int) -> Int { shape.keyLength * 4 }
 
-    func run(_ c: AttentionCall) throws {
-        let s = c.shape, hd = s.headDim, group = s.heads / s.kvHeads
+    func run(_ call: AttentionCall) throws {
+        let c = try call.cpuView()   // a CPU backend: host views of the call's tensors
+        let s = call.shape, hd = s.headDim, group = s.heads / s.kvHeads
         var scores = [Float](repeating: 0, count: s.keyLength)
         for h in 0..<s.heads {
             for i in 0..<s.queryLength {
-                let keys = c.mask.keyRange(query: i, keyLength: s.keyLength)   // the mask travels with the call
+                let keys = call.mask.keyRange(query: i, keyLength: s.keyLength)   // the mask travels with the call
                 var m = -Float.infinity
                 for j in keys {
                     var dot: Float = 0

@@ -89,33 +89,101 @@ public struct AttentionShape: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// One attention call on f32 data. Row t of Q holds all heads: `q[t * qRowStride + h * headDim + d]`;
-/// K and V likewise with kvHeads (query head h uses KV head h / (heads / kvHeads)); out like Q.
-public struct AttentionCall: @unchecked Sendable {
+/// One attention call on f32 data. Row t of Q holds all heads: element (t, h, d) is `q[t, h * headDim + d]`; K and V
+/// likewise with kvHeads (query head h uses KV head h / (heads / kvHeads)); out like Q.
+///
+/// Everything is a tensor on the call's device (row strides are the tensors' `strides[0]`; columns are
+/// contiguous), never a host pointer: a backend that runs on the CPU takes host views through `cpuView()`, a
+/// device backend reads the tensors' buffers on its device. `scratch` is the `scratchBytes(for:threads:)` the
+/// backend asked for, allocated by the executor from the device's allocator, so the scratch that is accounted is
+/// the scratch that is used.
+public struct AttentionCall: Sendable {
     public var shape: AttentionShape
     public var mask: AttentionMask
-    public var q: UnsafePointer<Float>
-    public var qRowStride: Int
-    public var k: UnsafePointer<Float>
-    public var kRowStride: Int
-    public var v: UnsafePointer<Float>
-    public var vRowStride: Int
-    public var out: UnsafeMutablePointer<Float>
-    public var outRowStride: Int
+    /// (queryLength, ≥ heads·headDim) f32.
+    public var q: Tensor
+    /// (keyLength, ≥ kvHeads·headDim) f32.
+    public var k: Tensor
+    /// (keyLength, ≥ kvHeads·headDim) f32.
+    public var v: Tensor
+    /// (queryLength, ≥ heads·headDim) f32, written by the backend.
+    public var out: Tensor
+    /// At least `scratchBytes(for: shape, threads: threads)` bytes for the backend's own use.
+    public var scratch: Tensor
     /// Threads the backend may use.
     public var threads: Int
+    /// Where the tensors live.
+    public var device: DeviceID
 
-    public init(shape: AttentionShape, mask: AttentionMask,
-                q: UnsafePointer<Float>, qRowStride: Int, k: UnsafePointer<Float>, kRowStride: Int,
-                v: UnsafePointer<Float>, vRowStride: Int, out: UnsafeMutablePointer<Float>, outRowStride: Int,
-                threads: Int = 1) {
+    public init(shape: AttentionShape, mask: AttentionMask, q: Tensor, k: Tensor, v: Tensor, out: Tensor,
+                scratch: Tensor, threads: Int = 1, device: DeviceID = .cpu) {
         self.shape = shape
         self.mask = mask
-        self.q = q; self.qRowStride = qRowStride
-        self.k = k; self.kRowStride = kRowStride
-        self.v = v; self.vRowStride = vRowStride
-        self.out = out; self.outRowStride = outRowStride
+        self.q = q; self.k = k; self.v = v; self.out = out
+        self.scratch = scratch
         self.threads = threads
+        self.device = device
+    }
+
+    /// Host views of the call's tensors, for backends that run on the CPU. Throws when the tensors live on
+    /// another device, or when one is not f32 rows with contiguous columns. The pointers are valid while the
+    /// call is (a backend holds its call for the whole `run`).
+    public func cpuView() throws -> CPUAttentionView {
+        guard device == .cpu else {
+            throw OmniError.unsupported(what: "host view of attention tensors", reasons: ["they live on \(device)"])
+        }
+        func rows(_ t: Tensor, _ name: String, _ width: Int, _ count: Int) throws -> Int {
+            guard t.dtype == .f32, t.shape.rank == 2, t.shape[0] >= count, t.shape[1] >= width,
+                  t.strides[1] == 1 || t.shape[1] == 1 else {
+                throw OmniError.invalidArgument(name: "attention \(name)", expected: "f32 rows [\(count), ≥ \(width)]",
+                                                actual: "\(t.dtype) \(t.shape) strides \(t.strides)")
+            }
+            return t.strides[0]
+        }
+        let s = shape
+        let qs = try rows(q, "q", s.heads * s.headDim, s.queryLength)
+        let ks = try rows(k, "k", s.kvHeads * s.headDim, s.keyLength)
+        let vs = try rows(v, "v", s.kvHeads * s.headDim, s.keyLength)
+        let os = try rows(out, "out", s.heads * s.headDim, s.queryLength)
+        guard !out.storage.isReadOnly, !scratch.storage.isReadOnly else {
+            throw OmniError.invalidArgument(name: "attention out", expected: "writable memory", actual: "a read-only mapping")
+        }
+        return CPUAttentionView(q: q.rawPointer.assumingMemoryBound(to: Float.self), qRowStride: qs,
+                                k: k.rawPointer.assumingMemoryBound(to: Float.self), kRowStride: ks,
+                                v: v.rawPointer.assumingMemoryBound(to: Float.self), vRowStride: vs,
+                                out: out.mutableRawPointer.assumingMemoryBound(to: Float.self), outRowStride: os,
+                                scratch: scratch.mutableRawPointer, scratchBytes: scratch.storage.byteCount - scratch.byteOffset,
+                                explicit: try mask.explicit.map { m -> UnsafePointer<Float> in
+                                    guard m.dtype == .f32, m.isContiguous, m.elementCount == s.queryLength * s.keyLength else {
+                                        throw OmniError.invalidArgument(name: "attention mask", expected: "contiguous f32 [\(s.queryLength), \(s.keyLength)]",
+                                                                        actual: "\(m.dtype) \(m.shape)")
+                                    }
+                                    return m.rawPointer.assumingMemoryBound(to: Float.self)
+                                })
+    }
+}
+
+/// Host addresses of one call's tensors: what a CPU attention kernel computes on. Only CPU backends see it.
+public struct CPUAttentionView: @unchecked Sendable {
+    public let q: UnsafePointer<Float>
+    public let qRowStride: Int
+    public let k: UnsafePointer<Float>
+    public let kRowStride: Int
+    public let v: UnsafePointer<Float>
+    public let vRowStride: Int
+    public let out: UnsafeMutablePointer<Float>
+    public let outRowStride: Int
+    let scratch: UnsafeMutableRawPointer
+    let scratchBytes: Int
+    /// The additive mask [queryLength, keyLength], when the call has one.
+    public let explicit: UnsafePointer<Float>?
+
+    /// `floats` f32 of the call's scratch. Throws when the executor allocated less than the backend declared.
+    public func scratch(floats: Int) throws -> UnsafeMutablePointer<Float> {
+        guard floats * 4 <= scratchBytes else {
+            throw OmniError.invalidArgument(name: "attention scratch", expected: "\(floats * 4) bytes", actual: "\(scratchBytes)")
+        }
+        return scratch.assumingMemoryBound(to: Float.self)
     }
 }
 
@@ -144,15 +212,23 @@ public protocol AttentionBackend: Sendable {
     var name: String { get }
     /// What it supports.
     var capabilities: AttentionCapabilities { get }
-    /// Extra scratch bytes one call of this size needs (reported in memory accounting).
+    /// Kinds of the devices whose tensors it computes on (`cpu`, later `cuda`); CPU only unless it says more.
+    var deviceKinds: Set<String> { get }
+    /// Scratch bytes one call of this size needs: the executor allocates them from the device and passes them in
+    /// the call's `scratch` (so memory accounting reports exactly this).
     func scratchBytes(for shape: AttentionShape, threads: Int) -> Int
     /// Computes `out = softmax(scale · Q·Kᵀ + mask) · V`.
     func run(_ call: AttentionCall) throws
 }
 
 extension AttentionBackend {
+    /// CPU only.
+    public var deviceKinds: Set<String> { ["cpu"] }
+
     /// Why this backend cannot take the call, or nil when it can.
-    public func unsupportedReason(shape: AttentionShape, mask: AttentionMask, dtype: DType = .f32) -> String? {
+    public func unsupportedReason(shape: AttentionShape, mask: AttentionMask, dtype: DType = .f32,
+                                  device: DeviceID = .cpu) -> String? {
+        if !deviceKinds.contains(device.kind) { return "does not run on \(device)" }
         let caps = capabilities
         if !caps.dtypes.contains(dtype) { return "\(dtype) not supported" }
         if shape.headDim > caps.maxHeadDim { return "head dim \(shape.headDim) > \(caps.maxHeadDim)" }

@@ -67,7 +67,7 @@ public struct PluginRegistry: Sendable {
     /// Picks the first backend of `chain` (then every other registered one) that supports the call,
     /// and says why each earlier one was skipped (`"flash_attention_2 → eager: explicit mask not supported"`).
     public func selectAttention(chain: [String], shape: AttentionShape, mask: AttentionMask,
-                                dtype: DType = .f32) throws -> (backend: any AttentionBackend, log: [String]) {
+                                dtype: DType = .f32, device: DeviceID = .cpu) throws -> (backend: any AttentionBackend, log: [String]) {
         var log: [String] = []
         var reasons: [String] = []
         var names = chain
@@ -79,7 +79,7 @@ public struct PluginRegistry: Sendable {
                 if i < chain.count { log.append(r) }
                 continue
             }
-            if let why = b.unsupportedReason(shape: shape, mask: mask, dtype: dtype) {
+            if let why = b.unsupportedReason(shape: shape, mask: mask, dtype: dtype, device: device) {
                 reasons.append("\(name): \(why)")
                 let next = names.dropFirst(i + 1).first ?? "none"
                 log.append("\(name) → \(next): \(why)")

@@ -4,21 +4,34 @@ import Glibc
 import Darwin
 #endif
 
-/// The bytes behind one or more tensors.
+/// The bytes behind one or more tensors: a buffer owned by one device (the device buffer of the backend seam).
 ///
-/// Three kinds: `owned` (64-byte aligned, freed on deinit), `mapped` (a range of an mmap'd file; keeps the
+/// Host kinds: `owned` (64-byte aligned, freed on deinit), `mapped` (a range of an mmap'd file; keeps the
 /// mapping alive as long as any tensor uses it; read-only) and `borrowed` (memory someone else owns; `owner`
-/// is retained to keep it alive).
+/// is retained to keep it alive). `device` is memory of another device (a GPU's allocation): it has an address
+/// only that device understands and no host address; the host reads it through its backend's copy.
 public final class Storage: @unchecked Sendable {
     /// Where the bytes come from.
     public enum Kind: Sendable {
         case owned
         case mapped(MappedFile)
         case borrowed
+        /// Device memory at `address` in that device's address space, released by `release` on deinit.
+        case device(address: UInt64)
     }
 
-    /// First byte.
-    public let base: UnsafeMutableRawPointer
+    /// The device that owns the bytes (`cpu` for host memory, mapped files included).
+    public let device: DeviceID
+    /// The host address of the first byte, or nil for device memory.
+    private let host: UnsafeMutableRawPointer?
+    /// First byte, for CPU kernels and loaders only. Precondition: host memory (`isHostAddressable`); device
+    /// memory is reached through its backend (a copy to the host, or the device's own kernels).
+    public var cpuAddress: UnsafeMutableRawPointer {
+        guard let host else { preconditionFailure("storage on \(device) has no host address: copy it to the host through its backend") }
+        return host
+    }
+    /// Whether the bytes have a host address (CPU memory and mapped files).
+    public var isHostAddressable: Bool { host != nil }
     /// Number of bytes.
     public let byteCount: Int
     /// Where the bytes come from.
@@ -37,7 +50,8 @@ public final class Storage: @unchecked Sendable {
         let rc = posix_memalign(&p, 64, rounded)
         precondition(rc == 0 && p != nil, "posix_memalign(\(rounded)) failed")
         memset(p!, 0, rounded)
-        self.base = p!
+        self.host = p!
+        self.device = .cpu
         self.byteCount = byteCount
         self.kind = .owned
         self.owner = nil
@@ -47,7 +61,8 @@ public final class Storage: @unchecked Sendable {
     /// A range of a mapped file. Precondition: the range lies inside the file.
     public init(file: MappedFile, range: Range<Int>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= file.byteCount, "range outside mapped file")
-        self.base = UnsafeMutableRawPointer(mutating: file.base.advanced(by: range.lowerBound))
+        self.host = UnsafeMutableRawPointer(mutating: file.base.advanced(by: range.lowerBound))
+        self.device = .cpu
         self.byteCount = range.count
         self.kind = .mapped(file)
         self.owner = file
@@ -56,15 +71,26 @@ public final class Storage: @unchecked Sendable {
 
     /// Memory owned by someone else; `owner` is retained for the storage's lifetime.
     public init(borrowing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject?) {
-        self.base = pointer
+        self.host = pointer
+        self.device = .cpu
         self.byteCount = byteCount
         self.kind = .borrowed
         self.owner = owner
         self.onFree = nil
     }
 
+    /// Device memory: `byteCount` bytes at `address` on `device`; `onFree` releases them (and their accounting).
+    public init(device: DeviceID, address: UInt64, byteCount: Int, onFree: (@Sendable () -> Void)?) {
+        self.host = nil
+        self.device = device
+        self.byteCount = byteCount
+        self.kind = .device(address: address)
+        self.owner = nil
+        self.onFree = onFree
+    }
+
     deinit {
-        if case .owned = kind { free(base) }
+        if case .owned = kind, let host { free(host) }
         onFree?()
     }
 }

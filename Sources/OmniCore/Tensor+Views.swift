@@ -53,7 +53,7 @@ extension Tensor {
         let size = dtype.blockBytes
         let dims = shape.dims
         let src = rawPointer
-        let dst = out.storage.base
+        let dst = out.storage.cpuAddress
         var index = [Int](repeating: 0, count: dims.count)
         for linear in 0..<elementCount {
             var off = 0

@@ -5,7 +5,7 @@
 public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     /// The bytes.
     public let storage: Storage
-    /// Offset of element 0 from `storage.base`, in bytes.
+    /// Offset of element 0 from the storage's first byte, in bytes.
     public let byteOffset: Int
     /// Dimension sizes, outermost first.
     public let shape: Shape
@@ -39,14 +39,14 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public init(_ values: [Float], shape: Shape) {
         precondition(values.count == shape.elementCount, "\(values.count) values for shape \(shape)")
         self.init(zeros: shape, dtype: .f32)
-        values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBytes { storage.cpuAddress.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// A new i64 tensor holding `values`. Precondition: `values.count == shape.elementCount`.
     public init(int64 values: [Int64], shape: Shape) {
         precondition(values.count == shape.elementCount, "\(values.count) values for shape \(shape)")
         self.init(zeros: shape, dtype: .i64)
-        values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        values.withUnsafeBytes { storage.cpuAddress.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// Number of elements.
@@ -55,10 +55,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public var byteCount: Int { dtype.byteCount(elements: elementCount) ?? 0 }
     /// True when the elements are laid out row-major without gaps.
     public var isContiguous: Bool { strides == shape.contiguousStrides || elementCount <= 1 }
-    /// Address of element 0. Valid only while this tensor's storage is alive: Swift may release a tensor right
+    /// The device that owns this tensor's bytes.
+    public var device: DeviceID { storage.device }
+    /// Address of element 0: the CPU-only view that host code and CPU kernels use (precondition: host memory;
+    /// a tensor on another device is read through its backend's copy). Valid only while this tensor's storage is alive: Swift may release a tensor right
     /// after its last use, so never take the pointer of a temporary (`f().rawPointer`, `t.contiguous().rawPointer`)
     /// and use it later; use `withContiguousBytes` or `withExtendedLifetime`.
-    public var rawPointer: UnsafeRawPointer { UnsafeRawPointer(storage.base + byteOffset) }
+    public var rawPointer: UnsafeRawPointer { UnsafeRawPointer(storage.cpuAddress + byteOffset) }
 
     /// Calls `body` with the address of this tensor's elements laid out contiguously (a copy when it is a
     /// strided view), keeping that storage alive for the call.
@@ -69,13 +72,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Writable address of element 0. Precondition: the storage is not a read-only mapping.
     public var mutableRawPointer: UnsafeMutableRawPointer {
         precondition(!storage.isReadOnly, "writing into a read-only mapped tensor")
-        return storage.base + byteOffset
+        return storage.cpuAddress + byteOffset
     }
 
     /// f32 elements of a contiguous f32 tensor. Precondition: dtype f32 and contiguous.
     public var floatPointer: UnsafeMutablePointer<Float> {
         precondition(dtype == .f32 && isContiguous, "floatPointer needs a contiguous f32 tensor, got \(dtype) \(shape)")
-        return (storage.base + byteOffset).assumingMemoryBound(to: Float.self)
+        return (storage.cpuAddress + byteOffset).assumingMemoryBound(to: Float.self)
     }
 
     public var description: String { "Tensor(\(dtype), \(shape))" }

@@ -4,16 +4,25 @@ import OmniCore
 
 /// The one executor: runs a planned graph on the CPU device with a reusable arena, binding weights through a
 /// `WeightProvider` and attention through the registry's backends. Not reentrant: one run at a time.
-public final class Executor: GraphExecutor, @unchecked Sendable {
+public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     public let registry: PluginRegistry
     public let cpu: CPUDevice
     public var device: any Device { cpu }
-    private var plans: [String: ExecutionPlan] = [:]
+    /// Plans by the graph they were made for (and the names kept alive); at most one per bucket is retained.
+    private var plans: [PlanKey: ExecutionPlan] = [:]
+    private var bucketKeys: [String: PlanKey] = [:]
+    /// The CPU's kernels by op kind; every node is dispatched through it.
+    let kernels = CPUKernelTable.standard
     /// Worker threads for kernels.
     public let threads: Int
     private var arena: Storage?
-    private var converted: [String: Tensor] = [:]
+    /// f32 copies of small non-f32 weights, per weight provider (a model), by key.
+    private var converted = ConvertedWeights()
     private var scratch: [Storage?]
+    /// Attention backends' scratch (one call at a time).
+    private var attentionScratchStorage: Storage?
+    /// The weight provider of the run in progress (the f32 conversion cache is per provider).
+    private var currentWeights: (any WeightProvider)?
     /// Stands in for the result of nodes that own no arena bytes (inputs and weights are bound instead).
     private let placeholder = Tensor(zeros: [0])
 
@@ -28,25 +37,32 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         poolThreads = self.threads
     }
 
-    /// Plans `graph` (once per shape bucket; cache the plan).
+    /// Plans `graph` (the caller keeps the plan; `run(_:bucket:…)` caches plans itself).
     public func plan(_ graph: Graph, keep: Set<String> = []) -> ExecutionPlan { ExecutionPlan(graph: graph, keep: keep) }
 
-    /// Runs `plan`. `inputs` binds input nodes by name; `cache` serves nodes with a cache slot and is advanced
-    /// by this step's length at the end. Returns the graph outputs and the names in `keep`.
+    /// Runs `plan`, dispatching every node through the CPU kernel table. `inputs` binds input nodes by name;
+    /// `cache` is written and read by the graph's `cacheWrite` / `cachedAttention` nodes (a failed run is undone).
+    /// Returns the graph outputs and the names in `keep`.
     public func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache? = nil, keep: Set<String> = [],
                     isCancelled: () -> Bool = { false }) throws -> GraphResult {
         let g = plan.graph
         try ensureArena(plan.arenaBytes)
+        currentWeights = weights
+        defer { currentWeights = nil }
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
         var log: [String] = []
-        var cachedStep: Int?
 
         // Disk tier: the next `lookahead` weights are prefetched ahead of use, and each weight is released
         // right after its last reader, so only a window of layers is resident at once.
         let lookahead = 16
         weights.prefetch(Array(plan.weightKeys.prefix(lookahead)))
         var weightsSeen = 0
+        // The cache's slots are written by cacheWrite nodes as the graph runs; a run that fails half way is undone,
+        // so the cache never holds a partial step.
+        let committed = cache?.length
+        var completed = false
+        defer { if let cache, let committed, !completed { cache.truncate(to: committed) } }
         for (i, node) in g.nodes.enumerated() {
             if isCancelled() { throw OmniError.cancelled }
             let out: Tensor
@@ -78,80 +94,21 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
             default:
                 break
             }
-            func arg(_ v: ValueID) -> Tensor { bound[v.index]! }
-            switch node.op {
-            case .input, .weight:
-                break
-            case let .embedding(table, ids):
-                try Kernels.embedding(table: arg(table), ids: arg(ids), out: out, converter: registry)
-            case let .linear(x, w, b):
-                try Kernels.linear(x: arg(x), weight: arg(w), bias: try b.map { try f32(arg($0), key: g[$0].name) },
-                               out: out, threads: threads, scratch: scratchPanels)
-            case let .rmsNorm(x, w, eps):
-                Kernels.rmsNorm(x: arg(x), weight: try f32(arg(w), key: g[w].name), eps: eps, out: out)
-            case let .layerNorm(x, w, b, eps):
-                Kernels.layerNorm(x: arg(x), weight: try w.map { try f32(arg($0), key: g[$0].name) },
-                                  bias: try b.map { try f32(arg($0), key: g[$0].name) }, eps: eps, out: out)
-            case let .add(a, b):
-                Kernels.add(arg(a), arg(b), out: out)
-            case let .mul(a, b):
-                Kernels.mul(arg(a), arg(b), out: out)
-            case let .silu(x):
-                Kernels.silu(arg(x), out: out)
-            case let .swiglu(gate, up):
-                Kernels.swiglu(gate: arg(gate), up: arg(up), out: out)
-            case let .gelu(x, tanh):
-                Kernels.gelu(arg(x), tanh: tanh, out: out)
-            case let .rope(x, p, heads, hd, theta, kind):
-                try Kernels.rope(x: arg(x), positions: arg(p), heads: heads, headDim: hd, theta: theta, kind: kind, out: out)
-            case let .attention(q, k, v, m, spec):
-                let entry = try attention(q: arg(q), k: arg(k), v: arg(v), mask: m.map(arg), spec: spec, out: out, cache: cache,
-                                          name: node.name)
-                if spec.cacheSlot != nil { cachedStep = arg(q).shape[0] }
-                if let e = entry { log.append(e) }
-            case let .softmax(x):
-                Kernels.softmax(arg(x), out: out)
-            case let .concat(xs, axis):
-                Kernels.concat(xs.map(arg), axis: axis, out: out)
-            case let .slice(x, axis, range):
-                Kernels.copy(arg(x).sliced(axis: axis, range), into: out)
-            case let .permute(x, axes):
-                Kernels.copy(arg(x).permuted(axes), into: out)
-            case let .conv1d(x, w, b, stride, padding, dilation, groups):
-                try Kernels.conv1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
-                                   bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride,
-                                   padding: padding, dilation: dilation, groups: groups, out: out)
-            case let .convTranspose1d(x, w, b, stride, padding):
-                try Kernels.convTranspose1d(x: arg(x), weight: try f32(arg(w), key: g[w].name),
-                                            bias: try b.map { try f32(arg($0), key: g[$0].name) }, stride: stride, padding: padding, out: out)
-            case let .snakeBeta(x, a, b):
-                try Kernels.snakeBeta(arg(x), alpha: try f32(arg(a), key: g[a].name), beta: try f32(arg(b), key: g[b].name), out: out)
-            case let .scale(x, factor):
-                Kernels.scale(arg(x), factor, out: out)
-            case let .unary(x, kind):
-                Kernels.unary(arg(x), kind, out: out)
-            case let .reflectPad(x, left, right):
-                Kernels.reflectPad(arg(x), left: left, right: right, out: out)
-            case let .gatherRows(x, indices):
-                Kernels.gatherRows(arg(x), indices, out: out)
-            case let .reshape(x, shape):
-                if g[x].op.isWeight {
-                    bound[i] = try arg(x).contiguous().reshaped(shape)
-                    if let done = plan.releaseAfter[i] { weights.release(done) }
-                    continue
-                }
-                arg(x).withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: out.byteCount) }
-            case let .poolRows(x, window):
-                Kernels.poolRows(arg(x), window: window, out: out)
-            case let .rows(x, range):
-                let src = arg(x)
-                let w = src.shape[-1]
-                out.mutableRawPointer.copyMemory(from: src.rawPointer + range.lowerBound * w * 4, byteCount: range.count * w * 4)
+            guard let entry = kernels.entries[node.op.kind] else {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
             }
-            bound[i] = out
+            let args = node.op.inputs.map { bound[$0.index]! }
+            if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
+                                            reasons: ["input dtype \(bad.dtype) (the CPU kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
+            }
+            var call = CPUKernelCall(node: node, graph: g, inputs: args, out: out, executor: self, cache: cache)
+            try entry.kernel(&call)
+            if let e = call.log { log.append(e) }
+            bound[i] = call.view ?? out
             if let done = plan.releaseAfter[i] { weights.release(done) }
         }
-        if let step = cachedStep, let cache { cache.advance(by: step) }
+        completed = true
 
         var result: [String: Tensor] = [:]
         for v in g.outputs { result[g[v].name] = copy(bound[v.index]!) }
@@ -159,17 +116,45 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
         return GraphResult(values: result, attentionLog: log)
     }
 
-    /// Runs `graph`, reusing the plan cached under `bucket` (one per shape bucket, e.g. "thinker.decode").
+    /// Runs `graph`, reusing its cached plan when `bucket` is given (e.g. "thinker.decode"). Plans are keyed by
+    /// the graph itself and the kept names, so two graphs under one bucket never share a plan; a bucket retains
+    /// only its latest plan, so the cache stays bounded when a bucket's graph changes.
     public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache?, keep: Set<String>) throws -> GraphResult {
-        let plan: ExecutionPlan
-        if let b = bucket, let p = plans[b], p.graph.nodes.count == graph.nodes.count {
-            plan = p
-        } else {
-            plan = ExecutionPlan(graph: graph, keep: keep)
-            if let b = bucket { plans[b] = plan }
+        try run(cachedPlan(graph, bucket: bucket, keep: keep), inputs: inputs, weights: weights, cache: cache, keep: keep)
+    }
+
+    /// The plan for `graph` under `bucket`: the cached one when the same graph (and kept names) was planned
+    /// before, else a new one (cached when `bucket` is given).
+    public func cachedPlan(_ graph: Graph, bucket: String?, keep: Set<String>) -> ExecutionPlan {
+        guard let b = bucket else { return ExecutionPlan(graph: graph, keep: keep) }
+        let key = PlanKey(graph: graph, keep: keep)
+        if let p = plans[key] { return p }
+        if let old = bucketKeys[b] { plans[old] = nil }
+        let plan = ExecutionPlan(graph: graph, keep: keep)
+        plans[key] = plan
+        bucketKeys[b] = key
+        return plan
+    }
+
+    /// Number of plans cached (for tests and reports).
+    public var cachedPlanCount: Int { plans.count }
+
+    /// How convolutions spread their GEMMs over the cores (process-wide; `omni bench conv` compares the two).
+    public static var convolutionThreading: ConvolutionThreading {
+        get { Kernels.convolutionThreading }
+        set { Kernels.convolutionThreading = newValue }
+    }
+
+    /// Whether the CPU kernel table runs `op` with inputs of `dtypes`.
+    public func supports(_ op: Op, dtypes: [DType]) -> Bool { kernels.supports(op, dtypes: dtypes) }
+
+    /// A contiguous host copy of a tensor on the CPU.
+    public func read(_ tensor: Tensor) throws -> Tensor {
+        guard tensor.device == cpu.id else {
+            throw OmniError.invalidArgument(name: "tensor", expected: "a tensor on \(cpu.id)", actual: "one on \(tensor.device)")
         }
-        return try run(plan, inputs: inputs, weights: weights, cache: cache, keep: keep)
+        return copy(tensor)
     }
 
     /// Memory use of this executor's device.
@@ -190,66 +175,54 @@ public final class Executor: GraphExecutor, @unchecked Sendable {
     }
 
     /// Thread-local f32 panels for converting weight rows before a GEMM.
-    private var scratchPanels: (Int, Int) throws -> UnsafeMutablePointer<Float> {
+    var scratchPanels: (Int, Int) throws -> UnsafeMutablePointer<Float> {
         { [unowned self] thread, floats in
             if let s = self.scratch[thread], s.byteCount >= floats * 4 {
-                return s.base.assumingMemoryBound(to: Float.self)
+                return s.cpuAddress.assumingMemoryBound(to: Float.self)
             }
             self.scratch[thread] = nil
             let s = try self.cpu.allocate(floats * 4, kind: .scratch)
             self.scratch[thread] = s
-            return s.base.assumingMemoryBound(to: Float.self)
+            return s.cpuAddress.assumingMemoryBound(to: Float.self)
         }
     }
 
     /// An f32 view of a small weight (norms, biases), converted once on first use.
-    private func f32(_ t: Tensor, key: String) throws -> Tensor {
+    func f32(_ t: Tensor, key: String) throws -> Tensor {
         if t.dtype == .f32 { return t.contiguous() }
-        if let c = converted[key] { return c }
+        if let c = converted.lookup(provider: currentWeights, key: key) { return c }
         let out = Tensor(zeros: t.shape, dtype: .f32)
         let conv = try registry.converter(from: t.dtype, to: .f32)
         try t.withContiguousBytes { try conv.convert($0, from: t.dtype, to: out.mutableRawPointer, .f32, count: t.elementCount) }
-        converted[key] = out
+        converted.store(out, provider: currentWeights, key: key)
         return out
     }
 
-    private func attention(q: Tensor, k: Tensor, v: Tensor, mask explicit: Tensor?, spec: AttentionSpec, out: Tensor,
-                           cache: KVCache?, name: String) throws -> String? {
-        let t = q.shape[0]
-        let width = spec.kvHeads * spec.headDim
-        var kp = UnsafePointer(k.rawPointer.assumingMemoryBound(to: Float.self))
-        var vp = UnsafePointer(v.rawPointer.assumingMemoryBound(to: Float.self))
-        var keyLength = t
-        var mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window, explicit: explicit?.contiguous())
-        if let slot = spec.cacheSlot {
-            guard let cache else {
-                throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none")
-            }
-            guard cache.rowWidth == width else {
-                throw OmniError.invalidArgument(name: "cache", expected: "row width \(width)", actual: "\(cache.rowWidth)")
-            }
-            guard cache.length + t <= cache.capacity else {
-                throw OmniError.invalidArgument(name: "cache", expected: "≤ \(cache.capacity) tokens",
-                                                actual: "\(cache.length + t) (raise the KV-cache capacity / max tokens)")
-            }
-            let kc = cache.keyRows(slot), vc = cache.valueRows(slot)
-            (kc + cache.length * width).update(from: kp, count: t * width)
-            (vc + cache.length * width).update(from: vp, count: t * width)
-            kp = UnsafePointer(kc)
-            vp = UnsafePointer(vc)
-            mask.keyOffset = cache.length
-            keyLength = cache.length + t
-        }
-        let shape = AttentionShape(queryLength: t, keyLength: keyLength, heads: spec.heads, kvHeads: spec.kvHeads,
+    /// At least `bytes` of attention scratch from the device allocator (accounted as scratch), grown when a call
+    /// needs more and reused across calls.
+    private func attentionScratch(_ bytes: Int) throws -> Tensor {
+        if let s = attentionScratchStorage, s.byteCount >= bytes { return Tensor(storage: s, shape: [s.byteCount], dtype: .u8) }
+        attentionScratchStorage = nil   // freed (and its accounting released) before the larger one is reserved
+        let s = try cpu.allocate(max(bytes, 64), kind: .scratch)
+        attentionScratchStorage = s
+        return Tensor(storage: s, shape: [s.byteCount], dtype: .u8)
+    }
+
+    func requireCache(_ cache: KVCache?, _ name: String) throws -> KVCache {
+        guard let cache else { throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none") }
+        return cache
+    }
+
+    /// Runs one attention call through the first backend of `spec.backendChain` that supports it on this device;
+    /// returns the fallback log line, if any.
+    func attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, spec: AttentionSpec, out: Tensor,
+                   name: String) throws -> String? {
+        let shape = AttentionShape(queryLength: q.shape[0], keyLength: k.shape[0], heads: spec.heads, kvHeads: spec.kvHeads,
                                    headDim: spec.headDim)
-        let (backend, log) = try registry.selectAttention(chain: spec.backendChain, shape: shape, mask: mask)
-        let scratchBytes = backend.scratchBytes(for: shape, threads: threads)
-        try cpu.memory.reserve(scratchBytes, kind: .scratch)
-        defer { cpu.memory.release(scratchBytes, kind: .scratch) }
-        let call = AttentionCall(shape: shape, mask: mask,
-                                 q: UnsafePointer(q.rawPointer.assumingMemoryBound(to: Float.self)), qRowStride: spec.heads * spec.headDim,
-                                 k: kp, kRowStride: width, v: vp, vRowStride: width,
-                                 out: out.floatPointer, outRowStride: spec.heads * spec.headDim, threads: threads)
+        let (backend, log) = try registry.selectAttention(chain: spec.backendChain, shape: shape, mask: mask, device: cpu.id)
+        let call = AttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out,
+                                 scratch: try attentionScratch(backend.scratchBytes(for: shape, threads: threads)),
+                                 threads: threads, device: cpu.id)
         try backend.run(call)
         return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
     }

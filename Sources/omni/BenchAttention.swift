@@ -56,31 +56,30 @@ struct BenchAttentionCommand: ParsableCommand {
             let q = Self.random(n * heads * headDim, seed: 1)
             let k = Self.random(n * kvHeads * headDim, seed: 2)
             let v = Self.random(n * kvHeads * headDim, seed: 3)
-            let out = UnsafeMutablePointer<Float>.allocate(capacity: n * heads * headDim)
-            defer { out.deallocate() }
+            let out = Tensor(zeros: [n, heads * headDim])
             let shape = AttentionShape(queryLength: n, keyLength: n, heads: heads, kvHeads: kvHeads, headDim: headDim)
             let eagerScratch = try registry.attention(named: "eager").scratchBytes(for: shape, threads: workers)
             for backend in chosen {
-                let call = AttentionCall(shape: shape, mask: .causal(), q: UnsafePointer(q), qRowStride: heads * headDim,
-                                         k: UnsafePointer(k), kRowStride: kvHeads * headDim, v: UnsafePointer(v), vRowStride: kvHeads * headDim,
-                                         out: out, outRowStride: heads * headDim, threads: workers)
+                let scratch = Tensor(zeros: [max(1, backend.scratchBytes(for: shape, threads: workers))], dtype: .u8)
+                let call = AttentionCall(shape: shape, mask: .causal(), q: Tensor(q, shape: [n, heads * headDim]),
+                                         k: Tensor(k, shape: [n, kvHeads * headDim]), v: Tensor(v, shape: [n, kvHeads * headDim]),
+                                         out: out, scratch: scratch, threads: workers)
                 var seconds: [Double] = []
                 for r in 0...runs {
                     let s = try BenchTiming.time { try backend.run(call) }
                     if r > 0 { seconds.append(s) }
                 }
-                let scratch = backend.scratchBytes(for: shape, threads: workers)
+                let scratchBytes = backend.scratchBytes(for: shape, threads: workers)
                 let name = backend.name.padding(toLength: 19, withPad: " ", startingAt: 0)
                 print(String(format: "%6d  ", n) + name + String(format: "  %9.2f   %13d   %6.2f%%",
-                      BenchTiming.median(seconds) * 1000, scratch, 100 * Double(scratch) / Double(max(1, eagerScratch))))
+                      BenchTiming.median(seconds) * 1000, scratchBytes, 100 * Double(scratchBytes) / Double(max(1, eagerScratch))))
             }
-            q.deallocate(); k.deallocate(); v.deallocate()
         }
     }
 
     /// `count` floats uniform in [-1, 1) from a fixed sequence.
-    static func random(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    static func random(_ count: Int, seed: UInt64) -> [Float] {
+        var p = [Float](repeating: 0, count: count)
         var state = seed &* 0x9E37_79B9_7F4A_7C15
         for i in 0..<count {
             state = state &* 6364136223846793005 &+ 1442695040888963407

@@ -72,19 +72,13 @@ public enum AttentionConformance {
     static func run(_ b: any AttentionBackend, _ p: Problem, _ q: [Float], _ qs: Int, _ k: [Float], _ v: [Float],
                     _ ks: Int, _ threads: Int) throws -> [Float] {
         let s = p.shape
-        var out = [Float](repeating: .nan, count: s.queryLength * s.heads * s.headDim)
-        try q.withUnsafeBufferPointer { qb in
-            try k.withUnsafeBufferPointer { kb in
-                try v.withUnsafeBufferPointer { vb in
-                    try out.withUnsafeMutableBufferPointer { ob in
-                        try b.run(AttentionCall(shape: s, mask: p.mask, q: qb.baseAddress!, qRowStride: qs,
-                                                k: kb.baseAddress!, kRowStride: ks, v: vb.baseAddress!, vRowStride: ks,
-                                                out: ob.baseAddress!, outRowStride: s.heads * s.headDim, threads: threads))
-                    }
-                }
-            }
-        }
-        return out
+        let out = Tensor([Float](repeating: .nan, count: s.queryLength * s.heads * s.headDim), shape: [s.queryLength, s.heads * s.headDim])
+        // Q and K/V rows may be wider than the heads they hold (row strides qs, ks), as views into fused projections are.
+        let scratch = Tensor(zeros: [max(1, b.scratchBytes(for: s, threads: threads))], dtype: .u8)
+        try b.run(AttentionCall(shape: s, mask: p.mask, q: Tensor(q, shape: [s.queryLength, qs]),
+                                k: Tensor(k, shape: [s.keyLength, ks]), v: Tensor(v, shape: [s.keyLength, ks]),
+                                out: out, scratch: scratch, threads: threads))
+        return try out.floats()
     }
 
     /// Straightforward attention in Double: the definition, with the mask via `allows` and the explicit mask.

@@ -56,7 +56,7 @@ public enum WeightFormatConformance {
             let shape: Shape = [3, 2 + i]
             let t = Tensor(zeros: shape, dtype: dtype)
             let bytes = (0..<t.byteCount).map { _ in UInt8.random(in: 0...255, using: &rng) & (dtype == .bool ? 1 : 255) }
-            bytes.withUnsafeBytes { t.storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            bytes.withUnsafeBytes { t.storage.cpuAddress.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             let name = "layer.\(i).w_\(dtype)"
             expected[name] = bytes
             entries.append(TensorEntry(name: name, dtype: dtype, shape: shape) { t })

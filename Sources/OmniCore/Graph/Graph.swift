@@ -1,5 +1,5 @@
 /// One node: an operation, the shape of its f32 (or i64 for inputs) result, and a stable name.
-public struct Node: Sendable {
+public struct Node: Sendable, Hashable {
     public var op: Op
     /// Result shape.
     public var shape: Shape
@@ -15,11 +15,16 @@ public struct Node: Sendable {
 /// Builders check shapes as they go (a mismatch is a programmer error in model code and traps with
 /// both shapes named); shapes of weights are declared by the model and checked against the checkpoint
 /// when the executor binds them.
-public struct Graph: Sendable {
+///
+/// Two graphs are equal when their nodes (ops, shapes, dtypes, names) and outputs are; `structureHash` is folded
+/// as nodes are appended, so executors key their plan caches by the graph itself at no extra cost.
+public struct Graph: Sendable, Hashable {
     public private(set) var nodes: [Node] = []
     private var names: [String: ValueID] = [:]
     /// Values the caller wants back after a run.
     public private(set) var outputs: [ValueID] = []
+    /// A hash of every node and output so far (per process, as `Hasher` is seeded per process).
+    public private(set) var structureHash = 0
 
     public init() {}
 
@@ -33,13 +38,30 @@ public struct Graph: Sendable {
     public mutating func add(_ op: Op, shape: Shape, dtype: DType = .f32, name: String) -> ValueID {
         precondition(names[name] == nil, "duplicate node name \(name)")
         let id = ValueID(nodes.count)
-        nodes.append(Node(op: op, shape: shape, dtype: dtype, name: name))
+        let node = Node(op: op, shape: shape, dtype: dtype, name: name)
+        nodes.append(node)
         names[name] = id
+        fold(node)
         return id
     }
 
     /// Marks `v` as an output of the graph.
-    public mutating func markOutput(_ v: ValueID) { if !outputs.contains(v) { outputs.append(v) } }
+    public mutating func markOutput(_ v: ValueID) {
+        if !outputs.contains(v) { outputs.append(v); fold(v) }
+    }
+
+    private mutating func fold<T: Hashable>(_ item: T) {
+        var h = Hasher()
+        h.combine(structureHash)
+        h.combine(item)
+        structureHash = h.finalize()
+    }
+
+    public static func == (a: Graph, b: Graph) -> Bool {
+        a.structureHash == b.structureHash && a.nodes == b.nodes && a.outputs == b.outputs
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(structureHash) }
 
     // MARK: builders (each states input and output shapes)
 
@@ -117,6 +139,8 @@ public struct Graph: Sendable {
     }
 
     /// q [T, H·hd], k/v [T, KV·hd] → [T, H·hd]; `mask` is an additive [T, T] f32 mask (not with a KV cache).
+    /// With `spec.cacheSlot` this is two nodes: `cacheWrite` of k, v (named `<name>.cache_write`) and a
+    /// `cachedAttention` over the whole slot (named `name`).
     public mutating func attention(q: ValueID, k: ValueID, v: ValueID, mask: ValueID? = nil, spec: AttentionSpec,
                                    name: String) -> ValueID {
         precondition(self[q].shape[-1] == spec.heads * spec.headDim, "\(name): q \(self[q].shape)")
@@ -132,6 +156,10 @@ public struct Graph: Sendable {
             let t = self[q].shape[0]
             precondition(self[m].shape == [t, self[k].shape[0]] && self[m].dtype == .f32 && spec.cacheSlot == nil,
                          "\(name): mask \(self[m].shape) for \(t) queries over \(self[k].shape[0]) keys, without a cache")
+        }
+        if let slot = spec.cacheSlot {
+            let written = add(.cacheWrite(k: k, v: v, slot: slot), shape: [0], name: name + ".cache_write")
+            return add(.cachedAttention(q: q, written: written, spec: spec), shape: self[q].shape, name: name)
         }
         return add(.attention(q: q, k: k, v: v, mask: mask, spec: spec), shape: self[q].shape, name: name)
     }
@@ -204,11 +232,9 @@ public struct Graph: Sendable {
         return add(.convTranspose1d(x: x, weight: w, bias: bias, stride: stride, padding: padding), shape: [ws[1], lOut], name: name)
     }
 
-    /// Anti-aliased SnakeBeta of x [C, L] with alpha, beta [C] (log space) → same shape.
-    public mutating func snakeBeta(_ x: ValueID, alpha: ValueID, beta: ValueID, name: String) -> ValueID {
-        precondition(self[x].shape.rank == 2 && self[alpha].shape == [self[x].shape[0]] && self[beta].shape == [self[x].shape[0]],
-                     "\(name): snake over \(self[x].shape) with alpha \(self[alpha].shape)")
-        return add(.snakeBeta(x: x, alpha: alpha, beta: beta), shape: self[x].shape, name: name)
+    /// A fused op over `inputs` with result `shape` (model code wraps this in a builder that checks shapes).
+    public mutating func fused(_ op: some FusedOp, _ inputs: [ValueID], shape: Shape, name: String) -> ValueID {
+        add(.fused(AnyFusedOp(op), inputs: inputs), shape: shape, name: name)
     }
 
     /// x · factor.

@@ -16,8 +16,9 @@ public struct GraphResult: @unchecked Sendable {
 public protocol GraphExecutor: AnyObject, Sendable {
     /// The device activations and caches are allocated on.
     var device: any Device { get }
-    /// Runs `graph`; `bucket` names its shape bucket so the plan is made once and reused.
-    /// `cache` serves attention nodes with a cache slot and is advanced by this step's length.
+    /// Runs `graph`. With a `bucket` (e.g. "thinker.decode") the plan is cached, keyed by the graph itself, and
+    /// reused while the same graph comes back (a bucket keeps its latest plan only). `cache` is written and read by
+    /// the graph's `cacheWrite` / `cachedAttention` nodes; each written slot grows by the step's length.
     func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
              cache: KVCache?, keep: Set<String>) throws -> GraphResult
 }

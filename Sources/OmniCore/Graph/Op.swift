@@ -41,8 +41,8 @@ public struct AttentionSpec: Sendable, Hashable {
     public var causal: Bool
     /// Sliding window in keys, or nil.
     public var window: Int?
-    /// KV-cache slot (a decoder layer index): K and V are appended there and attention runs over the whole cache.
-    /// nil: attention over this call's K and V only.
+    /// KV-cache slot (a decoder layer index): the graph builder emits a `cacheWrite` of this step's K and V into
+    /// the slot and a `cachedAttention` over everything the slot holds. nil: attention over this call's K and V.
     public var cacheSlot: Int?
     /// Block-diagonal segments (cu_seqlens: 0, …, T): a query sees only keys of its own segment. nil: one segment.
     public var segments: [Int]?
@@ -92,6 +92,13 @@ public indirect enum Op: Sendable, Hashable {
     /// Attention of q [T, H·hd] over k, v [T, KV·hd] → [T, H·hd], with an optional additive mask [T, T] f32 (a
     /// run-time input; -inf hides a key) on top of the structural mask in `spec`.
     case attention(q: ValueID, k: ValueID, v: ValueID, mask: ValueID?, spec: AttentionSpec)
+    /// Appends this step's K and V rows [T, KV·hd] to KV-cache `slot` at its length and commits them (the slot's
+    /// length grows by T). Its result is an empty [0] token that the slot's readers take as input, so the write is
+    /// ordered before them on every backend.
+    case cacheWrite(k: ValueID, v: ValueID, slot: Int)
+    /// Attention of q [T, H·hd] over every row of KV-cache slot `spec.cacheSlot` once `written` (that slot's
+    /// `cacheWrite` of this step) ran; causal with the rows before this step as key offset.
+    case cachedAttention(q: ValueID, written: ValueID, spec: AttentionSpec)
     /// Rows `range` of x [T, D] → [range.count, D].
     case rows(ValueID, range: Range<Int>)
     /// Mean of every `window` consecutive rows of x [T, D] → [T / window, D]; a trailing remainder is dropped
@@ -113,10 +120,8 @@ public indirect enum Op: Sendable, Hashable {
     /// Transposed 1-D convolution of x [Cin, L] with weight [Cin, Cout, K] (+ bias [Cout]) →
     /// [Cout, (L − 1)·stride − 2·padding + K] (PyTorch `ConvTranspose1d`, groups 1): GEMM then col2im.
     case convTranspose1d(x: ValueID, weight: ValueID, bias: ValueID?, stride: Int, padding: Int)
-    /// BigVGAN's anti-aliased SnakeBeta on x [C, L] with per-channel log-space alpha, beta [C]: upsample ×2
-    /// (replicate pad, 12-tap Kaiser-sinc transposed conv), y = x + sin²(x·e^α) / (e^β + 1e−9), downsample ×2 with
-    /// the same filter.
-    case snakeBeta(x: ValueID, alpha: ValueID, beta: ValueID)
+    /// A model-specific fused op over `inputs` that carries its kernels per device kind (see `FusedOp`).
+    case fused(AnyFusedOp, inputs: [ValueID])
     /// x · factor.
     case scale(ValueID, factor: Float)
     /// An elementwise function of x → same shape.

@@ -73,12 +73,40 @@ extension Kernels {
                     }
                 }
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(lOut), Int32(cg * k), 1,
-                        wp + g * og * cg * k, Int32(cg * k), cols, Int32(lOut), 0, yp + g * og * lOut, Int32(lOut))
+            try convGEMM(rows: og) { r in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r.count), Int32(lOut), Int32(cg * k), 1,
+                            wp + (g * og + r.lowerBound) * cg * k, Int32(cg * k), cols, Int32(lOut), 0,
+                            yp + (g * og + r.lowerBound) * lOut, Int32(lOut))
+            }
         }
         if let b = bias {
             let bp = b.floatPointer
             for co in 0..<cout { for l in 0..<lOut { yp[co * lOut + l] += bp[co] } }
         }
     }
+
+    /// How convolutions spread their GEMMs over the cores (see `Executor.convolutionThreading`).
+    nonisolated(unsafe) static var convolutionThreading = ConvolutionThreading.pool
+
+    /// Runs a GEMM over `rows` output rows on every core: split into row blocks on the kernel pool (OpenBLAS
+    /// single-threaded, as everywhere else), or in one call with OpenBLAS given the cores for its duration.
+    static func convGEMM(rows: Int, _ gemm: (Range<Int>) -> Void) throws {
+        switch convolutionThreading {
+        case .pool:
+            let parts = split(rows, parts: poolThreads, multiple: 8)
+            try parallelFor(parts.count) { gemm(parts[$0]) }
+        case .openBLAS:
+            openblas_set_num_threads(Int32(poolThreads))
+            defer { openblas_set_num_threads(1) }
+            gemm(0..<rows)
+        }
+    }
+}
+
+/// How convolution GEMMs use the cores.
+public enum ConvolutionThreading: String, Sendable, CaseIterable {
+    /// Row blocks of the GEMM on the executor's thread pool, OpenBLAS on one thread (the default: faster here).
+    case pool
+    /// One GEMM call with OpenBLAS raised to the executor's threads around it.
+    case openBLAS = "openblas"
 }

@@ -1,7 +1,6 @@
-import OmniCore
-
-/// The schedule of one graph for one shape bucket: node order, and an arena offset for every activation,
-/// chosen by liveness so that buffers whose lifetimes do not overlap share memory. Planned once, run many times.
+/// The schedule of one graph: node order, and an arena offset for every activation, chosen by liveness so that
+/// buffers whose lifetimes do not overlap share memory. Planned once, run many times, by any executor: it only
+/// reads the graph's structure (`Op.inputs`), never a device, so a second backend reuses it as is.
 public struct ExecutionPlan: Sendable {
     /// The graph this plan runs.
     public let graph: Graph
@@ -91,34 +90,6 @@ public struct ExecutionPlan: Sendable {
             free[idx - 1].size += free[idx].size
             free.remove(at: idx)
             idx -= 1
-        }
-    }
-}
-
-extension Op {
-    /// The values this op reads.
-    /// Whether this is a checkpoint weight.
-    var isWeight: Bool { if case .weight = self { return true } else { return false } }
-
-    public var inputs: [ValueID] {
-        switch self {
-        case .input, .weight: return []
-        case let .embedding(t, ids): return [t, ids]
-        case let .linear(x, w, b): return [x, w] + (b.map { [$0] } ?? [])
-        case let .rmsNorm(x, w, _): return [x, w]
-        case let .layerNorm(x, w, b, _): return [x] + [w, b].compactMap { $0 }
-        case let .add(a, b), let .mul(a, b): return [a, b]
-        case let .silu(x), let .gelu(x, _): return [x]
-        case let .swiglu(g, u): return [g, u]
-        case let .rope(x, p, _, _, _, _): return [x, p]
-        case let .attention(q, k, v, m, _): return [q, k, v] + (m.map { [$0] } ?? [])
-        case let .rows(x, _), let .poolRows(x, _), let .softmax(x), let .slice(x, _, _), let .permute(x, _),
-             let .gatherRows(x, _), let .reshape(x, _): return [x]
-        case let .concat(xs, _): return xs
-        case let .conv1d(x, w, b, _, _, _, _): return [x, w] + (b.map { [$0] } ?? [])
-        case let .convTranspose1d(x, w, b, _, _): return [x, w] + (b.map { [$0] } ?? [])
-        case let .snakeBeta(x, a, b): return [x, a, b]
-        case let .scale(x, _), let .unary(x, _), let .reflectPad(x, _, _): return [x]
         }
     }
 }

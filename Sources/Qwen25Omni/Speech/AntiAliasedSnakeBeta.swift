@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+import OmniCore
+
+// BigVGAN's `Activation1d(SnakeBeta)` (transformers' Qwen2_5OmniToken2WavBigVGANModel): a fused op that carries its
+// CPU kernel, so this model-specific DSP lives with the vocoder instead of in the executor.
+
+/// Anti-aliased SnakeBeta on x [C, L] with per-channel log-space alpha, beta [C]: upsample ×2 (replicate pad,
+/// 12-tap Kaiser-sinc transposed conv), y = x + sin²(x·e^α) / (e^β + 1e−9), downsample ×2 with the same filter.
+public struct AntiAliasedSnakeBeta: FusedOp {
+    public init() {}
+    public var description: String { "bigvgan.anti_aliased_snake_beta" }
+
+    /// CPU only so far; a device backend adds its kernel here.
+    public func kernel(for deviceKind: String) -> FusedKernel? {
+        deviceKind == "cpu" ? FusedKernel { try Self.cpu($0, $1, $2) } : nil
+    }
+
+    /// The 12-tap Kaiser-windowed sinc low-pass of BigVGAN's anti-aliasing (`kaiser_sinc_filter1d(0.25, 0.3, 12)`),
+    /// computed in Float64 and rounded to Float32, normalized to sum 1.
+    static let filter: [Float] = {
+        let taps = 12, half = 6, cutoff = 0.25, halfWidth = 0.3
+        let a = 2.285 * Double(half - 1) * Double.pi * (4 * halfWidth) + 7.95
+        let beta = a > 50 ? 0.1102 * (a - 8.7) : (a >= 21 ? 0.5842 * pow(a - 21, 0.4) + 0.07886 * (a - 21) : 0)
+        var f = (0..<taps).map { n -> Double in
+            let window = Kaiser.window(2 * Double(n) / Double(taps - 1) - 1, beta: beta)
+            let t = Double(n - half) + 0.5, x = 2 * cutoff * t
+            return 2 * cutoff * window * (x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x))
+        }
+        let total = f.reduce(0, +)
+        f = f.map { $0 / total }
+        return f.map { Float($0) }
+    }()
+
+    /// inputs: x [C, L], alpha [C], beta [C] (f32, host memory); out [C, L]. Channels are split over `threads`.
+    static func cpu(_ inputs: [Tensor], _ out: Tensor, _ threads: Int) throws {
+        let x = inputs[0], alpha = inputs[1], beta = inputs[2]
+        let c = x.shape[0], n = x.shape[1]
+        let f = filter, taps = f.count
+        let xp = x.floatPointer, yp = out.floatPointer, ap = alpha.floatPointer, bp = beta.floatPointer
+        let workers = max(1, min(threads, c))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var up = [Float](repeating: 0, count: 2 * n)
+            var ch = w
+            while ch < c {
+                let src = xp + ch * n, dst = yp + ch * n
+                let ea = Foundation.exp(ap[ch]), inv = 1 / (Foundation.exp(bp[ch]) + 1e-9)
+                // Upsample ×2: replicate-pad 5, transposed conv stride 2 (×2), keep [15, 15 + 2n).
+                for m in 0..<(2 * n) {
+                    let full = m + 15
+                    var s: Float = 0
+                    var k = full & 1
+                    while k < taps {
+                        let i = (full - k) / 2   // padded input index
+                        if i >= 0 && i < n + 10 { s += src[min(max(i - 5, 0), n - 1)] * f[k] }
+                        k += 2
+                    }
+                    let u = 2 * s
+                    let sn = Foundation.sin(u * ea)
+                    up[m] = u + sn * sn * inv
+                }
+                // Downsample ×2: replicate-pad 5 left, 6 right, conv stride 2.
+                for m in 0..<n {
+                    var s: Float = 0
+                    for k in 0..<taps { s += up[min(max(2 * m + k - 5, 0), 2 * n - 1)] * f[k] }
+                    dst[m] = s
+                }
+                ch += workers
+            }
+        }
+        withExtendedLifetime(inputs) {}
+    }
+}
+
+extension Graph {
+    /// Anti-aliased SnakeBeta of x [C, L] with alpha, beta [C] (log space) → same shape.
+    public mutating func snakeBeta(_ x: ValueID, alpha: ValueID, beta: ValueID, name: String) -> ValueID {
+        precondition(self[x].shape.rank == 2 && self[alpha].shape == [self[x].shape[0]] && self[beta].shape == [self[x].shape[0]],
+                     "\(name): snake over \(self[x].shape) with alpha \(self[alpha].shape)")
+        return fused(AntiAliasedSnakeBeta(), [x, alpha, beta], shape: self[x].shape, name: name)
+    }
+}

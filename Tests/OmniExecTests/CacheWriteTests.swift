@@ -1,0 +1,104 @@
+import BuiltinPlugins
+import OmniCore
+@testable import OmniExec
+import OmniTestSupport
+import XCTest
+
+/// The KV cache is written by `cacheWrite` graph nodes: a prompt split into a prefill and single-token decode
+/// steps must give the rows a one-shot run gives, and every layer's slot must advance by each step's length.
+final class CacheWriteTests: XCTestCase {
+    let registry = BuiltinPlugins.registry()
+    let layers = 2, d = 16, heads = 4, kvHeads = 2, hd = 4
+
+    /// x [n, d] through `layers` residual attention blocks (cached in slot l, or plain causal attention).
+    func graph(_ n: Int, cached: Bool) -> Graph {
+        var g = Graph()
+        var x = g.input("x", shape: [n, d])
+        for l in 0..<layers {
+            let q = g.linear(x, g.weight("L\(l).wq", shape: [heads * hd, d]), name: "L\(l).q")
+            let k = g.linear(x, g.weight("L\(l).wk", shape: [kvHeads * hd, d]), name: "L\(l).k")
+            let v = g.linear(x, g.weight("L\(l).wv", shape: [kvHeads * hd, d]), name: "L\(l).v")
+            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: cached ? l : nil)
+            let a = g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn")
+            x = g.add(x, g.linear(a, g.weight("L\(l).wo", shape: [d, heads * hd]), name: "L\(l).o"), name: "L\(l).out")
+        }
+        g.markOutput(x)
+        return g
+    }
+
+    func weights(_ rng: inout SeededGenerator) -> InMemoryWeights {
+        var w: [String: Tensor] = [:]
+        for l in 0..<layers {
+            for (name, shape) in [("wq", [heads * hd, d]), ("wk", [kvHeads * hd, d]), ("wv", [kvHeads * hd, d]), ("wo", [d, heads * hd])] {
+                let s = Shape(shape)
+                w["L\(l).\(name)"] = Tensor((0..<s.elementCount).map { _ in rng.normal() * 0.3 }, shape: s)
+            }
+        }
+        return InMemoryWeights(w)
+    }
+
+    func testGraphHasAWriteBeforeEveryCachedAttention() {
+        let g = graph(3, cached: true)
+        for (i, node) in g.nodes.enumerated() {
+            guard case let .cachedAttention(_, written, spec) = node.op else { continue }
+            XCTAssertLessThan(written.index, i)
+            guard case let .cacheWrite(_, _, slot) = g[written].op else { return XCTFail("\(node.name) reads no write") }
+            XCTAssertEqual(slot, spec.cacheSlot)
+        }
+        XCTAssertEqual(g.nodes.filter { if case .cacheWrite = $0.op { return true } else { return false } }.count, layers)
+    }
+
+    func testPrefillThenDecodeEqualsOneShotForEveryLayer() throws {
+        var rng = SeededGenerator(seed: 21)
+        let t = 9, prompt = 5
+        let w = weights(&rng)
+        let x = (0..<(t * d)).map { _ in rng.normal() }
+        func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
+        let exec = Executor(registry: registry, threads: 2)
+        let out = "L\(layers - 1).out"
+
+        // The oracle: plain causal attention over the whole sequence, no cache.
+        let oracle = try exec.run(graph(t, cached: false), bucket: nil, inputs: ["x": rows(0..<t)], weights: w, cache: nil,
+                                  keep: [])[out]!.floats()
+        // One shot into an empty cache.
+        let oneCache = try KVCache(slots: layers, capacity: t, rowWidth: kvHeads * hd, device: exec.device)
+        let oneShot = try exec.run(graph(t, cached: true), bucket: nil, inputs: ["x": rows(0..<t)], weights: w,
+                                   cache: oneCache, keep: [])[out]!.floats()
+        XCTAssertEqual((0..<layers).map { oneCache.length(of: $0) }, Array(repeating: t, count: layers))
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(oneShot, oracle), 1e-5)
+
+        // A prefill of the prompt, then decode steps of one token through one cached plan.
+        let cache = try KVCache(slots: layers, capacity: t, rowWidth: kvHeads * hd, device: exec.device)
+        var split = try exec.run(graph(prompt, cached: true), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w,
+                                 cache: cache, keep: [])[out]!.floats()
+        XCTAssertEqual((0..<layers).map { cache.length(of: $0) }, Array(repeating: prompt, count: layers))
+        let step = graph(1, cached: true)
+        for i in prompt..<t {
+            split += try exec.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cache,
+                                  keep: [])[out]!.floats()
+            XCTAssertEqual((0..<layers).map { cache.length(of: $0) }, Array(repeating: i + 1, count: layers))
+        }
+        XCTAssertEqual(exec.cachedPlanCount, 1)
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(split, oneShot), 1e-5)
+    }
+
+    func testAFailedRunLeavesTheCacheAsItWas() throws {
+        var rng = SeededGenerator(seed: 22)
+        let w = weights(&rng)
+        let exec = Executor(registry: registry, threads: 1)
+        let cache = try KVCache(slots: layers, capacity: 4, rowWidth: kvHeads * hd, device: exec.device)
+        let x2 = Tensor((0..<(2 * d)).map { _ in rng.normal() }, shape: [2, d])
+        _ = try exec.run(graph(2, cached: true), bucket: nil, inputs: ["x": x2], weights: w, cache: cache, keep: [])
+        // Layer 0 writes its slot, then layer 1's weights are missing: the step is undone in every slot.
+        var partial = w.tensors
+        partial["L1.wq"] = nil
+        XCTAssertThrowsError(try exec.run(graph(2, cached: true), bucket: nil, inputs: ["x": x2], weights: InMemoryWeights(partial),
+                                          cache: cache, keep: []))
+        XCTAssertEqual((0..<layers).map { cache.length(of: $0) }, [2, 2])
+        // More tokens than the capacity: a clear error, nothing committed.
+        let x3 = Tensor(zeros: [3, d])
+        XCTAssertThrowsError(try exec.run(graph(3, cached: true), bucket: nil, inputs: ["x": x3], weights: w, cache: cache,
+                                          keep: [])) { XCTAssertTrue("\($0)".contains("cache"), "\($0)") }
+        XCTAssertEqual(cache.length, 2)
+    }
+}
