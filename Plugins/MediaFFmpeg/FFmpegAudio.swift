@@ -13,8 +13,7 @@ enum FFmpegAudio {
         }
         let input = try FFmpegInput(url)
         guard let s = input.bestStream(AVMEDIA_TYPE_AUDIO) else { throw input.fail("no audio stream") }
-        let stream = input.format!.pointee.streams[Int(s)]!
-        let par = stream.pointee.codecpar!.pointee
+        let (stream, par) = try input.stream(s)
         let channels = Int(par.ch_layout.nb_channels), rate = Int(par.sample_rate)
         guard (1...64).contains(channels), (1000...1_000_000).contains(rate) else {
             throw input.fail("\(channels) channels at \(rate) Hz (1…64 channels, 1 kHz … 1 MHz expected)")
@@ -95,7 +94,7 @@ enum FFmpegAudio {
     static func headerSeconds(_ input: FFmpegInput, _ stream: UnsafeMutablePointer<AVStream>) -> Double? {
         let tb = stream.pointee.time_base
         if stream.pointee.duration > 0, tb.den > 0 { return Double(stream.pointee.duration) * Double(tb.num) / Double(tb.den) }
-        let d = input.format!.pointee.duration
+        guard let d = input.format?.pointee.duration else { return nil }
         return d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
     }
 }

@@ -43,21 +43,28 @@ final class FFmpegInput {
         return i >= 0 ? i : nil
     }
 
-    var stream: UnsafeMutablePointer<AVStream> { format!.pointee.streams[Int(streamIndex)]! }
+    /// Stream `index` and its codec parameters; an error naming the file when FFmpeg has none there.
+    func stream(_ index: Int32) throws -> (stream: UnsafeMutablePointer<AVStream>, par: AVCodecParameters) {
+        guard let ctx = format, index >= 0, index < Int32(ctx.pointee.nb_streams), let streams = ctx.pointee.streams,
+              let st = streams[Int(index)], let par = st.pointee.codecpar else {
+            throw fail("no stream \(index)")
+        }
+        return (st, par.pointee)
+    }
 
     /// Opens a decoder for stream `index` (single-threaded for audio, FFmpeg's frame threads for video).
     func openDecoder(stream index: Int32) throws {
         streamIndex = index
-        let par = stream.pointee.codecpar!
-        guard let dec = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw fail("no decoder for codec \(String(cString: avcodec_get_name(par.pointee.codec_id))) in this FFmpeg build")
+        let (st, par) = try stream(index)
+        guard let dec = avcodec_find_decoder(par.codec_id) else {
+            throw fail("no decoder for codec \(String(cString: avcodec_get_name(par.codec_id))) in this FFmpeg build")
         }
-        codec = avcodec_alloc_context3(dec)
-        guard codec != nil else { throw fail("cannot allocate a decoder") }
-        guard avcodec_parameters_to_context(codec, par) >= 0 else { throw fail("bad codec parameters") }
-        codec!.pointee.pkt_timebase = stream.pointee.time_base
-        if par.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
-            codec!.pointee.thread_count = Int32(min(4, ProcessInfo.processInfo.activeProcessorCount))
+        guard let ctx = avcodec_alloc_context3(dec) else { throw fail("cannot allocate a decoder") }
+        codec = ctx
+        guard avcodec_parameters_to_context(ctx, st.pointee.codecpar) >= 0 else { throw fail("bad codec parameters") }
+        ctx.pointee.pkt_timebase = st.pointee.time_base
+        if par.codec_type == AVMEDIA_TYPE_VIDEO {
+            ctx.pointee.thread_count = Int32(min(4, ProcessInfo.processInfo.activeProcessorCount))
         }
         let r = avcodec_open2(codec, dec, nil)
         guard r >= 0 else { throw fail("cannot open the \(String(cString: dec.pointee.name)) decoder (\(Self.text(r)))") }

@@ -39,7 +39,7 @@ public struct FFmpegMediaDecoder: MediaDecoder {
         if head.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGImage.decode(url, limits: limits) }
         let input = try FFmpegInput(url)
         guard let s = input.bestStream(AVMEDIA_TYPE_VIDEO) else { throw input.fail("no image in the file") }
-        let par = input.format!.pointee.streams[Int(s)]!.pointee.codecpar!.pointee
+        let par = try input.stream(s).par
         try limits.check(width: Int(par.width), height: Int(par.height), file: input.path)
         try input.openDecoder(stream: s)
         var image: RGBImage?

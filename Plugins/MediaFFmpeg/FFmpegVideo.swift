@@ -12,6 +12,7 @@ import OmniCore
 final class FFmpegVideo {
     let input: FFmpegInput
     let index: Int32
+    private let stream: UnsafeMutablePointer<AVStream>
     let info: VideoInfo
     let limits: MediaLimits
 
@@ -20,8 +21,8 @@ final class FFmpegVideo {
         input = try FFmpegInput(url)
         guard let s = input.bestStream(AVMEDIA_TYPE_VIDEO) else { throw input.fail("no video stream") }
         index = s
-        let stream = input.format!.pointee.streams[Int(s)]!
-        let par = stream.pointee.codecpar!.pointee
+        let (stream, par) = try input.stream(s)
+        self.stream = stream
         try limits.check(width: Int(par.width), height: Int(par.height), file: input.path)
         let r = stream.pointee.avg_frame_rate.den > 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
         guard r.num > 0, r.den > 0 else { throw input.fail("no frame rate in the video stream") }
@@ -44,8 +45,6 @@ final class FFmpegVideo {
         info = VideoInfo(width: Int(par.width), height: Int(par.height), frameCount: count, fps: fps,
                          hasAudio: input.bestStream(AVMEDIA_TYPE_AUDIO) != nil)
     }
-
-    private var stream: UnsafeMutablePointer<AVStream> { input.format!.pointee.streams[Int(index)]! }
 
     /// The stream time of frame `i`.
     private func timestamp(ofFrame i: Int) -> Int64 {
@@ -70,7 +69,8 @@ final class FFmpegVideo {
     /// `indices`. A frame missing from the stream (a gap) is taken as the next one decoded; past the end, the last one.
     func frames(at indices: [Int], _ body: (Int, RGBImage) throws -> Void) throws {
         guard !indices.isEmpty else { return }
-        guard zip(indices, indices.dropFirst()).allSatisfy({ $0 <= $1 }), indices.first! >= 0, indices.last! < info.frameCount else {
+        guard zip(indices, indices.dropFirst()).allSatisfy({ $0 <= $1 }), let first = indices.first, let lastIndex = indices.last,
+              first >= 0, lastIndex < info.frameCount else {
             throw OmniError.invalidArgument(name: "frame indices", expected: "ascending, in 0..<\(info.frameCount)", actual: "\(indices.prefix(8))…")
         }
         try input.openDecoder(stream: index)

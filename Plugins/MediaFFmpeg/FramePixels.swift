@@ -39,7 +39,7 @@ enum FramePixels {
                 let step = fmt == AV_PIX_FMT_GRAY8 ? 1 : fmt == AV_PIX_FMT_YA16BE ? 4 : 2
                 for y in 0..<h { for x in 0..<w { let v = p0[y * stride0 + x * step]; for c in 0..<3 { o[(y * w + x) * 3 + c] = v } } }
             case AV_PIX_FMT_PAL8:
-                let pal = f.pointee.data.1!   // 256 × 32-bit native-endian ARGB
+                guard let pal = f.pointee.data.1 else { break }   // 256 × 32-bit native-endian ARGB
                 for y in 0..<h {
                     for x in 0..<w {
                         let e = Int(p0[y * stride0 + x]) * 4
@@ -48,7 +48,8 @@ enum FramePixels {
                     }
                 }
             case AV_PIX_FMT_GBRP:
-                let g = f.pointee.data.0!, b = f.pointee.data.1!, r = f.pointee.data.2!
+                guard let b = f.pointee.data.1, let r = f.pointee.data.2 else { break }
+                let g = p0
                 let sg = Int(f.pointee.linesize.0), sb = Int(f.pointee.linesize.1), sr = Int(f.pointee.linesize.2)
                 for y in 0..<h { for x in 0..<w { o[(y * w + x) * 3] = r[y * sr + x]; o[(y * w + x) * 3 + 1] = g[y * sg + x]; o[(y * w + x) * 3 + 2] = b[y * sb + x] } }
             default:

@@ -30,5 +30,11 @@ struct PluginsCommand: ParsableCommand {
         }
         print("\nplacement strategies:")
         for s in r.placementStrategies { print("  \(s.name)") }
+        print("\nmedia decoders (first match decodes):")
+        for d in r.mediaDecoders {
+            let c = d.capabilities
+            print("  \(d.name)  kinds: \(c.kinds.map(\.rawValue).sorted().joined(separator: ","))"
+                  + "  formats: \(c.formats.joined(separator: ","))  resamples: \(c.resamples)  seeks: \(c.seeks)")
+        }
     }
 }

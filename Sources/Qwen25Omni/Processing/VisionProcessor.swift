@@ -163,14 +163,16 @@ public struct VisionProcessor: Sendable {
         img.pixels.withUnsafeBufferPointer { src in
             coeffs.withUnsafeBufferPointer { cf in
                 dst.withUnsafeMutableBufferPointer { d in
+                    // Sizes are at least 1 × 1, so every buffer has storage.
+                    guard let sp = src.baseAddress, let cp = cf.baseAddress, let dp = d.baseAddress else { return }
                     if horizontal {
                         let rowIn = img.width * 3
                         for y in 0..<oh {
-                            let row = src.baseAddress! + y * rowIn
+                            let row = sp + y * rowIn
                             for x in 0..<ow {
                                 let (start, count) = bounds[x]
                                 var s0 = half, s1 = half, s2 = half
-                                let w = cf.baseAddress! + x * taps
+                                let w = cp + x * taps
                                 var p = row + start * 3
                                 for k in 0..<count {
                                     let c = Int(w[k])
@@ -190,10 +192,10 @@ public struct VisionProcessor: Sendable {
                                 for j in 0..<n { a[j] = half }
                                 for k in 0..<count {
                                     let c = Int(cf[yy * taps + k])
-                                    let r = src.baseAddress! + (start + k) * n
+                                    let r = sp + (start + k) * n
                                     for j in 0..<n { a[j] &+= Int(r[j]) &* c }
                                 }
-                                let o = d.baseAddress! + yy * n
+                                let o = dp + yy * n
                                 for j in 0..<n { o[j] = UInt8(clamping: a[j] >> 22) }
                             }
                         }
