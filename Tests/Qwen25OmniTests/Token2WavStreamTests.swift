@@ -49,9 +49,12 @@ final class Token2WavStreamTests: XCTestCase {
     }
 
     /// The default options on codes arriving five at a time: PCM comes before the end; the difference to the whole
-    /// run (the ODE couples blocks across its evaluations, so truncated windows drift) is printed with its place.
+    /// run (the ODE couples blocks across its evaluations, so truncated windows drift) is printed with its place, and
+    /// on the public checkpoint (block 24) it stays within 1e-3 of max|whole| beyond one block from a seam. The speech
+    /// variant (block 16, two look-back layers) reaches 5e-3 there with the same options: printed, not asserted.
     func testStreamedAgainstWholeUtterance() throws {
-        let t2w = try model(Fixtures.tinyModel)
+      for (name, dir) in [("public", Fixtures.tinyModel), ("spk", Fixtures.speechVariant)] {
+        let t2w = try model(dir)
         let c = t2w.config.dit
         let codes = (0..<72).map { ($0 * 53 + 7) % 64 }
         let frames = codes.count * c.repeats
@@ -67,12 +70,14 @@ final class Token2WavStreamTests: XCTestCase {
         streamed += try streamer.finish()
         XCTAssertEqual(streamed.count, whole.count)
         XCTAssertGreaterThanOrEqual(chunks.count, 2, "PCM arrives before the end (\(chunks))")
-        XCTAssertEqual(streamer.seams, [48, 96])
+        XCTAssertEqual(streamer.seams, Array(stride(from: 2 * c.blockSize, to: frames, by: 2 * c.blockSize)))
         let hop = t2w.vocoder.samplesPerFrame
         let p = profile(streamed, whole, seams: streamer.seams, hop: hop, guardFrames: c.blockSize)
-        print("token2wav streaming (72 codes, block \(c.blockSize), 4 rk4 steps, seams at mel frames \(streamer.seams)): "
+        print("token2wav streaming (\(name), 72 codes, block \(c.blockSize), 4 rk4 steps, seams at mel frames \(streamer.seams)): "
               + "max |streamed − whole| \(p.maxDiff / p.peak) of max|whole| at sample \(p.at) (mel frame \(p.at / hop)); "
               + "beyond one block from a seam \(p.maxAwayFromSeams / p.peak); first PCM after \(chunks.first ?? 0) samples")
+        if name == "public" { XCTAssertLessThanOrEqual(p.maxAwayFromSeams / p.peak, 1e-3) }
+      }
     }
 
     /// The AsyncSequence API yields what the streamer yields.

@@ -14,7 +14,9 @@ public struct Token2WavStreamOptions: Sendable, Hashable {
     public var vocoderContext: Int
 
     /// Options; every count must be ≥ 0 (`chunkBlocks` ≥ 1).
-    public init(chunkBlocks: Int = 2, leftBlocks: Int = 2, rightBlocks: Int = 1, vocoderContext: Int = 32) {
+    /// Defaults measured on the tiny checkpoints (4 RK4 steps): one block of right context leaves 2% of max|whole|
+    /// between seams, two leave 7e-4 (block 24) to 5e-3 (block 16), three reach fp32 noise (1e-4, block 24).
+    public init(chunkBlocks: Int = 2, leftBlocks: Int = 2, rightBlocks: Int = 2, vocoderContext: Int = 32) {
         self.chunkBlocks = chunkBlocks
         self.leftBlocks = leftBlocks
         self.rightBlocks = rightBlocks
