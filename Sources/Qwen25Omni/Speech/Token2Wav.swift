@@ -177,16 +177,24 @@ public final class Token2Wav: @unchecked Sendable {
             }
             return try noise.floats()
         }
-        var rng = SplitMix64(seed: seed)
-        var out = [Float](repeating: 0, count: frames * m)
-        // Box–Muller, two samples per pair of uniforms.
-        var i = 0
-        while i < out.count {
-            let u1 = max(rng.nextUnit(), Double.leastNonzeroMagnitude), u2 = rng.nextUnit()
-            let r = (-2 * Foundation.log(u1)).squareRoot()
-            out[i] = Float(r * Foundation.cos(2 * .pi * u2))
-            if i + 1 < out.count { out[i + 1] = Float(r * Foundation.sin(2 * .pi * u2)) }
-            i += 2
+        return Self.noise(frames: 0..<frames, melDim: m, seed: seed)
+    }
+
+    /// Standard normal noise for mel frames `frames`, each frame drawn from its own stream (seed, frame index), so a
+    /// streamed chunk and the whole utterance see the same noise for the same frame.
+    public static func noise(frames: Range<Int>, melDim m: Int, seed: UInt64) -> [Float] {
+        var out = [Float](repeating: 0, count: frames.count * m)
+        for (row, f) in frames.enumerated() {
+            var rng = SplitMix64(seed: seed ^ (UInt64(f) &* 0x9E37_79B9_7F4A_7C15))
+            // Box–Muller, two samples per pair of uniforms.
+            var i = 0
+            while i < m {
+                let u1 = max(rng.nextUnit(), Double.leastNonzeroMagnitude), u2 = rng.nextUnit()
+                let r = (-2 * Foundation.log(u1)).squareRoot()
+                out[row * m + i] = Float(r * Foundation.cos(2 * .pi * u2))
+                if i + 1 < m { out[row * m + i + 1] = Float(r * Foundation.sin(2 * .pi * u2)) }
+                i += 2
+            }
         }
         return out
     }
