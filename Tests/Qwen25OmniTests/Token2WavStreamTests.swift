@@ -53,7 +53,7 @@ final class Token2WavStreamTests: XCTestCase {
     /// on the public checkpoint (block 24) it stays within 1e-3 of max|whole| beyond one block from a seam. The speech
     /// variant (block 16, two look-back layers) reaches 5e-3 there with the same options: printed, not asserted.
     func testStreamedAgainstWholeUtterance() throws {
-      for (name, dir) in [("public", Fixtures.tinyModel), ("spk", Fixtures.speechVariant)] {
+      for (name, dir) in [("public", Fixtures.tinyModel), ("spk", Fixtures.speakerVariant.model)] {
         let t2w = try model(dir)
         let c = t2w.config.dit
         let codes = (0..<72).map { ($0 * 53 + 7) % 64 }
