@@ -96,6 +96,8 @@ public final class OmniModel: @unchecked Sendable {
         } else {
             components.remove(.talker)
         }
+        // token2wav (built on demand by `speak` / `Token2Wav(model:)`) is planned with the talker that feeds it.
+        if talker == nil || !source.names.contains(where: { $0.hasPrefix("token2wav.") }) { components.remove(.token2wav) }
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
                                      explicitPlacement: explicitPlacement, components: components)
@@ -120,7 +122,7 @@ public final class OmniModel: @unchecked Sendable {
     }
 
     /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).
-    public static let builtComponents: Set<Component> = [.thinker, .audioTower, .visionTower, .talker]
+    public static let builtComponents: Set<Component> = [.thinker, .audioTower, .visionTower, .talker, .token2wav]
 
     /// Strict loading: every expected key exists with its shape, and no key under the model's prefixes is unused.
     static func checkWeights(expected: [String: Shape], source: any WeightSource, scopePrefixes: [String]) throws {

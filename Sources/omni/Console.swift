@@ -16,6 +16,12 @@ enum Console {
         if flush { try finish() } else if ferror(stdout) != 0 { try finish() }
     }
 
+    /// Writes raw `bytes` to standard output and checks they arrived.
+    static func out(bytes: [UInt8]) throws {
+        _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, stdout) }
+        try finish()
+    }
+
     /// Flushes standard output and throws `OmniError.io` when anything written to it was lost.
     static func finish() throws {
         if fflush(stdout) != 0 || ferror(stdout) != 0 {

@@ -31,6 +31,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
     var reportMemory = false
 
+    @OptionGroup(title: "Speech (--speak)") var speech: SpeakArguments
+
     /// The largest --max-new-tokens accepted before the model is read (its positions bound it further).
     static let maxNewTokensLimit = 1 << 20
 
@@ -45,6 +47,9 @@ struct GenerateCommand: ParsableCommand {
         if let p = topP { try OptionCheck.above(Double(p), "--top-p", 0, upper: 1) }
         try OptionCheck.above(Double(repetitionPenalty), "--repetition-penalty", 0, upper: 100)
         try modelArgs.validateOptions()
+        if speech.speak == "-" && json {
+            throw ValidationError("--speak - writes the WAV to standard output: --json cannot share it")
+        }
     }
 
     func run() throws {
@@ -53,7 +58,8 @@ struct GenerateCommand: ParsableCommand {
         try CheckpointLimits.checkPositions(promptTokens: 0, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
         let positions = config.thinker.text.maxPositionEmbeddings
-        let model = try modelArgs.load(tokens: min(256, positions - maxNewTokens), newTokens: maxNewTokens)
+        let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
+                                       newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
         try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
@@ -63,21 +69,54 @@ struct GenerateCommand: ParsableCommand {
                                       minNewTokens: minNewTokens, seed: seed)
         var text = ""
         let start = DispatchTime.now().uptimeNanoseconds
-        var firstToken: UInt64 = 0
-        let tokens = try model.generate(input: input, options: GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)) { e in
+        var firstToken: UInt64 = 0, firstAudio: UInt64 = 0
+        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)
+        // With the WAV on standard output, the text goes to standard error.
+        let textOut: (String) throws -> Void = speech.speak == "-" ? { Console.err($0) } : { try Console.out($0, flush: true) }
+        func onToken(_ e: GenerationEvent) throws {
             if firstToken == 0 { firstToken = DispatchTime.now().uptimeNanoseconds }
             text += e.text
-            if !json { try Console.out(e.text, flush: true) }
+            if !json { try textOut(e.text) }
+        }
+        let tokens: [Int]
+        var codes: [Int] = []
+        var sink: SpeechSink?
+        if let path = speech.speak {
+            let out = try SpeechSink(path: path, encoding: speech.floatWAV ? .float32 : .pcm16)
+            sink = out
+            do {
+                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed),
+                                        speech: speech.speech(seed: seed)) { event in
+                    switch event {
+                    case let .token(e): try onToken(e)
+                    case .code: break
+                    case let .audio(pcm):
+                        if firstAudio == 0 { firstAudio = DispatchTime.now().uptimeNanoseconds }
+                        try out.append(pcm)
+                    }
+                }
+                try out.finish()
+                tokens = r.tokens
+                codes = r.codes
+            } catch {
+                out.discard()
+                throw error
+            }
+        } else {
+            tokens = try model.generate(input: input, options: generation) { try onToken($0) }
         }
         let end = DispatchTime.now().uptimeNanoseconds
         let prefillSeconds = Double(firstToken - start) / 1e9
         let tokensPerSecond = tokens.count > 1 ? Double(tokens.count - 1) / (Double(end - firstToken) / 1e9) : 0
         if json {
-            let obj: [String: Any] = ["tokens": tokens, "text": text]
+            var obj: [String: Any] = ["tokens": tokens, "text": text]
+            if sink != nil { obj["codes"] = codes }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
+        } else if sink?.toStandardOutput == true {
+            Console.err("\n")
         } else {
-            print()
+            try Console.out("\n")
         }
         for line in Set(model.attentionFallbacks.map { $0.split(separator: ":", maxSplits: 1).last.map(String.init) ?? $0 }).sorted() {
             Console.err("attention fallback:\(line)\n")
@@ -88,6 +127,9 @@ struct GenerateCommand: ParsableCommand {
             lines += " (weights on cpu \(ByteCount(model.plan.weightBytes(on: .cpu))), on disk \(ByteCount(model.plan.weightBytes(on: .disk))))\n"
             if let peak = ProcessMemory.peakResidentBytes { lines += "process: peak RSS \(ByteCount(peak))\n" }
             lines += "speed: prefill \(String(format: "%.3f", prefillSeconds)) s, decode \(String(format: "%.2f", tokensPerSecond)) tokens/s\n"
+            if firstAudio > 0 {
+                lines += "speech: \(codes.count) codes, first audio after \(String(format: "%.3f", Double(firstAudio - start) / 1e9)) s, done after \(String(format: "%.3f", Double(end - start) / 1e9)) s\n"
+            }
             Console.err(lines)
         }
     }

@@ -76,6 +76,11 @@ public final class WAVWriter {
         try file.commit()
     }
 
+    /// A whole mono WAV in memory (header and samples), for writing to a stream.
+    public static func bytes(_ samples: [Float], sampleRate: Int = Token2Wav.sampleRate, encoding: WAVEncoding = .pcm16) -> [UInt8] {
+        header(samples: samples.count, sampleRate: sampleRate, encoding: encoding) + Array(encode(samples, encoding))
+    }
+
     /// RIFF/WAVE header for `samples` mono samples: `fmt ` (PCM 16-bit, or IEEE float with cbSize 0 and a `fact`
     /// chunk) and the `data` chunk header.
     static func header(samples: Int, sampleRate: Int, encoding: WAVEncoding) -> [UInt8] {
