@@ -91,13 +91,7 @@ final class CLITests: XCTestCase {
     func testGenerateFromPPMImages() throws {
         let dir = try temporaryDirectory("omni-cli")
         let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
-        var paths: [String] = []
-        for name in ["image_0_rgb", "image_1_rgb"] {
-            let t = ref[name]!
-            let path = dir.appendingPathComponent("\(name).ppm").path
-            try PPMFile.write(RGBImage(width: t.shape[1], height: t.shape[0], pixels: try t.int64s().map { UInt8($0) }), to: path)
-            paths.append(path)
-        }
+        let paths = try writeFixtureImages(ref, to: dir)
         // The fixture's turn is image, "and", image, text; --image puts both images first, so compare through
         // the processor outputs instead: preprocess with the same layout must give the reference pixel_values.
         let out = dir.appendingPathComponent("in.safetensors")
@@ -121,13 +115,7 @@ final class CLITests: XCTestCase {
     func testMessageJSONAndVideoOptions() throws {
         let dir = try temporaryDirectory("omni-cli")
         let ref = try loadSafetensors(Fixtures.reference.appendingPathComponent("image.safetensors")).tensors
-        var paths: [String] = []
-        for name in ["image_0_rgb", "image_1_rgb"] {
-            let t = ref[name]!
-            let path = dir.appendingPathComponent("\(name).ppm").path
-            try PPMFile.write(RGBImage(width: t.shape[1], height: t.shape[0], pixels: try t.int64s().map { UInt8($0) }), to: path)
-            paths.append(path)
-        }
+        let paths = try writeFixtureImages(ref, to: dir)
         let message: [[String: Any]] = [
             ["role": "system", "content": ChatTemplate.speechSystemPrompt],
             ["role": "user", "content": [["type": "image", "image": paths[0]], ["type": "text", "text": "and"],
@@ -302,6 +290,16 @@ final class CLITests: XCTestCase {
             let bad = try run(args + extra)
             XCTAssertNotEqual(bad.status, 0, "\(extra)")
             for w in words { XCTAssertTrue(bad.err.contains(w), "\(extra): \(bad.err)") }
+        }
+    }
+
+    /// The image fixture's two RGB images written as PPM files in `dir`; their paths.
+    func writeFixtureImages(_ ref: [String: Tensor], to dir: URL) throws -> [String] {
+        try ["image_0_rgb", "image_1_rgb"].map { name in
+            let t = try XCTUnwrap(ref[name])
+            let path = dir.appendingPathComponent("\(name).ppm").path
+            try PPMFile.write(RGBImage(width: t.shape[1], height: t.shape[0], pixels: try t.int64s().map { UInt8($0) }), to: path)
+            return path
         }
     }
 }

@@ -85,12 +85,20 @@ extension OmniModel {
     public func generate(prompt: String, options gen: GenerationOptions = GenerationOptions())
         -> AsyncThrowingStream<GenerationEvent, Error> {
         let ids = chatPrompt(prompt)
-        return AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
+        return .detached { [self] yield in try self.generate(ids: ids, options: gen, onToken: yield) }
+    }
+}
+
+extension AsyncThrowingStream where Failure == Error, Element: Sendable {
+    /// A stream fed by `body` on a detached task: each `yield` hands one element to the consumer; a consumer that
+    /// stops listening cancels the task, and `body` then stops at its next yield with `OmniError.cancelled`.
+    static func detached(_ body: @escaping @Sendable (_ yield: (Element) throws -> Void) throws -> Void) -> Self {
+        AsyncThrowingStream { continuation in
+            let task = Task.detached {
                 do {
-                    try self.generate(ids: ids, options: gen) { event in
+                    try body { element in
                         if Task.isCancelled { throw OmniError.cancelled }
-                        continuation.yield(event)
+                        continuation.yield(element)
                     }
                     continuation.finish()
                 } catch {

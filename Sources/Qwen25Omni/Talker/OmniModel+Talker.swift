@@ -40,20 +40,7 @@ extension OmniModel {
     public func generateSpeech(prompt: String, thinker gen: GenerationOptions = GenerationOptions(),
                                talker opts: TalkerOptions) -> AsyncThrowingStream<SpeechEvent, Error> {
         let input = ThinkerInput(ids: chatPrompt(prompt))
-        return AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
-                do {
-                    try self.generateSpeech(input: input, thinker: gen, talker: opts) { event in
-                        if Task.isCancelled { throw OmniError.cancelled }
-                        continuation.yield(event)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return .detached { [self] yield in try self.generateSpeech(input: input, thinker: gen, talker: opts, onEvent: yield) }
     }
 
     /// The talker, or a typed error saying why there is none.

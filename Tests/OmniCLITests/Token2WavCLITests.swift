@@ -8,24 +8,8 @@ import XCTest
 /// `omni speakers` and `omni token2wav` as a user runs them (the binary next to the tests, or `OMNI_CLI`).
 final class Token2WavCLITests: XCTestCase {
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        var omni = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("omni")
-        if let path = ProcessInfo.processInfo.environment["OMNI_CLI"], !path.isEmpty {
-            omni = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        }
-        guard FileManager.default.isExecutableFile(atPath: omni.path) else {
-            throw XCTSkip("omni binary not built next to the tests (\(omni.path)); run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = omni
-        p.arguments = args
-        p.currentDirectoryURL = Fixtures.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try OmniCLI.run(args)
+        return (r.status, r.out, r.err)
     }
 
     func testSpeakersListsEveryVoice() throws {
