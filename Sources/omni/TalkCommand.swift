@@ -70,17 +70,16 @@ struct TalkCommand: ParsableCommand {
                                    greedy: talkerGreedy, seed: seed)
         var text = ""
         var firstCode = true
-        let out = FileHandle.standardOutput
         let start = BenchTiming.now()
         var thinkerDone = start
         let result = try model.generateSpeech(input: input, thinker: GenerationOptions(maxNewTokens: maxNewTokens), talker: talker) {
             switch $0 {
             case let .token(e):
                 text += e.text
-                if !json { out.write(Data(e.text.utf8)) }
+                if !json { try Console.out(e.text, flush: true) }
             case let .code(c):
                 if firstCode { thinkerDone = BenchTiming.now() }
-                if !json { out.write(Data(((firstCode ? "\ncodes:" : "") + " \(c)").utf8)) }
+                if !json { try Console.out((firstCode ? "\ncodes:" : "") + " \(c)", flush: true) }
                 firstCode = false
             }
         }
@@ -89,7 +88,7 @@ struct TalkCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            out.write(Data((result.codes.isEmpty ? "\ncodes: (none)\n" : "\n").utf8))
+            try Console.out(result.codes.isEmpty ? "\ncodes: (none)\n" : "\n")
         }
         if reportMemory {
             let end = BenchTiming.now()

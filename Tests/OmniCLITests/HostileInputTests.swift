@@ -81,7 +81,11 @@ final class HostileInputTests: XCTestCase {
                      ["generate", model, "--prompt", "hi", "--max-new-tokens", "2", "--json"],
                      ["tokenize", model, "--text", "hi"], ["detokenize", model, "--ids", "1,2"],
                      ["inspect", model], ["inspect", model, "--json"], ["plan", model], ["plugins"], ["--help"],
-                     ["convert", model, out.appendingPathComponent("c").path, "--format", "zstd"]] {
+                     ["convert", model, out.appendingPathComponent("c").path, "--format", "zstd"],
+                     ["speakers", model],
+                     ["talk", model, "--prompt", "hi", "--speaker-bos", "2038", "--max-new-tokens", "2", "--talker-max-new-tokens", "3"],
+                     ["generate", model, "--prompt", "hi", "--max-new-tokens", "2", "--speak", "-", "--talker-max-new-tokens", "3",
+                      "--token2wav-steps", "2"]] {
             let r = try OmniCLI.run(args, stdout: full)
             let shown = "omni \(args.joined(separator: " ")) > /dev/full → \(r.status): \(r.err)"
             XCTAssertFalse(r.signalled, shown)
