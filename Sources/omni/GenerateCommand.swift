@@ -28,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
     var repetitionPenalty: Float = 1
     @Option(parsing: .unconditional, help: "Sampling seed: 0 … 18446744073709551615.") var seed: UInt64 = 0
     @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
-            help: "Prefill the prompt in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step.")
+            help: "Prefill the prompt (and with --speak the talker's) in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step.")
     var prefillChunk: Int?
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
     @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
@@ -90,7 +90,7 @@ struct GenerateCommand: ParsableCommand {
             let out = try SpeechSink(path: path, encoding: speech.floatWAV ? .float32 : .pcm16)
             sink = out
             do {
-                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed),
+                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed, prefillChunk: prefillChunk),
                                         speech: speech.speech(seed: seed)) { event in
                     switch event {
                     case let .token(e): try onToken(e)

@@ -27,7 +27,7 @@ struct TalkCommand: ParsableCommand {
     var maxNewTokens = 64
 
     @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
-            help: "Prefill the thinker's prompt in chunks of at most N tokens: 1 … the model's positions. Default: one step.")
+            help: "Prefill the thinker's prompt and the talker's rows in chunks of at most N tokens: 1 … the model's positions. Default: one step.")
     var prefillChunk: Int?
 
     @Flag(name: .customLong("talker-greedy"), help: "Greedy talker decoding (the repetition penalty still applies).")
@@ -73,7 +73,7 @@ struct TalkCommand: ParsableCommand {
         try ThinkerSession.checkPrefillChunk(prefillChunk, config: model.config.thinker.text, argument: "--prefill-chunk")
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
         let talker = TalkerOptions(speakerBOS: speakerBOS, maxNewTokens: talkerMaxNewTokens, minNewTokens: talkerMinNewTokens,
-                                   greedy: talkerGreedy, seed: seed)
+                                   greedy: talkerGreedy, seed: seed, prefillChunk: prefillChunk)
         var text = ""
         var firstCode = true
         let out = FileHandle.standardOutput

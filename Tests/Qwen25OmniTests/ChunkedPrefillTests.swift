@@ -160,6 +160,43 @@ final class ChunkedPrefillTests: XCTestCase {
         XCTAssertGreaterThan(oneShot, 4 * long, "one-shot prefill plans for the prompt, chunked for the chunk")
     }
 
+    func testTalkerChunkedPrefillEqualsOneShot() throws {
+        // Synthetic rows (the talker's prefill logits), then the reference's greedy codes end to end with the
+        // thinker and the talker both prefilled in chunks.
+        for r in Fixtures.speechReferences {
+            let model = try load(r.checkpoint)
+            let talker = try XCTUnwrap(model.talker)
+            let t = 45, e = talker.config.embeddingSize
+            let embeds = Tensor((0..<(t * e)).map { Float(sin(Double($0) * 0.37)) }, shape: [t, e])
+            let hidden = Tensor((0..<(t * e)).map { Float(cos(Double($0) * 0.11)) * 0.5 }, shape: [t, e])
+            let codes = [talker.config.codecPadTokenID, talker.config.codecStartTokenID]
+            func run(_ chunk: Int?) throws -> [Float] {
+                let s = try TalkerSession(model: talker, executor: model.executor, weights: model.weights, capacity: t)
+                return try s.prefill(embeds: embeds, hidden: hidden, codecIDs: codes, positions: nil, chunk: chunk)
+            }
+            let oneShot = try run(nil)
+            for n in [1, 7, 44, 16] {   // 44: the codec rows split across the last two chunks
+                let err = Tolerance.relativeMaxError(try run(n), oneShot)
+                print("talker chunked prefill (\(r), chunk \(n)): rel err logits \(err)")
+                XCTAssertLessThanOrEqual(err, 1e-5, "\(r) chunk \(n)")
+            }
+
+            let (ref, meta) = try loadSafetensors(r.file)
+            let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
+            let sequence = try XCTUnwrap(ref["thinker_sequence"]).int64s().map { Int($0) }
+            let expectedCodes = try XCTUnwrap(ref["e2e_codes"]).int64s().map { Int($0) }
+            let speaker = try XCTUnwrap(meta["speaker"]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            let bos = try SpeakerBOS.read(r.checkpoint.model, speaker: speaker)
+            let thinker = GenerationOptions(maxNewTokens: sequence.count - ids.count, sampling: SamplingOptions(greedy: true),
+                                            eos: [], prefillChunk: 7)
+            let options = TalkerOptions(speakerBOS: bos, maxNewTokens: expectedCodes.count,
+                                        minNewTokens: expectedCodes.count, greedy: true, prefillChunk: 7)
+            let result = try model.generateSpeech(input: ThinkerInput(ids: ids), thinker: thinker, talker: options)
+            XCTAssertEqual(result.tokens, Array(sequence.dropFirst(ids.count)), "\(r) thinker tokens")
+            XCTAssertEqual(result.codes, expectedCodes, "\(r) talker codes")
+        }
+    }
+
     func testPrefillChunkOutsideThePositionsIsATypedError() throws {
         let config = try OmniConfig.load(directory: Fixtures.tinyModel).thinker.text
         for bad in [0, -3, config.maxPositionEmbeddings + 1] {

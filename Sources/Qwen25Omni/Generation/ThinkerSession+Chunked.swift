@@ -3,7 +3,7 @@ import OmniCore
 /// Chunked prefill (issue 14): the prompt goes through the thinker in consecutive chunks of at most `chunk` rows,
 /// each appended to the KV cache with causal attention over the cache so far (the rows already there are the
 /// key offset), so activations are planned for a chunk, not for the prompt. The result equals one-shot prefill.
-extension DecoderSession where Model == ThinkerTextModel {
+extension DecoderSession {
     /// Throws unless `chunk` is nil or within 1 … the model's positions (`max_position_embeddings`), naming
     /// `argument` (`--prefill-chunk`, `prefillChunk`) and the range.
     public static func checkPrefillChunk(_ chunk: Int?, config: DecoderConfig,
@@ -15,7 +15,9 @@ extension DecoderSession where Model == ThinkerTextModel {
                                             actual: "\(n)")
         }
     }
+}
 
+extension DecoderSession where Model == ThinkerTextModel {
     /// Runs the prompt (`ids` [T] or `embeddings` [T, D]) at `positions` ([3][T] M-RoPE rows; nil: continuing
     /// after the cache) in chunks of at most `chunk` rows (nil: one shot). A chunk may split an audio, image or
     /// video span anywhere: the embeddings already hold the towers' rows and the positions travel with them.
