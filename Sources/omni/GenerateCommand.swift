@@ -27,6 +27,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("repetition-penalty"), parsing: .unconditional, help: "A finite number > 0 and ≤ 100.")
     var repetitionPenalty: Float = 1
     @Option(parsing: .unconditional, help: "Sampling seed: 0 … 18446744073709551615.") var seed: UInt64 = 0
+    @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
+            help: "Prefill the prompt (and with --speak the talker's) in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step.")
+    var prefillChunk: Int?
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
     @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
     var reportMemory = false
@@ -42,6 +45,7 @@ struct GenerateCommand: ParsableCommand {
         }
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...Self.maxNewTokensLimit)
         try OptionCheck.int(minNewTokens, "--min-new-tokens", 0...maxNewTokens, unit: " (≤ --max-new-tokens)")
+        if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
         if let t = temperature { try OptionCheck.above(Double(t), "--temperature", 0, upper: 100) }
         if let k = topK { try OptionCheck.int(k, "--top-k", 0...Int(Int32.max), unit: " (0 keeps all)") }
         if let p = topP { try OptionCheck.above(Double(p), "--top-p", 0, upper: 1) }
@@ -57,6 +61,7 @@ struct GenerateCommand: ParsableCommand {
         let config = try OmniConfig.load(directory: ModelDirectory.resolve(modelArgs.model, revision: modelArgs.revision).folder)
         try CheckpointLimits.checkPositions(promptTokens: 0, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
+        try ThinkerSession.checkPrefillChunk(prefillChunk, config: config.thinker.text, argument: "--prefill-chunk")
         let positions = config.thinker.text.maxPositionEmbeddings
         let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
                                        newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
@@ -70,7 +75,7 @@ struct GenerateCommand: ParsableCommand {
         var text = ""
         let start = DispatchTime.now().uptimeNanoseconds
         var firstToken: UInt64 = 0, firstAudio: UInt64 = 0
-        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options)
+        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options, prefillChunk: prefillChunk)
         // With the WAV on standard output, the text goes to standard error.
         let textOut: (String) throws -> Void = speech.speak == "-" ? { Console.err($0) } : { try Console.out($0, flush: true) }
         func onToken(_ e: GenerationEvent) throws {
@@ -85,7 +90,7 @@ struct GenerateCommand: ParsableCommand {
             let out = try SpeechSink(path: path, encoding: speech.floatWAV ? .float32 : .pcm16)
             sink = out
             do {
-                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed),
+                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed, prefillChunk: prefillChunk),
                                         speech: speech.speech(seed: seed)) { event in
                     switch event {
                     case let .token(e): try onToken(e)

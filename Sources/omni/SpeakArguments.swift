@@ -40,9 +40,9 @@ struct SpeakArguments: ParsableArguments {
     }
 
     /// The talker's options (its bos token is the voice's, filled in by `OmniModel.speak`).
-    func talker(seed: UInt64) -> TalkerOptions {
+    func talker(seed: UInt64, prefillChunk: Int?) -> TalkerOptions {
         TalkerOptions(speakerBOS: 0, maxNewTokens: talkerMaxNewTokens, minNewTokens: talkerMinNewTokens, greedy: talkerGreedy,
-                      seed: seed)
+                      seed: seed, prefillChunk: prefillChunk)
     }
 
     /// token2wav's options.

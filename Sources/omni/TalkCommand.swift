@@ -26,6 +26,10 @@ struct TalkCommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), help: "Thinker tokens to generate (at least 2: the talker needs a reply).")
     var maxNewTokens = 64
 
+    @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
+            help: "Prefill the thinker's prompt and the talker's rows in chunks of at most N tokens: 1 … the model's positions. Default: one step.")
+    var prefillChunk: Int?
+
     @Flag(name: .customLong("talker-greedy"), help: "Greedy talker decoding (the repetition penalty still applies).")
     var talkerGreedy = false
 
@@ -58,6 +62,7 @@ struct TalkCommand: ParsableCommand {
         if !(0...talkerMaxNewTokens).contains(talkerMinNewTokens) {
             throw ValidationError("argument --talker-min-new-tokens: expected an integer in 0...\(talkerMaxNewTokens) (--talker-max-new-tokens), got \(talkerMinNewTokens)")
         }
+        if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
         if speakerBOS < 0 {
             throw ValidationError("argument --speaker-bos: expected a thinker token id ≥ 0, got \(speakerBOS)")
         }
@@ -65,14 +70,15 @@ struct TalkCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArgs.load(enableAudioOutput: true, newTokens: maxNewTokens, talkerNewTokens: talkerMaxNewTokens)
+        try ThinkerSession.checkPrefillChunk(prefillChunk, config: model.config.thinker.text, argument: "--prefill-chunk")
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
         let talker = TalkerOptions(speakerBOS: speakerBOS, maxNewTokens: talkerMaxNewTokens, minNewTokens: talkerMinNewTokens,
-                                   greedy: talkerGreedy, seed: seed)
+                                   greedy: talkerGreedy, seed: seed, prefillChunk: prefillChunk)
         var text = ""
         var firstCode = true
         let start = BenchTiming.now()
         var thinkerDone = start
-        let result = try model.generateSpeech(input: input, thinker: GenerationOptions(maxNewTokens: maxNewTokens), talker: talker) {
+        let result = try model.generateSpeech(input: input, thinker: GenerationOptions(maxNewTokens: maxNewTokens, prefillChunk: prefillChunk), talker: talker) {
             switch $0 {
             case let .token(e):
                 text += e.text

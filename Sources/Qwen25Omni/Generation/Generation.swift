@@ -12,10 +12,15 @@ public struct GenerationOptions: Sendable {
     public var sampling: SamplingOptions
     /// Stop tokens (nil: the model's `<|im_end|>`).
     public var eos: Set<Int>?
-    public init(maxNewTokens: Int = 128, sampling: SamplingOptions = SamplingOptions(), eos: Set<Int>? = nil) {
+    /// Prefill the prompt in chunks of at most this many rows, each appended to the KV cache (nil: in one
+    /// step). Bounds prefill's activations by the chunk instead of the prompt; 1 … max_position_embeddings.
+    public var prefillChunk: Int?
+    public init(maxNewTokens: Int = 128, sampling: SamplingOptions = SamplingOptions(), eos: Set<Int>? = nil,
+                prefillChunk: Int? = nil) {
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
         self.eos = eos
+        self.prefillChunk = prefillChunk
     }
 }
 
@@ -42,6 +47,7 @@ extension OmniModel {
         let ids = input.ids
         // The model's positions bound the KV cache: checked before it is reserved (no 5 GB for 10^7 tokens).
         try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: gen.maxNewTokens, config: config)
+        try ThinkerSession.checkPrefillChunk(gen.prefillChunk, config: config.thinker.text)
         let session = try newSession(capacity: ids.count + gen.maxNewTokens)
         var sampler = Sampler(options: gen.sampling)
         var detok = StreamingDetokenizer(tokenizer: tokenizer)
@@ -51,8 +57,9 @@ extension OmniModel {
         guard gen.maxNewTokens > 0 else { return [] }
         let embeds = ThinkerTextModel.embeds, hidden = ThinkerTextModel.lastHidden
         let features = input.hasFeatures ? try inputEmbeddings(input) : nil
-        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input)) }
-            ?? session.prefill(ids: ids, keep: record == nil ? [] : [embeds])
+        let chunk = gen.prefillChunk
+        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input), chunk: chunk) }
+            ?? session.prefill(ids: ids, chunk: chunk, keep: record == nil ? [] : [embeds])
         if let record {
             record.promptEmbeds = try (features ?? first[embeds].orThrow(embeds)).floats()
             record.promptHidden = try first[hidden].orThrow(hidden).floats()

@@ -71,7 +71,8 @@ extension OmniModel {
         let e = feed.width, rows = feed.prefillRows
         var logits = try session.prefill(embeds: Tensor(feed.prefillEmbeds, shape: [rows, e]),
                                          hidden: Tensor(feed.prefillHidden, shape: [rows, e]),
-                                         codecIDs: [tc.codecPadTokenID, tc.codecStartTokenID], positions: positions)
+                                         codecIDs: [tc.codecPadTokenID, tc.codecStartTokenID], positions: positions,
+                                         chunk: opts.prefillChunk)
         var sampler = Sampler(options: opts.sampling)
         let eos = opts.eos ?? [tc.codecPadTokenID, tc.codecEndTokenID]
         var history = feed.codecIDs

@@ -13,10 +13,12 @@ public struct TalkerOptions: Sendable {
     public var sampling: SamplingOptions
     /// Codes that end generation (nil: the config's `tts_codec_pad_token_id` and `tts_codec_end_token_id`).
     public var eos: Set<Int>?
+    /// Prefill the talker's rows in chunks of at most this many (nil: in one step); 1 … the talker's positions.
+    public var prefillChunk: Int?
 
     /// Options for `speakerBOS`; `greedy` keeps the repetition penalty (as `talker_do_sample=False` does).
     public init(speakerBOS: Int, maxNewTokens: Int = 4096, minNewTokens: Int = 0, greedy: Bool = false,
-                seed: UInt64 = 0, eos: Set<Int>? = nil) {
+                seed: UInt64 = 0, eos: Set<Int>? = nil, prefillChunk: Int? = nil) {
         self.speakerBOS = speakerBOS
         self.maxNewTokens = maxNewTokens
         var s = SamplingOptions.talker(seed: seed)
@@ -24,6 +26,7 @@ public struct TalkerOptions: Sendable {
         s.minNewTokens = minNewTokens
         sampling = s
         self.eos = eos
+        self.prefillChunk = prefillChunk
     }
 
     /// The accepted range of `maxNewTokens` (`--talker-max-new-tokens`).
