@@ -26,6 +26,9 @@ public final class OmniModel: @unchecked Sendable {
     public let options: LoadOptions
     /// Where every unit was placed and the memory the plan predicted (`omni plan` prints the same).
     public let plan: LoadPlan
+    /// Native audio windows (2·n_window mel frames each) per audio-tower run; nil runs every audio at once.
+    /// Bounds the tower's activations by the group instead of the audio's length; see `encodeAudio`.
+    public var audioWindowsPerRun: Int?
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
          thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, talker: TalkerModel?,

@@ -8,6 +8,7 @@ extension OmniModel {
             throw OmniError.unsupported(what: "audio input", reasons: ["\(directory.folder.path) has no thinker.audio_tower weights"])
         }
         let (lengths, inputs) = try audio.inputs(features: features, mask: mask)
+        if let windows = audioWindowsPerRun { return try encodeAudio(audio, lengths: lengths, inputs: inputs, windowsPerRun: windows) }
         let r = try executor.run(audio.graph(lengths: lengths), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
         recordAttentionLog(r.attentionLog)
         guard let out = r[AudioEncoder.embeds] else {
