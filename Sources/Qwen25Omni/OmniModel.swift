@@ -29,6 +29,9 @@ public final class OmniModel: @unchecked Sendable {
     /// Native audio windows (2·n_window mel frames each) per audio-tower run; nil runs every audio at once.
     /// Bounds the tower's activations by the group instead of the audio's length; see `encodeAudio`.
     public var audioWindowsPerRun: Int?
+    /// Temporal patches (t-slices of a grid, 2 frames each for video) per vision-tower run; nil runs every grid at
+    /// once. Bounds the tower's activations by the group instead of the video's length; see `encodeVision`.
+    public var visionSlicesPerRun: Int?
 
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
          thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, talker: TalkerModel?,

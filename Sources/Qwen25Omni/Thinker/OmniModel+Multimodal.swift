@@ -24,6 +24,7 @@ extension OmniModel {
         }
         try vision.validate(grids)
         let inputs = try vision.inputs(pixels: pixels, grids: grids)   // checks the patch count before the graph is built
+        if let slices = visionSlicesPerRun { return try encodeVision(vision, pixels: pixels, grids: grids, slicesPerRun: slices) }
         let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
         recordAttentionLog(r.attentionLog)
         guard let out = r[VisionEncoder.embeds] else {
