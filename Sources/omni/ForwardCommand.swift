@@ -19,16 +19,21 @@ struct ForwardCommand: ParsableCommand {
     @Option(name: .customLong("audio-windows"), parsing: .unconditional,
             help: "Run the audio tower on at most N native 2 s windows of an audio at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every audio in one run.")
     var audioWindows: Int?
+    @Option(name: .customLong("vision-slices"), parsing: .unconditional,
+            help: "Run the vision tower on at most N temporal patches (2 video frames each) of a grid at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every grid in one run.")
+    var visionSlices: Int?
 
     func validate() throws {
         try modelArgs.validateOptions()
         if let n = audioWindows { try OptionCheck.int(n, "--audio-windows", 1...Int(Int32.max)) }
+        if let n = visionSlices { try OptionCheck.int(n, "--vision-slices", 1...Int(Int32.max)) }
         try OptionCheck.outputFile(out, "--out", ext: "safetensors")
     }
 
     func run() throws {
         let model = try modelArgs.load()
         model.audioWindowsPerRun = audioWindows
+        model.visionSlicesPerRun = visionSlices
         let p = try ProcessorInputs(path: inputs, registry: model.registry)
         let result = try Forward.run(model: model, input: p.input, mask: p.attentionMask)
         try Forward.write(result, to: URL(fileURLWithPath: out), registry: model.registry)

@@ -84,11 +84,11 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(g.status, 0, "\(name): \(g.err)")
             let obj = try JSONSerialization.jsonObject(with: Data(g.out.utf8)) as? [String: Any]
             XCTAssertEqual(obj?["tokens"] as? [Int], expected, name)
-            // Prefilled in chunks of 7 (every media span split), the audio tower one 2 s window a run: the same tokens.
+            // Prefilled in chunks of 7 (every media span split), the towers one 2 s window / one t-slice a run: the same tokens.
             let c = try run(["generate", cp.model.path, "--inputs", input.path, "--greedy", "--json", "--prefill-chunk", "7",
-                             "--audio-windows", "1",
+                             "--audio-windows", "1", "--vision-slices", "1",
                              "--max-new-tokens", "\(expected.count)", "--min-new-tokens", "\(expected.count)"])
-            XCTAssertEqual(c.status, 0, "\(name) --prefill-chunk 7 --audio-windows 1: \(c.err)")
+            XCTAssertEqual(c.status, 0, "\(name) --prefill-chunk 7 --audio-windows 1 --vision-slices 1: \(c.err)")
             let chunked = try JSONSerialization.jsonObject(with: Data(c.out.utf8)) as? [String: Any]
             XCTAssertEqual(chunked?["tokens"] as? [Int], expected, "\(name) --prefill-chunk 7")
         }

@@ -28,6 +28,7 @@ final class HostileInputTests: XCTestCase {
             (g + ["--min-new-tokens", "-3"], ["--min-new-tokens"]),
             (g + ["--prefill-chunk", "0"], ["--prefill-chunk", "1 … 2147483647", "0"]),
             (g + ["--audio-windows", "0"], ["--audio-windows", "1 … 2147483647", "0"]),
+            (g + ["--vision-slices", "0"], ["--vision-slices", "1 … 2147483647", "0"]),
             (["forward", model, "--inputs", "in.safetensors", "--out", "o.safetensors", "--audio-windows", "-2"],
              ["--audio-windows", "1 … 2147483647", "-2"]),
             (g + ["--prefill-chunk", "-5"], ["--prefill-chunk", "1 … 2147483647", "-5"]),
