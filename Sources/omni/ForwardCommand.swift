@@ -16,24 +16,16 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Output safetensors file: logits [seq, vocab] f32, last_hidden [seq, hidden] f32, position_ids [3, seq] i64.")
     var out: String
 
-    @Option(name: .customLong("audio-windows"), parsing: .unconditional,
-            help: "Run the audio tower on at most N native 2 s windows of an audio at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every audio in one run.")
-    var audioWindows: Int?
-    @Option(name: .customLong("vision-slices"), parsing: .unconditional,
-            help: "Run the vision tower on at most N temporal patches (2 video frames each) of a grid at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every grid in one run.")
-    var visionSlices: Int?
+    @OptionGroup var towers: TowerChunkArguments
 
     func validate() throws {
         try modelArgs.validateOptions()
-        if let n = audioWindows { try OptionCheck.int(n, "--audio-windows", 1...Int(Int32.max)) }
-        if let n = visionSlices { try OptionCheck.int(n, "--vision-slices", 1...Int(Int32.max)) }
         try OptionCheck.outputFile(out, "--out", ext: "safetensors")
     }
 
     func run() throws {
         let model = try modelArgs.load()
-        model.audioWindowsPerRun = audioWindows
-        model.visionSlicesPerRun = visionSlices
+        towers.apply(to: model)
         let p = try ProcessorInputs(path: inputs, registry: model.registry)
         let result = try Forward.run(model: model, input: p.input, mask: p.attentionMask)
         try Forward.write(result, to: URL(fileURLWithPath: out), registry: model.registry)

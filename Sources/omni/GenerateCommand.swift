@@ -30,12 +30,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
             help: "Prefill the prompt (and with --speak the talker's) in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step.")
     var prefillChunk: Int?
-    @Option(name: .customLong("audio-windows"), parsing: .unconditional,
-            help: "Run the audio tower on at most N native 2 s windows of an audio at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every audio in one run.")
-    var audioWindows: Int?
-    @Option(name: .customLong("vision-slices"), parsing: .unconditional,
-            help: "Run the vision tower on at most N temporal patches (2 video frames each) of a grid at a time (activations bounded by the group, equal output): 1 … 2147483647. Default: every grid in one run.")
-    var visionSlices: Int?
+    @OptionGroup var towers: TowerChunkArguments
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
     @Flag(name: .customLong("report-memory"), help: "Print current and peak memory per device and kind to stderr.")
     var reportMemory = false
@@ -51,8 +46,6 @@ struct GenerateCommand: ParsableCommand {
         }
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...Self.maxNewTokensLimit)
         try OptionCheck.int(minNewTokens, "--min-new-tokens", 0...maxNewTokens, unit: " (≤ --max-new-tokens)")
-        if let n = audioWindows { try OptionCheck.int(n, "--audio-windows", 1...Int(Int32.max)) }
-        if let n = visionSlices { try OptionCheck.int(n, "--vision-slices", 1...Int(Int32.max)) }
         if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
         if let t = temperature { try OptionCheck.above(Double(t), "--temperature", 0, upper: 100) }
         if let k = topK { try OptionCheck.int(k, "--top-k", 0...Int(Int32.max), unit: " (0 keeps all)") }
@@ -73,8 +66,7 @@ struct GenerateCommand: ParsableCommand {
         let positions = config.thinker.text.maxPositionEmbeddings
         let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
                                        newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
-        model.audioWindowsPerRun = audioWindows
-        model.visionSlicesPerRun = visionSlices
+        towers.apply(to: model)
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
         try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
