@@ -33,12 +33,8 @@ extension OmniModel {
                     cols.replaceSubrange((b * frames)..<((b + 1) * frames), with: f[src..<(src + frames)])
                 }
                 let groupInputs = [AudioEncoder.features: Tensor(cols, shape: [bins, frames]), AudioEncoder.positions: table]
-                let r = try executor.run(audio.graph(lengths: [frames]), bucket: nil, inputs: groupInputs, weights: weights,
-                                         cache: nil, keep: [])
-                recordAttentionLog(r.attentionLog)
-                guard let out = r[AudioEncoder.embeds] else {
-                    throw OmniError.unsupported(what: "audio tower", reasons: ["graph produced no \(AudioEncoder.embeds)"])
-                }
+                let out = try runTower(audio.graph(lengths: [frames]), inputs: groupInputs, output: AudioEncoder.embeds,
+                                       what: "audio tower")
                 width = out.shape[out.shape.rank - 1]
                 rows += try out.floats()
             }

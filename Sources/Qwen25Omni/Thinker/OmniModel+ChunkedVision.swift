@@ -22,12 +22,8 @@ extension OmniModel {
                 let n = piece.patches
                 let slice = Tensor(Array(p[(patch * width)..<((patch + n) * width)]), shape: [n, width])
                 let inputs = try vision.inputs(pixels: slice, grids: [piece])
-                let r = try executor.run(vision.graph(grids: [piece]), bucket: nil, inputs: inputs, weights: weights, cache: nil,
-                                         keep: [])
-                recordAttentionLog(r.attentionLog)
-                guard let out = r[VisionEncoder.embeds] else {
-                    throw OmniError.unsupported(what: "vision tower", reasons: ["graph produced no \(VisionEncoder.embeds)"])
-                }
+                let out = try runTower(vision.graph(grids: [piece]), inputs: inputs, output: VisionEncoder.embeds,
+                                       what: "vision tower")
                 outWidth = out.shape[out.shape.rank - 1]
                 rows += try out.floats()
                 patch += n

@@ -9,12 +9,7 @@ extension OmniModel {
         }
         let (lengths, inputs) = try audio.inputs(features: features, mask: mask)
         if let windows = audioWindowsPerRun { return try encodeAudio(audio, lengths: lengths, inputs: inputs, windowsPerRun: windows) }
-        let r = try executor.run(audio.graph(lengths: lengths), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
-        recordAttentionLog(r.attentionLog)
-        guard let out = r[AudioEncoder.embeds] else {
-            throw OmniError.unsupported(what: "audio tower", reasons: ["graph produced no \(AudioEncoder.embeds)"])
-        }
-        return out
+        return try runTower(audio.graph(lengths: lengths), inputs: inputs, output: AudioEncoder.embeds, what: "audio tower")
     }
 
     /// The vision tower's output for `pixel_values` and their grids: [Σ t·h·w/4, hidden], one row per placeholder.
@@ -25,11 +20,14 @@ extension OmniModel {
         try vision.validate(grids)
         let inputs = try vision.inputs(pixels: pixels, grids: grids)   // checks the patch count before the graph is built
         if let slices = visionSlicesPerRun { return try encodeVision(vision, pixels: pixels, grids: grids, slicesPerRun: slices) }
-        let r = try executor.run(vision.graph(grids: grids), bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
+        return try runTower(vision.graph(grids: grids), inputs: inputs, output: VisionEncoder.embeds, what: "vision tower")
+    }
+
+    /// One run of a tower's graph (no KV cache), its attention log recorded: the `output` rows.
+    func runTower(_ graph: Graph, inputs: [String: Tensor], output: String, what: String) throws -> Tensor {
+        let r = try executor.run(graph, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
         recordAttentionLog(r.attentionLog)
-        guard let out = r[VisionEncoder.embeds] else {
-            throw OmniError.unsupported(what: "vision tower", reasons: ["graph produced no \(VisionEncoder.embeds)"])
-        }
+        guard let out = r[output] else { throw OmniError.unsupported(what: what, reasons: ["graph produced no \(output)"]) }
         return out
     }
 
