@@ -1,4 +1,4 @@
-// Decode-path matrix-vector products over f32 / bf16 / f16 / Q8_0 / Q4_0 weight rows.
+// Decode-path matrix-vector products over f32 / bf16 / f16 / Q8_0 weight rows (Q4_0: matvec_q4.c).
 #include "CKernels.h"
 #include "half.h"
 #include "matvec_internal.h"
@@ -147,7 +147,45 @@ void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n) {
     }
 }
 
+#if defined(__x86_64__)
+// The reference formula below, 32 lanes at a time and bit for bit: the same amax, d = amax / 127 and id = 1 / d
+// in f32, x·id rounded half away from zero as roundf does (truncate, then step away from zero where the
+// dropped fraction is ≥ 0.5; both steps are exact), the int32s packed to int8 and put back in element order.
+X86_TARGET("avx2,fma,f16c") static void quantize_q8_0_avx2(const float *src, uint8_t *dst, size_t n) {
+    const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), half = _mm256_set1_ps(0.5f);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (size_t b = 0; b < n / 32; b++) {
+        const float *x = src + b * 32;
+        __m256 v[4];
+        for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absMask), _mm256_and_ps(v[1], absMask)),
+                                 _mm256_max_ps(_mm256_and_ps(v[2], absMask), _mm256_and_ps(v[3], absMask)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint16_t dh = f2h(d); memcpy(dst + b * 34, &dh, 2);
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 t = _mm256_mul_ps(v[k], vid);
+            __m256 r = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 away = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(t, r), absMask), half, _CMP_GE_OQ);
+            __m256 step = _mm256_or_ps(_mm256_and_ps(t, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u))), one);
+            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(r, _mm256_and_ps(away, step)));
+        }
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)(dst + b * 34 + 2), _mm256_permutevar8x32_epi32(p, order));
+    }
+}
+#endif
+
 void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { quantize_q8_0_avx2(src, dst, n); return; }
+#endif
     for (size_t b = 0; b < n / 32; b++) {
         const float *x = src + b * 32; float amax = 0;
         for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
@@ -232,15 +270,4 @@ void omni_matvec_q8_0(const uint8_t *w, const float *x, const uint8_t *xq, float
     }
 #endif
     if (xq) mv_q8_0_q8_c(w, xq, y, in, r0, r1); else mv_q8_0_c(w, x, y, in, r0, r1);
-}
-void omni_matvec_q4_0(const uint8_t *w, const float *x, float *y, size_t in, size_t r0, size_t r1) {
-    size_t nb = in / 32; float tmp[32];
-    for (size_t o = r0; o < r1; o++) {
-        float s = 0;
-        for (size_t b = 0; b < nb; b++) {
-            omni_dequantize_q4_0(w + (o * nb + b) * 18, tmp, 32);
-            for (int j = 0; j < 32; j++) s += tmp[j] * x[b * 32 + j];
-        }
-        y[o] = s;
-    }
 }

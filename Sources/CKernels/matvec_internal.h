@@ -12,24 +12,26 @@
 #define MV_PREFETCH 1024
 #endif
 
-// The Q8_0 × Q8_0 row loop of the AVX2 and VNNI kernels, in a function with parameters (w, xq, y, in, r0, r1):
-// one row at a time, two blocks per step into two accumulators, prefetching ahead. BLOCK(acc, wb, xb) returns
-// acc + d_w·d_x·(q_w · q_x) for one 34-byte block of the row and of x, as __m256.
-#define OMNI_Q8_ROWS(BLOCK) do { \
+// The block-quantized × Q8_0 row loop of the AVX2 and VNNI kernels, in a function with parameters (w, xq, y,
+// in, r0, r1): one row at a time, two blocks per step into two accumulators, prefetching ahead. WBYTES is the
+// weight block size (34 for Q8_0, 18 for Q4_0); BLOCK(acc, wb, xb) returns acc + d_w·d_x·(q_w · q_x) for one
+// weight block of the row and the matching 34-byte Q8_0 block of x, as __m256.
+#define OMNI_QROWS(BLOCK, WBYTES) do { \
         size_t nb_ = in / 32; \
         for (size_t o = r0; o < r1; o++) { \
-            const uint8_t *row = w + o * nb_ * 34; \
+            const uint8_t *row = w + o * nb_ * (WBYTES); \
             __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0; \
             size_t b = 0; \
             for (; b + 2 <= nb_; b += 2) { \
-                _mm_prefetch((const char *)(row + b * 34) + MV_PREFETCH, _MM_HINT_T0); \
-                acc0 = BLOCK(acc0, row + b * 34, xq + b * 34); \
-                acc1 = BLOCK(acc1, row + b * 34 + 34, xq + b * 34 + 34); \
+                _mm_prefetch((const char *)(row + b * (WBYTES)) + MV_PREFETCH, _MM_HINT_T0); \
+                acc0 = BLOCK(acc0, row + b * (WBYTES), xq + b * 34); \
+                acc1 = BLOCK(acc1, row + b * (WBYTES) + (WBYTES), xq + b * 34 + 34); \
             } \
-            if (b < nb_) acc0 = BLOCK(acc0, row + b * 34, xq + b * 34); \
+            if (b < nb_) acc0 = BLOCK(acc0, row + b * (WBYTES), xq + b * 34); \
             y[o] = omni_hsum8(_mm256_add_ps(acc0, acc1)); \
         } \
     } while (0)
+#define OMNI_Q8_ROWS(BLOCK) OMNI_QROWS(BLOCK, 34)
 
 #if defined(__x86_64__)
 void omni_bf16_prepare_avx512bf16(const float *x, float *xp, size_t in);

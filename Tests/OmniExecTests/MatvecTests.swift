@@ -77,5 +77,65 @@ final class MatvecTests: XCTestCase {
         }
     }
 
+    /// Q4_0 × Q8_0 (x prepared by omni_q4_0_prepare_x, whose first bytes are x's Q8_0 blocks) against the exact block sum Σ_b d_w·d_x·Σ (nibble − 8)·q_x in Float64, and Q4_0 × f32 x
+    /// against Σ_b d_w·Σ (nibble − 8)·x, on random blocks (every nibble value, scales of both signs).
+    func testQ4MatchesExactBlockSum() {
+        for path in paths {
+            omni_cpu_override(path)
+            defer { omni_cpu_override(-1) }
+            for (rows, inF) in [(1, 32), (3, 96), (5, 896), (2, 4864)] {
+                let bits = random(rows * inF / 32 * 18, seed: 7)
+                var w = bits.map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 128)) }
+                for b in 0..<(rows * inF / 32) {   // scale: a normal f16 in ±[2^-8, 2^-5)
+                    let h = Float16(Float(w[b * 18 + 2] % 64 + 64) / 8192 * (b % 3 == 0 ? -1 : 1)).bitPattern
+                    w[b * 18] = UInt8(h & 0xff); w[b * 18 + 1] = UInt8(h >> 8)
+                }
+                let x = random(inF, seed: 8)
+                var xq = [UInt8](repeating: 0, count: omni_q4_0_prepared_bytes(inF))
+                omni_q4_0_prepare_x(x, &xq, inF)
+                var yq = [Float](repeating: .nan, count: rows), yf = yq
+                omni_matvec_q4_0(w, x, xq, &yq, inF, 0, rows)
+                omni_matvec_q4_0(w, x, nil, &yf, inF, 0, rows)
+                for o in 0..<rows {
+                    var refQ = 0.0, magQ = 0.0, refF = 0.0, magF = 0.0
+                    for b in 0..<(inF / 32) {
+                        let wb = (o * inF / 32 + b) * 18, xb = b * 34
+                        let dw = Double(half(w[wb], w[wb + 1])), dx = Double(half(xq[xb], xq[xb + 1]))
+                        var s = 0, f = 0.0
+                        for j in 0..<32 {
+                            let byte = w[wb + 2 + j % 16]
+                            let q = Int(j < 16 ? byte & 0x0f : byte >> 4) - 8
+                            s += q * Int(Int8(bitPattern: xq[xb + 2 + j]))
+                            f += Double(q) * Double(x[b * 32 + j])
+                        }
+                        refQ += dw * dx * Double(s); magQ += abs(dw * dx * Double(s))
+                        refF += dw * f; magF += abs(dw * f)
+                    }
+                    XCTAssertEqual(Double(yq[o]), refQ, accuracy: 1e-6 * magQ + 1e-9, "q8 x, path \(path) rows \(rows) in \(inF) row \(o)")
+                    XCTAssertEqual(Double(yf[o]), refF, accuracy: 1e-5 * magF + 1e-9, "f32 x, path \(path) rows \(rows) in \(inF) row \(o)")
+                }
+            }
+        }
+    }
+
+    /// The AVX2 quantizer against the portable one, bit for bit: random blocks, an all-zero block and blocks
+    /// whose scaled values fall exactly on halves (roundf rounds those away from zero).
+    func testQuantizeQ8PathsAgreeBitForBit() {
+        var x = random(32 * 64, seed: 9).enumerated().map { $0.offset % 7 == 0 ? $0.element * 100 : $0.element }
+        for j in 0..<32 { x[j] = j == 0 ? 127 : Float(j - 16) + 0.5 }
+        for j in 32..<64 { x[j] = 0 }
+        for j in 64..<96 { x[j] = j == 64 ? -127 : -Float(j - 64) * 0.5 }
+        var want = [UInt8](repeating: 0, count: x.count / 32 * 34)
+        omni_cpu_override(0)
+        omni_quantize_q8_0(x, &want, x.count)
+        for path in paths {
+            omni_cpu_override(path)
+            var got = [UInt8](repeating: 0xAA, count: want.count)
+            omni_quantize_q8_0(x, &got, x.count)
+            XCTAssertEqual(got, want, "path \(path)")
+        }
+        omni_cpu_override(-1)
+    }
+
     private func half(_ lo: UInt8, _ hi: UInt8) -> Float { Float(Float16(bitPattern: UInt16(lo) | UInt16(hi) << 8)) }
 }

@@ -41,7 +41,14 @@ void omni_matvec_f16(const uint16_t *w, const float *x, float *y, size_t in, siz
 /// Q8_0 rows (in/32 blocks of 34 bytes each). x is quantized to Q8_0 internally (as llama.cpp does) when
 /// `xq` (in/32 * 34 bytes, from omni_quantize_q8_0) is non-null; otherwise x is used in f32.
 void omni_matvec_q8_0(const uint8_t *w, const float *x, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
-void omni_matvec_q4_0(const uint8_t *w, const float *x, float *y, size_t in, size_t row0, size_t row1);
+/// Q4_0 rows (in/32 blocks of 18 bytes each), against x prepared once per vector by omni_q4_0_prepare_x
+/// (x quantized to Q8_0, as llama.cpp does, plus per-block terms the kernels use) when `xp` is non-null;
+/// otherwise x is used in f32.
+void omni_matvec_q4_0(const uint8_t *w, const float *x, const uint8_t *xp, float *y, size_t in, size_t row0, size_t row1);
+/// Bytes of x prepared for omni_matvec_q4_0 (`in` a multiple of 32).
+size_t omni_q4_0_prepared_bytes(size_t in);
+/// Prepares x for omni_matvec_q4_0: its Q8_0 blocks (omni_quantize_q8_0's bytes) first, then per-block terms.
+void omni_q4_0_prepare_x(const float *x, uint8_t *xp, size_t in);
 /// Dequantizes `n` values (whole blocks) to f32.
 void omni_dequantize_q8_0(const uint8_t *src, float *dst, size_t n);
 void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);

@@ -21,11 +21,12 @@ extension Kernels {
             // is descheduled or slowed (another process, a busier memory channel) does less of the matrix
             // instead of the whole product waiting for its fixed half.
             let chunks = split(outF, parts: threads * 8, multiple: 16)
-            // x is prepared once per row for all the row blocks: interleaved for bf16, quantized for Q8_0
-            // (as llama.cpp quantizes activations for its Q8_0 dot products).
+            // x is prepared once per row for all the row blocks: interleaved for bf16, quantized to Q8_0 for
+            // Q8_0 and Q4_0 weights (as llama.cpp quantizes activations for its block dot products).
             let prepared: UnsafeMutableRawPointer? = switch w.dtype {
             case .bf16: UnsafeMutableRawPointer(try scratch(0, inF))
             case .q8_0: UnsafeMutableRawPointer(try scratch(0, (inF / 32 * 34 + 3) / 4))
+            case .q4_0: UnsafeMutableRawPointer(try scratch(0, (omni_q4_0_prepared_bytes(inF) + 3) / 4))
             default: nil
             }
             for row in 0..<t {
@@ -34,6 +35,8 @@ extension Kernels {
                     omni_bf16_prepare_x(xr, prepared.assumingMemoryBound(to: Float.self), inF)
                 } else if let prepared, w.dtype == .q8_0 {
                     omni_quantize_q8_0(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
+                } else if let prepared, w.dtype == .q4_0 {
+                    omni_q4_0_prepare_x(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
                 }
                 try parallelFor(chunks.count) { j in
                     let r = chunks[j]
@@ -46,7 +49,9 @@ extension Kernels {
                     case .q8_0:
                         omni_matvec_q8_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
                                          yr, inF, r.lowerBound, r.upperBound)
-                    case .q4_0: omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, yr, inF, r.lowerBound, r.upperBound)
+                    case .q4_0:
+                        omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
+                                         yr, inF, r.lowerBound, r.upperBound)
                     default: throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0", actual: w.dtype)
                     }
                 }
