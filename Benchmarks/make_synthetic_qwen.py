@@ -6,7 +6,7 @@ Q8_0) holding the same weights, so both runtimes are timed on identical numbers.
     python3 Benchmarks/make_synthetic_qwen.py OUTDIR [--layers 24] [--seed 0]
 
 OUTDIR/omni/          config.json, model-0000N-of-0000M.safetensors, model.safetensors.index.json, tokenizer files
-OUTDIR/qwen2-bf16.gguf  OUTDIR/qwen2-q8_0.gguf
+OUTDIR/qwen2-bf16.gguf  OUTDIR/qwen2-q8_0.gguf  OUTDIR/qwen2-q4_0.gguf  (--gguf picks which; --no-omni skips the folder)
 
 Weights are random: matrices and embeddings N(0, 0.02), norm weights 1 + N(0, 0.02), biases N(0, 0.02).
 The tokenizer files come from Models/tiny-omni (the benchmarks feed token ids, so its smaller vocabulary
@@ -155,8 +155,9 @@ def write_gguf(path, weights, layers, qtype):
     w.add_head_count_kv(KV_HEADS)
     w.add_rope_freq_base(ROPE_THETA)
     w.add_layer_norm_rms_eps(RMS_EPS)
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_BF16 if qtype == gguf.GGMLQuantizationType.BF16
-                    else gguf.LlamaFileType.MOSTLY_Q8_0)
+    w.add_file_type({gguf.GGMLQuantizationType.BF16: gguf.LlamaFileType.MOSTLY_BF16,
+                     gguf.GGMLQuantizationType.Q8_0: gguf.LlamaFileType.MOSTLY_Q8_0,
+                     gguf.GGMLQuantizationType.Q4_0: gguf.LlamaFileType.MOSTLY_Q4_0}[qtype])
     # Dummy byte-level vocabulary: the 256 byte characters, filler tokens, one control token at the end.
     chars = byte_chars()
     tokens = chars + ["ĠĠ"] + [f"<tok{i}>" for i in range(VOCAB - len(chars) - 2)] + ["<|endoftext|>"]
@@ -187,15 +188,23 @@ def main():
     ap.add_argument("--layers", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-gguf", action="store_true", help="write only the omni folder")
+    ap.add_argument("--no-omni", action="store_true", help="write only the GGUF files")
+    ap.add_argument("--gguf", default="bf16,q8_0,q4_0", help="GGUF types to write (comma-separated)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     weights = list(tensors(args.layers, rng))
-    write_omni(os.path.join(args.outdir, "omni"), weights, args.layers)
-    print(f"wrote {args.outdir}/omni ({sum(a.size for _, _, a in weights) / 1e6:.0f}M parameters)", flush=True)
+    if not args.no_omni:
+        write_omni(os.path.join(args.outdir, "omni"), weights, args.layers)
+        print(f"wrote {args.outdir}/omni ({sum(a.size for _, _, a in weights) / 1e6:.0f}M parameters)", flush=True)
     if args.no_gguf:
         return
     import gguf
-    for tag, q in [("bf16", gguf.GGMLQuantizationType.BF16), ("q8_0", gguf.GGMLQuantizationType.Q8_0)]:
+    known = {"bf16": gguf.GGMLQuantizationType.BF16, "q8_0": gguf.GGMLQuantizationType.Q8_0,
+             "q4_0": gguf.GGMLQuantizationType.Q4_0}
+    for tag in args.gguf.split(","):
+        if tag not in known:
+            ap.error(f"--gguf: expected a list of {', '.join(known)}, got {tag!r}")
+        q = known[tag]
         path = os.path.join(args.outdir, f"qwen2-{tag}.gguf")
         write_gguf(path, weights, args.layers, q)
         print(f"wrote {path}", flush=True)

@@ -4,7 +4,7 @@ import Foundation
 import SwiftOmni
 
 /// `omni bench kernels`: the decode matrix-vector kernels on every CPU path this machine has (portable, AVX2,
-/// AVX512-BF16 / VNNI): each path is first checked against a Float64 reference (it fails the command when off),
+/// AVX512-BF16 / VNNI) for bf16, Q8_0 and Q4_0 weights: each path is first checked against a Float64 reference (it fails the command when off),
 /// then its weight stream is timed in GB/s over matrices larger than the caches.
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,12 +30,13 @@ struct BenchKernelsCommand: ParsableCommand {
             omni_cpu_override(mask)
             let path = String(cString: omni_cpu_path()) + (omni_cpu_features() & Int32(OMNI_CPU_VNNI) != 0 ? "+vnni" : "")
             guard seen.insert(path).inserted else { continue }
-            let (bf16Err, q8Err) = KernelCheck.maxErrors()
-            let ok = bf16Err <= 1e-5 && q8Err <= 1e-6
+            let (bf16Err, q8Err, q4Err) = KernelCheck.maxErrors()
+            let ok = bf16Err <= 1e-5 && q8Err <= 1e-6 && q4Err <= 1e-6
             failed = failed || !ok
             let speed = KernelCheck.throughput(mib: mib, threads: threads, repeats: repeats)
             print(path.padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + String(format: "bf16 %6.2f GB/s (err %.1e)   q8_0 %6.2f GB/s (err %.1e)   ", speed.bf16, bf16Err, speed.q8, q8Err)
+                  + String(format: "bf16 %6.2f GB/s (err %.1e)   q8_0 %6.2f GB/s (err %.1e)   q4_0 %6.2f GB/s (err %.1e)   ",
+                           speed.bf16, bf16Err, speed.q8, q8Err, speed.q4, q4Err)
                   + (ok ? "ok" : "FAILED"))
         }
         if failed { throw ExitCode.failure }
@@ -44,10 +45,11 @@ struct BenchKernelsCommand: ParsableCommand {
 
 /// Reference checks and timings for `bench kernels`.
 enum KernelCheck {
-    /// Largest |kernel − reference| / Σ|terms| over odd shapes, for bf16 rows (f32 x) and Q8_0 × Q8_0 rows.
-    static func maxErrors() -> (bf16: Double, q8: Double) {
+    /// Largest |kernel − reference| / Σ|terms| over odd shapes, for bf16 rows (f32 x), Q8_0 × Q8_0 rows and
+    /// Q4_0 × Q8_0 rows.
+    static func maxErrors() -> (bf16: Double, q8: Double, q4: Double) {
         var rng = SplitMix64(seed: 7)
-        var eb = 0.0, eq = 0.0
+        var eb = 0.0, eq = 0.0, e4 = 0.0
         for (rows, inF) in [(7, 37), (5, 96), (3, 896), (2, 4864)] {
             let xs = (0..<inF).map { _ in Float(rng.nextUnit() * 2 - 1) }
             let wf = (0..<(rows * inF)).map { _ in Float(rng.nextUnit() * 2 - 1) }
@@ -78,8 +80,30 @@ enum KernelCheck {
                 }
                 eq = max(eq, abs(Double(y[o]) - ref) / max(mag, 1e-30))
             }
+            var w4 = [UInt8](repeating: 0, count: rows * inF / 32 * 18), xp = [UInt8](repeating: 0, count: omni_q4_0_prepared_bytes(inF))
+            for b in 0..<(rows * inF / 32) {   // random nibbles, a normal f16 scale of either sign
+                let h = Float16(Float(rng.nextUnit() + 0.5) / 64 * (b % 3 == 0 ? -1 : 1)).bitPattern
+                w4[b * 18] = UInt8(h & 0xff); w4[b * 18 + 1] = UInt8(h >> 8)
+                for j in 2..<18 { w4[b * 18 + j] = UInt8(truncatingIfNeeded: Int(rng.nextUnit() * 256)) }
+            }
+            omni_q4_0_prepare_x(xs, &xp, inF)
+            omni_matvec_q4_0(w4, xs, xp, &y, inF, 0, rows)
+            for o in 0..<rows {
+                var ref = 0.0, mag = 0.0
+                for b in 0..<(inF / 32) {
+                    let w0 = (o * inF / 32 + b) * 18, x0 = b * 34
+                    var s = 0
+                    for j in 0..<32 {
+                        let byte = w4[w0 + 2 + j % 16]
+                        s += (Int(j < 16 ? byte & 0x0f : byte >> 4) - 8) * Int(Int8(bitPattern: xp[x0 + 2 + j]))
+                    }
+                    let p = Double(half(w4, w0)) * Double(half(xp, x0)) * Double(s)
+                    ref += p; mag += abs(p)
+                }
+                e4 = max(e4, abs(Double(y[o]) - ref) / max(mag, 1e-30))
+            }
         }
-        return (eb, eq)
+        return (eb, eq, e4)
     }
 
     private static func half(_ b: [UInt8], _ at: Int) -> Float {
@@ -87,7 +111,7 @@ enum KernelCheck {
     }
 
     /// Weight bytes per second (GB/s) of one product per matrix over `mib` MiB, rows split evenly over threads.
-    static func throughput(mib: Int, threads: Int, repeats: Int) -> (bf16: Double, q8: Double) {
+    static func throughput(mib: Int, threads: Int, repeats: Int) -> (bf16: Double, q8: Double, q4: Double) {
         let rows = 4864, inF = 896
         let mats = max(1, mib * 1024 * 1024 / (rows * inF * 2))
         let x = (0..<inF).map { Float($0 % 7) * 0.25 - 0.75 }
@@ -105,6 +129,13 @@ enum KernelCheck {
         omni_quantize_q8_0(x, &xq, inF)
         var xp = [Float](repeating: 0, count: inF)
         omni_bf16_prepare_x(x, &xp, inF)
+        let q4Blocks = rows * inF / 32 * 18
+        let w4 = UnsafeMutablePointer<UInt8>.allocate(capacity: q4Blocks * mats)
+        defer { w4.deallocate() }
+        for i in 0..<(q4Blocks * mats) { w4[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        for b in 0..<(rows * inF / 32 * mats) { w4[b * 18] = 0; w4[b * 18 + 1] = 0x3c }   // scale 1.0
+        var x4 = [UInt8](repeating: 0, count: omni_q4_0_prepared_bytes(inF))
+        omni_q4_0_prepare_x(x, &x4, inF)
         let per = (rows + threads - 1) / threads
 
         func best(_ body: (Int, Int, Int) -> Void) -> Double {
@@ -131,6 +162,11 @@ enum KernelCheck {
                 best { m, r0, r1 in omni_matvec_q8_0(wq + m * qBlocks, xb.baseAddress, xqb.baseAddress, y + m * rows, inF, r0, r1) }
             }
         }
-        return (Double(rows * inF * 2 * mats) / tb / 1e9, Double(qBlocks * mats) / tq / 1e9)
+        let t4 = x4.withUnsafeBufferPointer { x4b in
+            x.withUnsafeBufferPointer { xb in
+                best { m, r0, r1 in omni_matvec_q4_0(w4 + m * q4Blocks, xb.baseAddress, x4b.baseAddress, y + m * rows, inF, r0, r1) }
+            }
+        }
+        return (Double(rows * inF * 2 * mats) / tb / 1e9, Double(qBlocks * mats) / tq / 1e9, Double(q4Blocks * mats) / t4 / 1e9)
     }
 }
