@@ -30,7 +30,7 @@ extension Kernels {
         let widest = blocks.map(\.count).max() ?? 0
         var slots: [UnsafeMutablePointer<Float>] = []
         if widened {
-            for i in 0..<min(max(threads, poolThreads), blocks.count) { slots.append(try scratch(i, widest * inF)) }
+            for i in 0..<min(max(threads, 1), blocks.count) { slots.append(try scratch(i, widest * inF)) }
         }
         let free = SlotList(count: slots.count)
         let wp = w.rawPointer
@@ -67,12 +67,23 @@ extension Kernels {
     }
 }
 
-/// Indices 0..<count handed to whichever task asks (a task of a parallel region does not know its thread):
-/// at most `count` tasks run at once, so `take` always finds one.
+/// Indices 0..<count handed to whichever task asks (a task of a parallel region does not know its thread). The
+/// pool may run more tasks at once than there are slots (its workers outlive an executor with more threads), so
+/// `take` waits for a slot to come back; a task holds its slot only for its own widening and GEMM.
 final class SlotList: @unchecked Sendable {
     private var free: [Int]
-    private let lock = NSLock()
+    private let condition = NSCondition()
     init(count: Int) { free = Array((0..<count).reversed()) }
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; return free.removeLast() }
-    func give(_ i: Int) { lock.lock(); free.append(i); lock.unlock() }
+    func take() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        while free.isEmpty { condition.wait() }
+        return free.removeLast()
+    }
+    func give(_ i: Int) {
+        condition.lock()
+        free.append(i)
+        condition.signal()
+        condition.unlock()
+    }
 }
