@@ -20,20 +20,20 @@ extension CPUKernelTable {
         }
         t.register(.rmsNorm, dtypes: f) { c in
             guard case let .rmsNorm(_, _, eps) = c.node.op else { throw c.mismatch() }
-            Kernels.rmsNorm(x: c.inputs[0], weight: try c.f32(1), eps: eps, out: c.out)
+            try Kernels.rmsNorm(x: c.inputs[0], weight: try c.f32(1), eps: eps, out: c.out)
         }
         t.register(.layerNorm, dtypes: f) { c in
             guard case let .layerNorm(_, w, b, eps) = c.node.op else { throw c.mismatch() }
-            Kernels.layerNorm(x: c.inputs[0], weight: w == nil ? nil : try c.f32(1),
+            try Kernels.layerNorm(x: c.inputs[0], weight: w == nil ? nil : try c.f32(1),
                               bias: b == nil ? nil : try c.f32(w == nil ? 1 : 2), eps: eps, out: c.out)
         }
         t.register(.add, dtypes: f) { c in Kernels.add(c.inputs[0], c.inputs[1], out: c.out) }
         t.register(.mul, dtypes: f) { c in Kernels.mul(c.inputs[0], c.inputs[1], out: c.out) }
         t.register(.silu, dtypes: f) { c in Kernels.silu(c.inputs[0], out: c.out) }
-        t.register(.swiglu, dtypes: f) { c in Kernels.swiglu(gate: c.inputs[0], up: c.inputs[1], out: c.out) }
+        t.register(.swiglu, dtypes: f) { c in try Kernels.swiglu(gate: c.inputs[0], up: c.inputs[1], out: c.out) }
         t.register(.gelu, dtypes: f) { c in
             guard case let .gelu(_, tanh) = c.node.op else { throw c.mismatch() }
-            Kernels.gelu(c.inputs[0], tanh: tanh, out: c.out)
+            try Kernels.gelu(c.inputs[0], tanh: tanh, out: c.out)
         }
         t.register(.rope, dtypes: fi) { c in
             guard case let .rope(_, _, heads, hd, theta, kind) = c.node.op else { throw c.mismatch() }

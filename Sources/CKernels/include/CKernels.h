@@ -78,6 +78,15 @@ void omni_rmsnorm_row(const float *x, const float *w32, const uint16_t *w16, flo
 /// y = silu(g) * u.
 void omni_swiglu(const float *g, const float *u, float *y, size_t n);
 
+// ---- row kernels of the prefill and tower paths (prefill.c) ----
+/// y = GELU(x): exact 0.5x(1 + erf(x/√2)) (erf within 1.5e-7, as ATen's vectorized erf) or, with `tanh_form`,
+/// 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+void omni_gelu(const float *x, float *y, size_t n, int tanh_form);
+/// LayerNorm of one row (biased variance, two passes): y = (x − mean) / sqrt(var + eps) · w + b; w, b may be NULL.
+void omni_layernorm_row(const float *x, const float *w, const float *b, float *y, size_t n, float eps);
+/// Copies `row` (cols floats) into `rows` rows of y with leading dimension `ld` (a GEMM's bias, before beta = 1).
+void omni_fill_rows(float *y, size_t ld, const float *row, size_t rows, size_t cols);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,33 +19,28 @@ enum Kernels {
         }
     }
 
-    /// RMSNorm per row.
-    static func rmsNorm(x: Tensor, weight: Tensor, eps: Float, out: Tensor) {
+    /// RMSNorm per row; row blocks on the pool.
+    static func rmsNorm(x: Tensor, weight: Tensor, eps: Float, out: Tensor) throws {
         let d = x.shape[-1], rows = x.elementCount / d
         let xp = x.floatPointer, yp = out.floatPointer, wp = weight.floatPointer
-        for r in 0..<rows { omni_rmsnorm_row(xp + r * d, wp, nil, yp + r * d, d, eps) }
+        let blocks = split(rows, parts: rowBlocks(rows, width: d))
+        try parallelFor(blocks.count) { j in
+            for r in blocks[j] { omni_rmsnorm_row(xp + r * d, wp, nil, yp + r * d, d, eps) }
+        }
     }
 
-    /// LayerNorm per row (biased variance), optional affine.
-    static func layerNorm(x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, out: Tensor) {
+    /// How many blocks a row-wise kernel over rows × width floats is cut into: one below 64 Ki floats (a decode
+    /// step), else four per pool thread (dynamic hand-out, so a core slowed by another process does less).
+    static func rowBlocks(_ rows: Int, width: Int) -> Int { rows * width >= 1 << 16 ? min(rows, poolThreads * 4) : 1 }
+
+    /// LayerNorm per row (biased variance, two passes), optional affine; row blocks on the pool.
+    static func layerNorm(x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, out: Tensor) throws {
         let d = x.shape[-1], rows = x.elementCount / d
         let xp = x.floatPointer, yp = out.floatPointer
         let wp = weight?.floatPointer, bp = bias?.floatPointer
-        for r in 0..<rows {
-            let row = xp + r * d, y = yp + r * d
-            var mean = 0.0
-            for i in 0..<d { mean += Double(row[i]) }
-            mean /= Double(d)
-            var v = 0.0
-            for i in 0..<d { let c = Double(row[i]) - mean; v += c * c }
-            let inv = Float(1 / (v / Double(d) + Double(eps)).squareRoot())
-            let m = Float(mean)
-            for i in 0..<d {
-                var o = (row[i] - m) * inv
-                if let wp { o *= wp[i] }
-                if let bp { o += bp[i] }
-                y[i] = o
-            }
+        let blocks = split(rows, parts: rowBlocks(rows, width: d))
+        try parallelFor(blocks.count) { j in
+            for r in blocks[j] { omni_layernorm_row(xp + r * d, wp, bp, yp + r * d, d, eps) }
         }
     }
 
@@ -69,19 +64,24 @@ enum Kernels {
         for i in 0..<x.elementCount { yp[i] = xp[i] / (1 + Foundation.exp(-xp[i])) }
     }
 
-    /// silu(gate) ⊙ up.
-    static func swiglu(gate: Tensor, up: Tensor, out: Tensor) {
-        omni_swiglu(gate.floatPointer, up.floatPointer, out.floatPointer, gate.elementCount)
+    /// silu(gate) ⊙ up; blocks on the pool.
+    static func swiglu(gate: Tensor, up: Tensor, out: Tensor) throws {
+        let n = gate.elementCount, g = gate.floatPointer, u = up.floatPointer, y = out.floatPointer
+        let blocks = split(n, parts: rowBlocks(n, width: 1), multiple: 64)
+        try parallelFor(blocks.count) { j in
+            let r = blocks[j]
+            omni_swiglu(g + r.lowerBound, u + r.lowerBound, y + r.lowerBound, r.count)
+        }
     }
 
-    /// GELU: exact 0.5x(1 + erf(x/√2)) or tanh form 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
-    static func gelu(_ x: Tensor, tanh useTanh: Bool, out: Tensor) {
-        let xp = x.floatPointer, yp = out.floatPointer
-        let c = Float((2.0 / Double.pi).squareRoot())
-        for i in 0..<x.elementCount {
-            let v = xp[i]
-            yp[i] = useTanh ? 0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v)))
-                            : 0.5 * v * (1 + Foundation.erf(v / Float(2).squareRoot()))
+    /// GELU: exact 0.5x(1 + erf(x/√2)) or tanh form 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (CKernels' omni_gelu:
+    /// vectorized, erf within 1.5e-7); blocks on the pool.
+    static func gelu(_ x: Tensor, tanh useTanh: Bool, out: Tensor) throws {
+        let n = x.elementCount, xp = x.floatPointer, yp = out.floatPointer
+        let blocks = split(n, parts: rowBlocks(n, width: 1), multiple: 64)
+        try parallelFor(blocks.count) { j in
+            let r = blocks[j]
+            omni_gelu(xp + r.lowerBound, yp + r.lowerBound, r.count, useTanh ? 1 : 0)
         }
     }
 

@@ -19,20 +19,36 @@ final class BPEModel: @unchecked Sendable {
     private static let cacheCapacity = 20_000
 
     /// Builds the model. `merges` are token pairs in rank order; `file` names the source in errors.
-    init(vocab: [String: Int], merges: [(String, String)], file: String) throws {
-        self.vocab = vocab
+    convenience init(vocab: [String: Int], merges: [(String, String)], file: String) throws {
+        self.init(try Self.compile(vocab: vocab, merges: merges, file: file))
+    }
+
+    /// The model of an already checked vocabulary (`compile`, or a tokenizer cache written from one).
+    init(_ c: CompiledVocabulary) {
+        vocab = c.vocab
         var tokens: [Int: String] = [:]
-        tokens.reserveCapacity(vocab.count)
-        for (t, id) in vocab {
-            guard id >= 0, id < 1 << 31 else {
-                throw OmniError.config(file: file, keyPath: "vocab", expected: "token ids in 0..<2^31",
-                                       actual: "\(id) for \"\(t)\"")
-            }
-            tokens[id] = t
-        }
+        tokens.reserveCapacity(c.vocab.count)
+        for (t, id) in c.vocab { tokens[id] = t }
         self.tokens = tokens
         var table: [UInt64: (rank: Int, id: Int)] = [:]
-        table.reserveCapacity(merges.count)
+        table.reserveCapacity(c.merges.count)
+        for (rank, m) in c.merges.enumerated() {
+            let key = Self.key(Int(m.left), Int(m.right))
+            if table[key] == nil { table[key] = (rank, Int(m.merged)) }
+        }
+        merges = table
+        byteIDs = ByteLevel.scalarForByte.map { c.vocab[String(Character($0))] }
+    }
+
+    /// Checks a vocabulary and its merges and turns the merges into ids: every id in 0..<2³¹, both sides of a
+    /// merge and their concatenation in the vocabulary; `file` names the source in errors.
+    static func compile(vocab: [String: Int], merges: [(String, String)], file: String) throws -> CompiledVocabulary {
+        for (t, id) in vocab where id < 0 || id >= 1 << 31 {
+            throw OmniError.config(file: file, keyPath: "vocab", expected: "token ids in 0..<2^31",
+                                   actual: "\(id) for \"\(t)\"")
+        }
+        var out: [CompiledVocabulary.Merge] = []
+        out.reserveCapacity(merges.count)
         for (rank, pair) in merges.enumerated() {
             guard let a = vocab[pair.0], let b = vocab[pair.1] else {
                 throw OmniError.config(file: file, keyPath: "merges[\(rank)]", expected: "two tokens in the vocabulary",
@@ -43,11 +59,9 @@ final class BPEModel: @unchecked Sendable {
                                        expected: "the merged token in the vocabulary",
                                        actual: "\"\(pair.0 + pair.1)\" missing")
             }
-            let key = Self.key(a, b)
-            if table[key] == nil { table[key] = (rank, merged) }
+            out.append(.init(left: UInt32(a), right: UInt32(b), merged: UInt32(merged)))
         }
-        self.merges = table
-        self.byteIDs = ByteLevel.scalarForByte.map { vocab[String(Character($0))] }
+        return CompiledVocabulary(vocab: vocab, merges: out)
     }
 
     /// Both ids in one key; ids are checked to lie in 0..<2³¹ at load.

@@ -23,15 +23,15 @@ public final class Tokenizer: Sendable {
     /// The added tokens in id order.
     public let addedTokens: [AddedToken]
 
-    init(_ definition: TokenizerDefinition) throws {
-        model = try BPEModel(vocab: definition.vocab, merges: definition.merges, file: definition.modelFile)
+    convenience init(_ definition: TokenizerDefinition) throws {
+        self.init(try TokenizerContents(definition))
+    }
+
+    init(_ contents: TokenizerContents) {
+        model = BPEModel(contents.vocabulary)
         var byID: [Int: AddedToken] = [:]
         var byContent: [String: Int] = [:]
-        for t in definition.added {
-            guard t.id >= 0 else {
-                throw OmniError.config(file: definition.modelFile, keyPath: "added_tokens", expected: "ids ≥ 0",
-                                       actual: "\(t.id) for \"\(t.content)\"")
-            }
+        for t in contents.added {
             byID[t.id] = t
             byContent[t.content] = t.id
         }
@@ -39,8 +39,8 @@ public final class Tokenizer: Sendable {
         addedByContent = byContent
         addedTokens = byID.values.sorted { $0.id < $1.id }
         matcher = AddedTokenMatcher(addedTokens)
-        normalizeNFC = definition.normalizeNFC
-        vocabularySize = max(definition.vocab.values.max() ?? -1, addedTokens.last?.id ?? -1) + 1
+        normalizeNFC = contents.normalizeNFC
+        vocabularySize = max(contents.vocabulary.vocab.values.max() ?? -1, addedTokens.last?.id ?? -1) + 1
     }
 
     /// Loads the tokenizer of a model folder: `tokenizer.json` if present, else `vocab.json` + `merges.txt`
@@ -63,9 +63,12 @@ public final class Tokenizer: Sendable {
         }
     }
 
-    /// Loads an HF `tokenizer.json` (merges as `"a b"` strings or `["a", "b"]` pairs).
+    /// Loads an HF `tokenizer.json` (merges as `"a b"` strings or `["a", "b"]` pairs). A file of 1 MiB or more
+    /// is parsed once: its checked vocabulary and merges are kept in `.tokenizer.json.omni-cache` next to it
+    /// and read from there while the file's size and hash match (`TokenizerCache`; OMNI_TOKENIZER_CACHE=0 turns
+    /// it off).
     public convenience init(tokenizerJSON path: String) throws {
-        try self.init(TokenizerFiles.readTokenizerJSON(path))
+        self.init(try TokenizerCache.contents(of: path) { try TokenizerContents(TokenizerFiles.readTokenizerJSON(path)) })
     }
 
     /// Loads the slow-tokenizer files; `tokenizerConfig` is optional and may name a missing file.
