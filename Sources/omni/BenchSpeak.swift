@@ -45,6 +45,9 @@ struct BenchSpeakCommand: ParsableCommand {
         }
         let voice = try t2w.speakers.voice(named: name)
         let options = Token2WavStreamOptions()
+        // Random weights sample any of the talker's codes; those past the DiT's codec table (which a trained talker
+        // does not emit before its ending code) are suppressed with the codec BOS.
+        let suppressed = Set([config.codecStartTokenID]).union((t2w.config.dit.numEmbeds + 1)..<config.decoder.vocabSize)
         let e = config.embeddingSize
         var rng = SplitMix64(seed: 11)
         func rows(_ n: Int) -> Tensor { Tensor((0..<(n * e)).map { _ in Float(rng.nextUnit() * 2 - 1) }, shape: [n, e]) }
@@ -65,7 +68,7 @@ struct BenchSpeakCommand: ParsableCommand {
             var talking = 0.0, streaming = 0.0, samples = 0, codes = 0
             while samples == 0 {
                 let code = sampler.next(logits: logits, history: history, generatedCount: codes, eos: [],
-                                        suppressed: [config.codecStartTokenID])
+                                        suppressed: suppressed)
                 history.append(code)
                 codes += 1
                 streaming += try BenchTiming.time { samples = try streamer.push([code]).count }
