@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
             BenchConvertCommand.self,
             BenchZstd.self,
             BenchDecodeCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self, BenchConvCommand.self,
-            BenchKernelsCommand.self, BenchTowersCommand.self, BenchToken2WavCommand.self, BenchMediaCommand.self, BenchTalkerCommand.self,
+            BenchKernelsCommand.self, BenchTowersCommand.self, BenchToken2WavCommand.self, BenchMediaCommand.self, BenchTalkerCommand.self, BenchSpeakCommand.self,
         ]
     )
 }

@@ -26,6 +26,8 @@ struct BenchTalkerCommand: ParsableCommand {
     @Option(help: "Timed runs (after one untimed warm-up run).") var runs = 3
     @Option(help: "Worker threads.") var threads = 2
     @Option(help: "Attention backend.") var attention = "flash_attention_2"
+    @Option(help: "A model folder (e.g. Benchmarks/make_synthetic_speech.py's) whose talker config and talker.* weights to use, in the dtype they are stored (or --dtype q8_0/q4_0), instead of the shape options and random weights.")
+    var model: String?
 
     func validate() throws {
         for (v, name) in [(layers, "--layers"), (hidden, "--hidden"), (heads, "--heads"), (kvHeads, "--kv-heads"),
@@ -41,15 +43,33 @@ struct BenchTalkerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try TalkerConfig(raw: talkerJSON(), file: "bench talker shapes")
         let registry = BuiltinPlugins.registry()
         let executor = Executor(registry: registry, threads: threads)
-        let model = TalkerModel(config: config, attention: attention == "eager" ? ["eager"] : [attention, "eager"])
         let t0 = BenchTiming.now()
-        let weights = InMemoryWeights(try quantized(synthetic(model.expectedWeights()), registry: registry))
-        let bytes = weights.tensors.values.reduce(0) { $0 + $1.byteCount }
-        print(String(format: "talker: %d layers × %d (heads %d × %d, kv %d, mlp %d), vocab %d, %@ weights %@ made in %.1f s",
-                     layers, hidden, heads, headDim, kvHeads, intermediate, vocab, dtype, "\(ByteCount(bytes))", BenchTiming.now() - t0))
+        let config: TalkerConfig, weights: any WeightProvider, made: String
+        if let model {
+            let dir = URL(fileURLWithPath: model)
+            guard let tc = try OmniConfig.load(directory: dir).talker else {
+                throw OmniError.config(file: dir.appendingPathComponent("config.json").path, keyPath: "talker_config",
+                                       expected: "a talker config", actual: "none")
+            }
+            config = tc
+            let policy = DType(userSpelling: dtype).map { $0.isQuantized ? DTypePolicy($0) : .auto } ?? .auto
+            weights = ModelWeights(source: try registry.weightFormat(for: dir).open(dir), registry: registry, policy: policy,
+                                   device: executor.device)
+            made = "weights of \(model) (\(policy == .auto ? "as stored" : dtype))"
+        } else {
+            config = try TalkerConfig(raw: talkerJSON(), file: "bench talker shapes")
+            let shell = TalkerModel(config: config)
+            let w = InMemoryWeights(try quantized(synthetic(shell.expectedWeights()), registry: registry))
+            weights = w
+            made = "\(dtype) weights \(ByteCount(w.tensors.values.reduce(0) { $0 + $1.byteCount }))"
+        }
+        let talker = TalkerModel(config: config, attention: attention == "eager" ? ["eager"] : [attention, "eager"])
+        let embeddingSize = config.embeddingSize
+        print(String(format: "talker: %d layers × %d (heads %d × %d, kv %d, mlp %d), vocab %d, %@ made in %.1f s",
+                     config.decoder.layers, config.decoder.hiddenSize, config.decoder.heads, config.decoder.headDim,
+                     config.decoder.kvHeads, config.decoder.intermediateSize, config.decoder.vocabSize, made, BenchTiming.now() - t0))
         var rng = SplitMix64(seed: 11)
         func rows(_ n: Int) -> Tensor {
             Tensor((0..<(n * embeddingSize)).map { _ in Float(rng.nextUnit() * 2 - 1) }, shape: [n, embeddingSize])
@@ -58,7 +78,7 @@ struct BenchTalkerCommand: ParsableCommand {
         let stream = (0..<8).map { _ in (rows(1), rows(1)) }
         var seconds: [Double] = [], prefill: [Double] = []
         for r in 0...runs {
-            let session = try TalkerSession(model: model, executor: executor, weights: weights, capacity: promptTokens + codes)
+            let session = try TalkerSession(model: talker, executor: executor, weights: weights, capacity: promptTokens + codes)
             var sampler = Sampler(options: .talker(seed: UInt64(r)))
             var history = [Int](repeating: config.codecMaskTokenID, count: promptTokens)
             let p0 = BenchTiming.now()
@@ -80,6 +100,8 @@ struct BenchTalkerCommand: ParsableCommand {
         print(String(format: "talker decode: %.2f codes/s (median of %d runs; min %.2f, max %.2f), prefill %d rows %.3f s, %d codes, threads %d, %@",
                      med, runs, lo, hi, promptTokens, BenchTiming.median(prefill), codes, threads, attention))
         print(String(format: "  = %.2f s of speech per second at 50 codes per second of speech", med / 50))
+        print(String(format: "RESULT talker_prefill_s %.3f", BenchTiming.median(prefill)))
+        print(String(format: "RESULT talker_codes_per_s %.3f", med))
         print("memory: \(executor.device.memory.report())")
     }
 

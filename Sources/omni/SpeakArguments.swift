@@ -40,9 +40,13 @@ struct SpeakArguments: ParsableArguments {
     }
 
     /// The talker's options (its bos token is the voice's, filled in by `OmniModel.speak`).
+    /// The talker's options; it follows the thinker's reply as it is produced, so audio starts before a long
+    /// reply ends.
     func talker(seed: UInt64, prefillChunk: Int?) -> TalkerOptions {
-        TalkerOptions(speakerBOS: 0, maxNewTokens: talkerMaxNewTokens, minNewTokens: talkerMinNewTokens, greedy: talkerGreedy,
-                      seed: seed, prefillChunk: prefillChunk)
+        var t = TalkerOptions(speakerBOS: 0, maxNewTokens: talkerMaxNewTokens, minNewTokens: talkerMinNewTokens,
+                              greedy: talkerGreedy, seed: seed, prefillChunk: prefillChunk)
+        t.interleaved = true
+        return t
     }
 
     /// token2wav's options.

@@ -56,6 +56,38 @@ final class TalkerParityTests: XCTestCase {
         XCTAssertFalse(events[firstCode...].contains { if case .token = $0 { return true } else { return false } })
     }
 
+    func testInterleavedTalkerGivesTheSameCodesBeforeTheThinkerEnds() throws {
+        // Fed each reply token as it comes, the talker starts after the thinker's second token and its codes are
+        // the reference's (greedy) and the finished-reply run's (sampled, same seed).
+        for r in Fixtures.speechReferences {
+            let c = r.checkpoint
+            let (ref, meta) = try loadSafetensors(r.file)
+            let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
+            let expectedCodes = try XCTUnwrap(ref["e2e_codes"]).int64s().map { Int($0) }
+            let tokens = try XCTUnwrap(ref["thinker_sequence"]).int64s().count - ids.count
+            let speaker = try XCTUnwrap(meta["speaker"]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            let bos = try SpeakerBOS.read(c.model, speaker: speaker)
+            let model = try load(c)
+            let thinker = GenerationOptions(maxNewTokens: tokens, sampling: SamplingOptions(greedy: true), eos: [])
+            var greedy = TalkerOptions(speakerBOS: bos, maxNewTokens: expectedCodes.count, minNewTokens: expectedCodes.count,
+                                       greedy: true)
+            greedy.interleaved = true
+            var events: [SpeechEvent] = []
+            let result = try model.generateSpeech(input: ThinkerInput(ids: ids), thinker: thinker, talker: greedy) { events.append($0) }
+            XCTAssertEqual(result.codes, expectedCodes, "\(r) interleaved greedy codes")
+            XCTAssertEqual(events.compactMap { if case let .code(c) = $0 { return c } else { return nil } }, expectedCodes)
+            // The first code comes right after the second reply token: the talker's prefill needs g_0 and R_0.
+            let kinds = events.map { if case let .token(e) = $0 { return e.token >= 0 ? "t" : "" } else { return "c" } }.joined()
+            XCTAssertTrue(kinds.hasPrefix("ttc"), "\(r): \(kinds)")
+            XCTAssertEqual(kinds.filter { $0 == "t" }.count, tokens)
+            var sampled = TalkerOptions(speakerBOS: bos, maxNewTokens: 30, seed: 5)
+            let after = try model.generateSpeech(input: ThinkerInput(ids: ids), thinker: thinker, talker: sampled).codes
+            sampled.interleaved = true
+            XCTAssertEqual(try model.generateSpeech(input: ThinkerInput(ids: ids), thinker: thinker, talker: sampled).codes, after,
+                           "\(r) sampled, seed 5")
+        }
+    }
+
     func testTheSpeakerRowReachesTheTalker() throws {
         // The speaker's BOS embedding is prefill row P: another speaker must change the first codec logits
         // (on this random checkpoint Chelsie and Ethan happen to give the same greedy codes, so compare logits).

@@ -98,23 +98,34 @@ public final class Token2Wav: @unchecked Sendable {
         let t = try checkCodes(codes)
         try check(voice)
         let y0 = try initialState(noise: noise, frames: t, seed: seed)
-        let guided = guidanceScale >= 1e-5
+        let y = try ode.integrate(y0, try velocityField(codes: codes, voice: voice))
+        // [T, mel] → [mel, T].
+        var out = [Float](repeating: 0, count: y.count)
+        for f in 0..<t { for m in 0..<c.melDim { out[m * t + f] = y[f * c.melDim + m] } }
+        return Tensor(out, shape: [c.melDim, t])
+    }
+
+    /// The guided velocity v(time, state) that the ODE integrates for `codes` in `voice`: state and velocity are
+    /// frame-major [n · repeats, melDim]. The conditioning (speaker encoder, codec embedding) is computed once here;
+    /// each call is one DiT evaluation, both guidance branches batched.
+    public func velocityField(codes: [Int], voice: Voice) throws -> (_ time: Float, _ state: [Float]) throws -> [Float] {
+        let c = config.dit
+        let t = try checkCodes(codes)
+        try check(voice)
+        let guided = guidanceScale >= 1e-5, guidance = guidanceScale
         let cond = try conditioning(codes: codes, voice: voice, guided: guided)
-        let graph = dit.velocityGraph(frames: t, guided: guided, guidance: guidanceScale)
-        let bucket = "token2wav.dit.velocity.\(c.hashValue).\(t).\(guided).\(guidanceScale)"
+        let graph = dit.velocityGraph(frames: t, guided: guided, guidance: guidance)
+        let bucket = "token2wav.dit.velocity.\(c.hashValue).\(t).\(guided).\(guidance)"
         var inputs = dit.constantInputs(frames: t, guided: guided)
         inputs[DiT.conditioning] = cond
-        let y = try ode.integrate(y0) { time, state in
+        let executor = self.executor, weights = self.weights
+        return { time, state in
             inputs[DiT.state] = Tensor(state, shape: [t, c.melDim])
             inputs[DiT.time] = DiT.timeSinusoid(time)
             let r = try executor.run(graph, bucket: bucket, inputs: inputs, weights: weights, cache: nil, keep: [])
             guard let v = r[DiT.velocity] else { throw OmniError.invalidArgument(name: DiT.velocity, expected: "an output", actual: "none") }
             return try v.floats()
         }
-        // [T, mel] → [mel, T].
-        var out = [Float](repeating: 0, count: y.count)
-        for f in 0..<t { for m in 0..<c.melDim { out[m * t + f] = y[f * c.melDim + m] } }
-        return Tensor(out, shape: [c.melDim, t])
     }
 
     /// Runs the conditioning graph: [B·T, encDim + embDim + encEmbDim].

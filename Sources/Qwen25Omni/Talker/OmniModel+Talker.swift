@@ -19,8 +19,9 @@ public struct SpeechResult: Sendable, Equatable {
 }
 
 extension OmniModel {
-    /// Runs the thinker on `input` (text, audio, image or video, as `generate(input:)`), then the talker on its
-    /// reply, calling `onEvent` with each thinker token and then each code as it is produced (synchronously).
+    /// Runs the thinker on `input` (text, audio, image or video, as `generate(input:)`) and the talker on its
+    /// reply, calling `onEvent` with each thinker token and each code as it is produced (synchronously): the codes
+    /// after the last token, or with `talker.interleaved` as soon as the reply rows they need exist.
     /// Mirrors `Qwen2_5OmniForConditionalGeneration.generate` up to token2wav (OMNI-SPEC §7.2).
     @discardableResult
     public func generateSpeech(input: ThinkerInput, thinker gen: GenerationOptions, talker opts: TalkerOptions,
@@ -28,11 +29,17 @@ extension OmniModel {
         let talker = try requireTalker()
         try opts.validate(thinkerVocab: config.thinker.text.vocabSize)
         let record = ThinkerRecord(width: config.thinker.text.hiddenSize)
-        let tokens = try generate(input: input, options: gen, record: record) { try onEvent(.token($0)) }
-        let codes = try talk(input: input, tokens: tokens, record: record, talker: talker, options: opts) {
-            try onEvent(.code($0))
+        let run = try TalkerRun(model: self, input: input, record: record, talker: talker, options: opts)
+        defer { recordAttentionLog(run.attentionLog) }
+        var reply: [Int] = []
+        let tokens = try generate(input: input, options: gen, record: record) { event in
+            try onEvent(.token(event))
+            guard opts.interleaved, event.token >= 0 else { return }
+            reply.append(event.token)
+            try run.advance(tokens: reply, final: false) { try onEvent(.code($0)) }
         }
-        return SpeechResult(tokens: tokens, codes: codes)
+        try run.advance(tokens: tokens, final: true) { try onEvent(.code($0)) }
+        return SpeechResult(tokens: tokens, codes: run.codes)
     }
 
     /// Speech generation for one user turn (chat template, default system prompt) as an `AsyncSequence`,
@@ -52,47 +59,6 @@ extension OmniModel {
             throw OmniError.unsupported(what: "speech output", reasons: [why])
         }
         return talker
-    }
-
-    /// The talker's codes for a finished thinker run: prefill from the prompt and the first reply token, then one
-    /// code per step until an ending code or `maxNewTokens` (OMNI-SPEC §7.2 steps 4–9).
-    func talk(input: ThinkerInput, tokens: [Int], record: ThinkerRecord, talker: TalkerModel, options opts: TalkerOptions,
-              onCode: (Int) throws -> Void) throws -> [Int] {
-        let tc = talker.config
-        let special = try inputEmbeddings(ThinkerInput(ids: [opts.speakerBOS, tc.textEndTokenID, tc.textPadTokenID])).floats()
-        let d = config.thinker.text.hiddenSize
-        let feed = try TalkerFeed(record: record, tokens: tokens, promptIDs: input.ids, zeroRows: talkerZeroRows(input), config: tc,
-                                  speakerBOSID: opts.speakerBOS, speakerBOS: Array(special[0..<d]),
-                                  textEnd: Array(special[d..<(2 * d)]), textPad: Array(special[(2 * d)...]))
-        let positions = try talkerPositions(input, textIDs: feed.textIDs, talker: tc)
-        let session = try TalkerSession(model: talker, executor: executor, weights: weights,
-                                        capacity: feed.prefillRows + opts.maxNewTokens)
-        defer { recordAttentionLog(session.attentionLog) }
-        let e = feed.width, rows = feed.prefillRows
-        var logits = try session.prefill(embeds: Tensor(feed.prefillEmbeds, shape: [rows, e]),
-                                         hidden: Tensor(feed.prefillHidden, shape: [rows, e]),
-                                         codecIDs: [tc.codecPadTokenID, tc.codecStartTokenID], positions: positions,
-                                         chunk: opts.prefillChunk)
-        var sampler = Sampler(options: opts.sampling)
-        let eos = opts.eos ?? [tc.codecPadTokenID, tc.codecEndTokenID]
-        var history = feed.codecIDs
-        var codes: [Int] = []
-        var generated = 0
-        while generated < opts.maxNewTokens {
-            if self.options.isCancelled() { throw OmniError.cancelled }
-            let code = sampler.next(logits: logits, history: history, generatedCount: generated, eos: eos,
-                                    suppressed: [tc.codecStartTokenID])
-            generated += 1
-            if eos.contains(code) { break }
-            codes.append(code)
-            history.append(code)
-            try onCode(code)
-            if generated == opts.maxNewTokens { break }
-            let row = feed.streamRow(step: generated)
-            logits = try session.step(code: code, embeds: Tensor(row.embeds, shape: [1, e]),
-                                      hidden: Tensor(row.hidden, shape: [1, e]))
-        }
-        return codes
     }
 
     /// Prompt rows whose embedding the talker sees as zero: the placeholders of each kind of media that was given

@@ -15,6 +15,10 @@ public struct TalkerOptions: Sendable {
     public var eos: Set<Int>?
     /// Prefill the talker's rows in chunks of at most this many (nil: in one step); 1 … the talker's positions.
     public var prefillChunk: Int?
+    /// Start the talker as soon as the thinker's first two reply tokens exist and feed it each reply token as it is
+    /// produced (codes, and audio in `speak`, then interleave with the thinker's tokens), instead of after the
+    /// thinker has finished. The codes are the same either way: step n only waits for the reply row it reads.
+    public var interleaved = false
 
     /// Options for `speakerBOS`; `greedy` keeps the repetition penalty (as `talker_do_sample=False` does).
     public init(speakerBOS: Int, maxNewTokens: Int = 4096, minNewTokens: Int = 0, greedy: Bool = false,
