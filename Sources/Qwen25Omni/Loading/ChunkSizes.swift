@@ -1,0 +1,92 @@
+import OmniCore
+
+/// How long inputs are cut so that activations stay bounded (issue 14): prompt rows per prefill chunk, native
+/// audio windows per audio-tower run, temporal patches (t-slices) per vision-tower run. Every chunking gives the
+/// one-shot result; only memory and speed change.
+///
+/// As a plan's answer, nil runs the whole input at once. As a request (`LoadOptions.chunks`, the CLI's
+/// `--prefill-chunk`, `--audio-windows`, `--vision-slices`), a value is kept as given and nil is left to the planner.
+public struct ChunkSizes: Sendable, Hashable, CustomStringConvertible {
+    /// Prompt rows per prefill step (`GenerationOptions.prefillChunk`).
+    public var prefillChunk: Int?
+    /// Native windows (2·n_window mel frames) per audio-tower run (`OmniModel.audioWindowsPerRun`).
+    public var audioWindows: Int?
+    /// t-slices per vision-tower run (`OmniModel.visionSlicesPerRun`).
+    public var visionSlices: Int?
+
+    /// Creates chunk sizes (nil: whole input, or left to the planner in a request).
+    public init(prefillChunk: Int? = nil, audioWindows: Int? = nil, visionSlices: Int? = nil) {
+        self.prefillChunk = prefillChunk
+        self.audioWindows = audioWindows
+        self.visionSlices = visionSlices
+    }
+
+    /// `prefill 512 rows, audio 4 windows, vision one run`.
+    public var description: String {
+        "prefill " + (prefillChunk.map { "\($0) rows" } ?? "one step") + ", audio " + (audioWindows.map { "\($0) windows" } ?? "one run")
+            + ", vision " + (visionSlices.map { "\($0) t-slices" } ?? "one run")
+    }
+}
+
+/// The runs the thinker side makes for one input, in the units its graphs take: prompt rows, mel frames of each
+/// audio, patch grids of the images and videos. Made from an `InputSize` (for `omni plan`) or from the processor's
+/// real `ThinkerInput` (for generation), so the planner builds the same graphs generation will run.
+public struct Workload: Sendable, Hashable {
+    /// Prompt rows after placeholder expansion.
+    public var promptTokens: Int
+    /// Tokens to generate (the KV cache holds prompt + new).
+    public var newTokens: Int
+    /// Valid mel frames of every audio.
+    public var audioFrames: [Int]
+    /// Image grids (one vision-tower call for all images).
+    public var imageGrids: [VisionEncoder.Grid]
+    /// Video grids (one vision-tower call for all videos).
+    public var videoGrids: [VisionEncoder.Grid]
+
+    /// A workload from its parts.
+    public init(promptTokens: Int, newTokens: Int, audioFrames: [Int] = [], imageGrids: [VisionEncoder.Grid] = [],
+                videoGrids: [VisionEncoder.Grid] = []) {
+        self.promptTokens = promptTokens
+        self.newTokens = newTokens
+        self.audioFrames = audioFrames
+        self.imageGrids = imageGrids
+        self.videoGrids = videoGrids
+    }
+
+    /// The workload an `InputSize` stands for: one audio of `audioSeconds` × 100 frames, one image grid of
+    /// `imagePixels` and one video grid of one t-slice per second of `videoFramePixels` frames (both as close to
+    /// square as whole 2×2 merge units allow).
+    public init(_ input: InputSize, vision: VisionConfig) {
+        promptTokens = input.promptTokens
+        newTokens = input.maxNewTokens
+        let frames = Checked(exactly: input.audioSeconds * 100).saturated
+        audioFrames = frames > 0 ? [frames] : []
+        let p = vision.patchSize * vision.patchSize, m = vision.spatialMergeSize
+        func grid(t: Int, pixels: Int) -> [VisionEncoder.Grid] {
+            let units = pixels / p / (m * m)
+            guard t > 0, units > 0 else { return [] }
+            var side = Int(Double(units).squareRoot())
+            while side > 1 && units % side != 0 { side -= 1 }
+            return [VisionEncoder.Grid(t: t, h: side * m, w: units / side * m)]
+        }
+        imageGrids = grid(t: 1, pixels: input.imagePixels)
+        videoGrids = grid(t: input.videoGroups, pixels: input.videoFramePixels)
+    }
+
+    /// The workload of a processed input: its prompt rows, each audio's valid frames (`feature_attention_mask`)
+    /// and its grids.
+    public init(_ input: ThinkerInput, newTokens: Int) throws {
+        promptTokens = input.ids.count
+        self.newTokens = newTokens
+        audioFrames = []
+        if let mask = input.audioMask {
+            let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
+            audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
+        }
+        imageGrids = input.pixelValues == nil ? [] : input.imageGrids
+        videoGrids = input.pixelValuesVideos == nil ? [] : input.videoGrids
+    }
+
+    /// Whether the prompt runs from embeddings (any media), as generation does.
+    public var hasMedia: Bool { !audioFrames.isEmpty || !imageGrids.isEmpty || !videoGrids.isEmpty }
+}
