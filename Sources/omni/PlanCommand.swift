@@ -82,7 +82,7 @@ struct PlanCommand: ParsableCommand {
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
         } catch let OmniError.invalidArgument(name, expected, actual) {
             // The library names InputSize's fields; say which option they came from.
-            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds, --image-pixels)"]
+            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds at --video-frame-pixels, --image-pixels; smaller frames make fewer tokens)"]
             throw OmniError.invalidArgument(name: option[name] ?? name, expected: expected, actual: actual)
         }
     }
