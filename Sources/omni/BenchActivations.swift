@@ -102,7 +102,7 @@ struct BenchActivationsCommand: ParsableCommand {
              body: (OmniModel) throws -> Void) throws {
         let model = try modelArgs.load()
         let source = model.weights.source
-        let planner = ActivationPlanner(config: model.config, workload: workload, options: model.options, registry: model.registry,
+        let planner = try ActivationPlanner(config: model.config, workload: workload, options: model.options, registry: model.registry,
                                         infos: source.names.compactMap { source.info($0) },
                                         threads: modelArgs.threads ?? System.coreCount, components: Set(model.plan.units.map(\.component)))
         guard let planned = planner.plan(chunks).phases.first(where: { $0.name == phase })?.memory else {

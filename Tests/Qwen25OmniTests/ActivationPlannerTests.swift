@@ -21,9 +21,9 @@ final class ActivationPlannerTests: XCTestCase {
         return (model, executor)
     }
 
-    func planner(_ model: OmniModel, _ workload: Workload) -> ActivationPlanner {
+    func planner(_ model: OmniModel, _ workload: Workload) throws -> ActivationPlanner {
         let s = model.weights.source
-        return ActivationPlanner(config: model.config, workload: workload, options: model.options, registry: model.registry,
+        return try ActivationPlanner(config: model.config, workload: workload, options: model.options, registry: model.registry,
                                  infos: s.names.compactMap { s.info($0) }, threads: threads,
                                  components: Set(model.plan.units.map(\.component)))
     }
@@ -35,7 +35,7 @@ final class ActivationPlannerTests: XCTestCase {
     }
 
     func planned(_ model: OmniModel, _ workload: Workload, _ chunks: ChunkSizes, _ phase: String) throws -> RunMemory {
-        try XCTUnwrap(planner(model, workload).plan(chunks).phases.first { $0.name == phase }?.memory, phase)
+        try XCTUnwrap(try planner(model, workload).plan(chunks).phases.first { $0.name == phase }?.memory, phase)
     }
 
     func testEveryPhaseIsPlannedToTheByte() throws {
@@ -103,7 +103,7 @@ final class ActivationPlannerTests: XCTestCase {
         let vision = model.config.thinker.vision, m = vision.spatialMergeSize
         let work = Workload(promptTokens: 900, newTokens: 8, audioFrames: [20 * model.config.thinker.audio.nWindow * 2],
                             videoGrids: [VisionEncoder.Grid(t: 12, h: 4 * m, w: 4 * m)])
-        let p = planner(model, work)
+        let p = try planner(model, work)
         let whole = p.choose(budget: nil)
         XCTAssertEqual(whole.chunks, ChunkSizes())
         let small = p.smallest()
@@ -157,7 +157,7 @@ final class ActivationPlannerTests: XCTestCase {
         let k = try XCTUnwrap(try ChunkedPrefillTests.cases(c).first { $0.name == "video_audio" })
         let (probe, _) = try load(c, attention: "flash_attention_2")
         let whole = try probe.plannedChunks(for: k.input, maxNewTokens: 4)
-        let small = planner(probe, try Workload(k.input, newTokens: 4)).smallest()
+        let small = try planner(probe, try Workload(k.input, newTokens: 4)).smallest()
         XCTAssertLessThan(small.total, whole.total)
         let t = probe.config.thinker.text
         let kv = t.layers * 2 * t.kvHeads * t.headDim * (k.input.ids.count + 4) * 4

@@ -12,7 +12,7 @@ extension OmniModel {
                               requested: ChunkSizes = ChunkSizes()) throws -> ActivationPlanner.Result {
         let workload = try Workload(input, newTokens: maxNewTokens)
         let components = Set(plan.units.map(\.component))
-        let planner = ActivationPlanner(config: config, workload: workload, options: options, registry: registry,
+        let planner = try ActivationPlanner(config: config, workload: workload, options: options, registry: registry,
                                         infos: weights.source.names.compactMap { weights.source.info($0) },
                                         threads: ProcessInfo.processInfo.activeProcessorCount, components: components)
         guard let cpu = plan.maxMemory[.cpu] else { return planner.choose(requested: requested, budget: nil) }

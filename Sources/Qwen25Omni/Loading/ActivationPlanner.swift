@@ -24,9 +24,12 @@ public struct ActivationPlanner: Sendable {
     /// Rows per run of the embedding lookup that builds a media prompt's embeddings (`OmniModel.inputEmbeddings`).
     public static let embeddingRowsPerRun = 512
 
-    /// A planner for `workload` with the tensors `infos` under `options`, for `threads` executor workers.
+    /// A planner for `workload` with the tensors `infos` under `options`, for `threads` executor workers. Throws
+    /// `OmniError.invalidArgument` naming the phase when a graph of this config and workload would hold a tensor or an
+    /// arena whose size does not fit in `Int` (a hostile config or input), before any graph is built.
     public init(config: OmniConfig, workload: Workload, options: LoadOptions, registry: PluginRegistry, infos: [TensorInfo],
-                threads: Int, components: Set<Component> = Set(Component.allCases)) {
+                threads: Int, components: Set<Component> = Set(Component.allCases)) throws {
+        try Self.checkSizes(config: config, workload: workload)
         self.config = config
         self.workload = workload
         self.options = options
@@ -37,6 +40,26 @@ public struct ActivationPlanner: Sendable {
         storedDTypes = stored
         audioTower = components.contains(.audioTower)
         visionTower = components.contains(.visionTower)
+    }
+
+    /// Every graph's nodes hold at most (rows × widest row) elements and a graph has fewer than 64 nodes per layer:
+    /// checks that bound, in bytes, fits in `Int` for the thinker, the audio tower and the vision tower.
+    static func checkSizes(config: OmniConfig, workload w: Workload) throws {
+        let t = config.thinker.text, a = config.thinker.audio, v = config.thinker.vision
+        func check(_ rows: Checked, _ widths: [Int], _ layers: Int, _ phase: String) throws {
+            let widest = widths.max() ?? 0
+            guard rows.value.map({ $0 >= 0 }) ?? false, widths.allSatisfy({ $0 >= 0 }),
+                  (rows * widest * 4 * 64 * (Checked(max(0, layers)) + 2)).value != nil else {
+                throw OmniError.invalidArgument(name: "\(phase) estimate", expected: "sizes whose products fit in Int (smaller input or config values)",
+                                                actual: "\(rows.value.map { "\($0)" } ?? "overflow") rows of up to \(widest) values")
+            }
+        }
+        try check(Checked(w.promptTokens) + w.newTokens, [t.hiddenSize, t.intermediateSize, (Checked(t.heads) * t.headDim).saturated,
+                                                          t.vocabSize], t.layers, "thinker prefill")
+        try check(Checked.sum(w.audioFrames), [a.dModel, a.ffnDim, (Checked(a.melBins) * 3).saturated], a.layers, "audio tower")
+        let patches = Checked.sum((w.imageGrids + w.videoGrids).map { (Checked($0.t) * $0.h * $0.w).value ?? Int.max })
+        try check(patches, [v.hiddenSize, v.intermediateSize, (Checked(v.inChannels) * v.temporalPatchSize * v.patchSize * v.patchSize).saturated,
+                            v.outHiddenSize], v.depth, "vision tower")
     }
 
     /// One phase: its name and the memory of each distinct run it makes, united.

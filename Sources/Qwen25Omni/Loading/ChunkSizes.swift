@@ -61,8 +61,9 @@ public struct Workload: Sendable, Hashable {
         newTokens = input.maxNewTokens
         let frames = Checked(exactly: input.audioSeconds * 100).saturated
         audioFrames = frames > 0 ? [frames] : []
-        let p = vision.patchSize * vision.patchSize, m = vision.spatialMergeSize
+        let p = (Checked(vision.patchSize) * vision.patchSize).value ?? 0, m = vision.spatialMergeSize
         func grid(t: Int, pixels: Int) -> [VisionEncoder.Grid] {
+            guard p > 0, m > 0, m < 1 << 16 else { return [] }
             let units = pixels / p / (m * m)
             guard t > 0, units > 0 else { return [] }
             var side = Int(Double(units).squareRoot())
@@ -81,10 +82,22 @@ public struct Workload: Sendable, Hashable {
         audioFrames = []
         if let mask = input.audioMask {
             let m = try mask.int64s(), frames = mask.shape[mask.shape.rank - 1]
-            audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<($0 + frames)].reduce(0, +)) }
+            guard m.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                throw OmniError.invalidArgument(name: "feature_attention_mask", expected: "zeros and ones", actual: "other values")
+            }
+            audioFrames = stride(from: 0, to: m.count, by: max(frames, 1)).map { Int(m[$0..<min(m.count, $0 + frames)].reduce(0, +)) }
         }
         imageGrids = input.pixelValues == nil ? [] : input.imageGrids
         videoGrids = input.pixelValuesVideos == nil ? [] : input.videoGrids
+        // The grids are sized against the pixels they describe before any graph is built for them.
+        for (name, grids, pixels) in [("image_grid_thw", imageGrids, input.pixelValues), ("video_grid_thw", videoGrids, input.pixelValuesVideos)] {
+            guard let rows = pixels?.shape.dims.first else { continue }
+            let patches = Checked.sum(grids.map { g in g.t < 0 || g.h < 0 || g.w < 0 ? Int.max : (Checked(g.t) * g.h * g.w).value ?? Int.max })
+            guard patches.value == rows else {
+                throw OmniError.invalidArgument(name: name, expected: "grids whose t·h·w sum to the \(rows) patch rows of the pixels",
+                                                actual: patches.value.map { "\($0) patches" } ?? "an overflowing patch count")
+            }
+        }
     }
 
     /// Whether the prompt runs from embeddings (any media), as generation does.

@@ -96,7 +96,7 @@ public struct LoadPlan: Sendable {
             scratch = { backend.scratchBytes(for: $0, threads: threads) }
         }
         // Weights first: placed as if the smallest chunks ran, then the chunks grow into what the cpu budget has left.
-        let planner = ActivationPlanner(config: config, workload: Workload(input, vision: config.thinker.vision), options: options,
+        let planner = try ActivationPlanner(config: config, workload: Workload(input, vision: config.thinker.vision), options: options,
                                         registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)))
         let smallest = planner.smallest(requested: options.chunks)
         func estimates(_ thinker: ActivationPlanner.Result) throws -> MemoryEstimates {
