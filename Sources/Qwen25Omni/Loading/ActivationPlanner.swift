@@ -54,6 +54,16 @@ public struct ActivationPlanner: Sendable {
                                                 actual: "\(rows.value.map { "\($0)" } ?? "overflow") rows of up to \(widest) values")
             }
         }
+        // Graphs hold index arrays per row: beyond the model's positions they would be built for nothing (generation
+        // refuses such a prompt) and could exhaust memory while being built.
+        let positions = t.maxPositionEmbeddings, merge = (Checked(v.spatialMergeSize) * v.spatialMergeSize).saturated
+        let tokens = [("thinker prefill", Checked(w.promptTokens) + w.newTokens),
+                      ("audio tower", Checked.sum(w.audioFrames.map { $0 / 4 })),
+                      ("vision tower", Checked.sum((w.imageGrids + w.videoGrids).map { (Checked($0.t) * $0.h * $0.w).value ?? Int.max }) / max(1, merge))]
+        for (phase, n) in tokens where !(n.value.map { $0 <= positions } ?? false) {
+            throw OmniError.invalidArgument(name: "\(phase) estimate", expected: "at most \(positions) tokens (max_position_embeddings)",
+                                            actual: n.value.map { "\($0) tokens" } ?? "an overflowing token count")
+        }
         try check(Checked(w.promptTokens) + w.newTokens, [t.hiddenSize, t.intermediateSize, (Checked(t.heads) * t.headDim).saturated,
                                                           t.vocabSize], t.layers, "thinker prefill")
         try check(Checked.sum(w.audioFrames), [a.dModel, a.ffnDim, (Checked(a.melBins) * 3).saturated], a.layers, "audio tower")

@@ -66,6 +66,8 @@ public struct Workload: Sendable, Hashable {
             guard p > 0, m > 0, m < 1 << 16 else { return [] }
             let units = pixels / p / (m * m)
             guard t > 0, units > 0 else { return [] }
+            // Past 2^32 merge units no grid is plannable (the planner refuses it); skip the divisor search.
+            guard units <= 1 << 32 else { return [VisionEncoder.Grid(t: t, h: Int.max / 2, w: Int.max / 2)] }
             var side = Int(Double(units).squareRoot())
             while side > 1 && units % side != 0 { side -= 1 }
             return [VisionEncoder.Grid(t: t, h: side * m, w: units / side * m)]
