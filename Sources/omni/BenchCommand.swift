@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchZstd.self,
             BenchDecodeCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self, BenchConvCommand.self,
             BenchKernelsCommand.self, BenchTowersCommand.self, BenchToken2WavCommand.self, BenchMediaCommand.self, BenchTalkerCommand.self, BenchSpeakCommand.self,
+            BenchActivationsCommand.self,
         ]
     )
 }

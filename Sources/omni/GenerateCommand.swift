@@ -28,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
     var repetitionPenalty: Float = 1
     @Option(parsing: .unconditional, help: "Sampling seed: 0 … 18446744073709551615.") var seed: UInt64 = 0
     @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
-            help: "Prefill the prompt (and with --speak the talker's) in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step.")
+            help: "Prefill the prompt (and with --speak the talker's) in chunks of at most N tokens (activations bounded by the chunk): 1 … the model's positions. Default: one step, or the largest chunk that fits --max-memory when one step does not.")
     var prefillChunk: Int?
     @OptionGroup var towers: TowerChunkArguments
     @Flag(help: "Print one JSON object {\"tokens\": [...], \"text\": \"...\"} at the end instead of streaming.") var json = false
@@ -66,10 +66,14 @@ struct GenerateCommand: ParsableCommand {
         let positions = config.thinker.text.maxPositionEmbeddings
         let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
                                        newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
-        towers.apply(to: model)
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
         try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
                                             argument: "--max-new-tokens")
+        // Chunk sizes not given are planned for this input: whole unless --max-memory leaves too little for that.
+        let requested = towers.requested(prefillChunk: prefillChunk)
+        let chunks = try model.plannedChunks(for: input, maxNewTokens: maxNewTokens, requested: requested).chunks
+        model.useTowerChunks(chunks)
+        if chunks != requested { Console.err("planned chunks for --max-memory: \(chunks)\n") }
         let sampling = temperature == nil && topK == nil && topP == nil
         let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
                                       topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
@@ -77,7 +81,7 @@ struct GenerateCommand: ParsableCommand {
         var text = ""
         let start = DispatchTime.now().uptimeNanoseconds
         var firstToken: UInt64 = 0, firstAudio: UInt64 = 0
-        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options, prefillChunk: prefillChunk)
+        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options, prefillChunk: chunks.prefillChunk)
         // With the WAV on standard output, the text goes to standard error.
         let textOut: (String) throws -> Void = speech.speak == "-" ? { Console.err($0) } : { try Console.out($0, flush: true) }
         func onToken(_ e: GenerationEvent) throws {

@@ -10,7 +10,9 @@ struct PlanCommand: ParsableCommand {
         abstract: "Show where every component goes and the memory it needs, before loading anything.",
         discussion: "--device-map also takes an explicit map: thinker=cpu,talker=disk (longest prefix wins). "
             + "--max-memory budgets cover weights, KV cache and activations; disk pages weights in unless it is "
-            + "given a budget.")
+            + "given a budget. Long inputs: the plan picks the largest --prefill-chunk, --audio-windows and --vision-slices "
+            + "whose activations fit what --max-memory leaves after weights, KV cache and prompt rows (whole without a "
+            + "budget); giving one fixes it.")
 
     @OptionGroup var args: ModelArguments
 
@@ -25,6 +27,10 @@ struct PlanCommand: ParsableCommand {
             help: "Seconds of video input (2 fps, up to 768 tokens per 2 frames): 0 … 86400.")
     var videoSeconds = 0.0
 
+    @Option(name: .customLong("video-frame-pixels"), parsing: .unconditional,
+            help: "Pixels per video frame after resizing: 784 … 602112 (the processor's cap, 768 tokens per 2 frames).")
+    var videoFramePixels = 602_112
+
     @Option(name: .customLong("image-pixels"), parsing: .unconditional, help: "Pixels over all images after resizing: 0 … 2^40.")
     var imagePixels = 0
 
@@ -34,6 +40,12 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("talker-max-new-tokens"),
             help: "Codec codes the talker may generate (default: about 16 per new token, at most 4096).")
     var talkerMaxNewTokens: Int?
+
+    @Option(name: .customLong("prefill-chunk"), parsing: .unconditional,
+            help: "Plan prefill in chunks of N prompt rows: 1 … the model's positions. Default: the largest that fits --max-memory.")
+    var prefillChunk: Int?
+
+    @OptionGroup var towers: TowerChunkArguments
 
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
@@ -45,7 +57,9 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         try OptionCheck.int(promptTokens, "--prompt-tokens", 0...(1 << 31))
         try OptionCheck.int(imagePixels, "--image-pixels", 0...(1 << 40))
+        try OptionCheck.int(videoFramePixels, "--video-frame-pixels", 784...602_112)
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...(1 << 31))
+        if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
         try OptionCheck.double(audioSeconds, "--audio-seconds", 0...86400, unit: " seconds")
         try OptionCheck.double(videoSeconds, "--video-seconds", 0...86400, unit: " seconds")
         if let n = talkerMaxNewTokens {
@@ -56,18 +70,19 @@ struct PlanCommand: ParsableCommand {
 
     /// The plan for these arguments (`LoadPlan.make(model:…)`; this command only prints it).
     func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
-        let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
+        var options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
+        options.chunks = towers.requested(prefillChunk: prefillChunk)
         let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
-                              imagePixels: imagePixels, maxNewTokens: maxNewTokens,
+                              videoFramePixels: videoFramePixels, imagePixels: imagePixels, maxNewTokens: maxNewTokens,
                               talkerMaxNewTokens: talkerMaxNewTokens)
         do {
             return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
         } catch let OmniError.invalidArgument(name, expected, actual) {
             // The library names InputSize's fields; say which option they came from.
-            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds, --image-pixels)"]
+            let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds at --video-frame-pixels, --image-pixels; smaller frames make fewer tokens)"]
             throw OmniError.invalidArgument(name: option[name] ?? name, expected: expected, actual: actual)
         }
     }

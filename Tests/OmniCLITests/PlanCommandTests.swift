@@ -20,6 +20,25 @@ final class PlanCommandTests: XCTestCase {
         }
     }
 
+    func testPlansChunksForLongInputsUnderABudget() throws {
+        let long = ["--no-audio-output", "--prompt-tokens", "300", "--audio-seconds", "20", "--video-seconds", "6",
+                    "--video-frame-pixels", "12544", "--max-new-tokens", "16"]
+        let free = try parse(long).makePlan()
+        XCTAssertEqual(free.estimates.thinker.chunks, ChunkSizes())
+        let tight = try parse(long + ["--max-memory", "cpu=\(free.cpuPeak - 1)"]).makePlan()
+        XCTAssertNotEqual(tight.estimates.thinker.chunks, ChunkSizes(), tight.report)
+        XCTAssertLessThan(tight.cpuPeak, free.cpuPeak)
+        XCTAssertTrue(tight.report.contains("chunks: prefill "), tight.report)
+        XCTAssertTrue(tight.report.contains("activations, audio tower: "), tight.report)
+        // Given sizes override the planner.
+        let given = try parse(long + ["--max-memory", "cpu=\(free.cpuPeak - 1)", "--prefill-chunk", "9", "--audio-windows", "2",
+                                      "--vision-slices", "3"]).makePlan()
+        XCTAssertEqual(given.estimates.thinker.chunks, ChunkSizes(prefillChunk: 9, audioWindows: 2, visionSlices: 3))
+        XCTAssertThrowsError(try parse(long + ["--video-frame-pixels", "100"])) { e in
+            XCTAssertTrue(PlanCommand.message(for: e).contains("--video-frame-pixels"), PlanCommand.message(for: e))
+        }
+    }
+
     func testExplicitMapAndRefusal() throws {
         let plan = try parse(["--all-components", "--device-map", "thinker=cpu,talker=disk,token2wav=disk", "--max-new-tokens", "8"])
             .makePlan()

@@ -19,7 +19,7 @@ final class ChunkedPrefillTests: XCTestCase {
     }
 
     /// The cases of `c`'s reference folder (text, audio, image, video, video_audio where present).
-    func cases(_ c: Fixtures.Checkpoint) throws -> [Case] {
+    static func cases(_ c: Fixtures.Checkpoint) throws -> [Case] {
         var out: [Case] = []
         for name in ["text", "audio", "image", "video", "video_audio"] {
             let url = c.reference.appendingPathComponent("\(name).safetensors")
@@ -87,7 +87,7 @@ final class ChunkedPrefillTests: XCTestCase {
     func testChunkedPrefillEqualsOneShotOnEveryFixtureCase() throws {
         for c in Fixtures.checkpoints {
             let model = try load(c)
-            for k in try cases(c) {
+            for k in try Self.cases(c) {
                 let t = k.input.ids.count
                 // 1, 7, 64 and a size that does not divide the prompt (nor equal it).
                 let odd = try XCTUnwrap([37, 41, 43, 47].first { t % $0 != 0 })
@@ -121,7 +121,7 @@ final class ChunkedPrefillTests: XCTestCase {
         // One executor: chunk 16 planned first, then 5 and 23 (other full and last-chunk plans), then 16 again;
         // a fresh executor with 16 alone gives the same tokens and bit-identical logits.
         let c = Fixtures.checkpoints[0]
-        let k = try XCTUnwrap(try cases(c).first { $0.name == "video_audio" })
+        let k = try XCTUnwrap(try Self.cases(c).first { $0.name == "video_audio" })
         let shared = try load(c)
         let a = try greedy(shared, k, chunk: 16)
         let aLogits = try logits(shared, k.input, chunk: 16)

@@ -73,24 +73,32 @@ final class LoadPlanTests: XCTestCase {
         let p = try plan(LoadOptions(attention: "unregistered", enableAudioOutput: false), input: input)
         // 2 layers × 2 (k, v) × 2 kv heads × 16 head dim × 128 tokens × 4 bytes.
         XCTAssertEqual(p.estimates.thinkerKVCache, 2 * 2 * 2 * 16 * 128 * 4)
-        // 100 × 64 × 4 + 100 × (4·64 + 3·128 + 2·4·16 + 2·2·16) × 4 + 4 × 100 × 100 × 4 + 2048 × 4.
-        let prefill = 100 * 64 * 4 + 100 * (256 + 384 + 128 + 64) * 4 + 4 * 100 * 100 * 4 + 2048 * 4
-        XCTAssertEqual(p.estimates.phases.map(\.name), ["thinker prefill"])
-        XCTAssertEqual(p.estimates.activations, prefill)
-        // A registered backend: its own scratch figure replaces the bound.
+        // The prefill phase is its graph's arena plus the scratch of the backend the chain ends on: the unregistered
+        // backend falls back to eager, min(threads, heads) × 100 × 100 × 4.
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertEqual(p.estimates.phases.map(\.name), ["thinker prefill", "thinker decode"])
+        let graph = ThinkerTextModel(config: try config.thinker.text).graph(.init(tokens: 100, lastLogitsOnly: true))
+        let prefill = p.estimates.thinker.phases[0].memory
+        XCTAssertEqual(prefill.arena, ExecutionPlan(graph: graph).arenaBytes)
+        XCTAssertEqual(prefill.attentionScratch, min(threads, 4) * 100 * 100 * 4)
+        XCTAssertGreaterThan(prefill.panels.reduce(0, +), 0, "bf16 weights are widened in panels")
+        XCTAssertEqual(p.estimates.activations, p.estimates.thinker.union.total)
+        // A registered backend: its own scratch figure.
         let flash = try plan(LoadOptions(attention: "flash_attention_2", enableAudioOutput: false), input: input)
         let scratch = try registry.attention(named: "flash_attention_2").scratchBytes(
-            for: AttentionShape(queryLength: 100, keyLength: 100, heads: 4, kvHeads: 2, headDim: 16),
-            threads: ProcessInfo.processInfo.activeProcessorCount)
-        XCTAssertEqual(flash.estimates.activations, prefill - 4 * 100 * 100 * 4 + scratch)
+            for: AttentionShape(queryLength: 100, keyLength: 100, heads: 4, kvHeads: 2, headDim: 16), threads: threads)
+        XCTAssertEqual(flash.estimates.thinker.phases[0].memory.attentionScratch, scratch)
+        XCTAssertEqual(flash.estimates.thinker.phases[0].memory.arena, prefill.arena)
         let media = InputSize(textTokens: 50, audioSeconds: 2, videoSeconds: 3, imagePixels: 112 * 168,
                               maxNewTokens: 8)
         XCTAssertEqual(media.audioTokens, 52)
         XCTAssertEqual(media.imageTokens, 24 + 2)
         XCTAssertEqual(media.videoTokens, 3 * 768 + 2)
         let m = try plan(input: media)
-        XCTAssertEqual(m.estimates.phases.map(\.name), ["audio tower", "vision tower", "thinker prefill",
+        XCTAssertEqual(m.estimates.phases.map(\.name), ["audio tower", "vision tower, images", "vision tower, video",
+                                                         "embedding lookup", "thinker prefill", "thinker decode",
                                                          "talker prefill", "token2wav DiT", "token2wav BigVGAN"])
+        XCTAssertEqual(m.estimates.promptRows, media.promptTokens * 64 * 4)
         XCTAssertGreaterThan(m.estimates.talkerKVCache, 0)
     }
 

@@ -67,16 +67,29 @@ final class ModelLimitsTests: XCTestCase {
         for input in [InputSize(maxNewTokens: Int.max), InputSize(textTokens: Int.max),
                       InputSize(audioSeconds: .infinity), InputSize(audioSeconds: .nan), InputSize(videoSeconds: 1e300),
                       InputSize(imagePixels: Int.max), InputSize(textTokens: -1)] {
-            XCTAssertThrowsError(try MemoryEstimates(config: c, input: input, audioOutput: true), "\(input)")
+            XCTAssertThrowsError(try estimates(c, input, audioOutput: true), "\(input)")
         }
         // Saturating reads: derived counts of absurd input are Int.max, never a trap.
         XCTAssertEqual(InputSize(audioSeconds: .infinity).audioTokens, Int.max)
         XCTAssertEqual(InputSize(textTokens: Int.max, audioSeconds: 1).promptTokens, Int.max)
         // A hostile config: sizes whose products overflow are an error from the estimate, not a trap.
         let wide = try config("text_config", "intermediate_size", 1 << 60)
-        XCTAssertThrowsError(try MemoryEstimates(config: wide, input: InputSize(), audioOutput: false)) { error in
+        XCTAssertThrowsError(try estimates(wide, InputSize(), audioOutput: false)) { error in
             XCTAssertTrue("\(error)".contains("thinker prefill"), "\(error)")
         }
-        XCTAssertNoThrow(try MemoryEstimates(config: c, input: InputSize(), audioOutput: true))
+        XCTAssertNoThrow(try estimates(c, InputSize(), audioOutput: true))
+        // The planner refuses before building a graph: a video of 10^12 patches, an audio of Int.max frames.
+        XCTAssertThrowsError(try estimates(c, InputSize(videoSeconds: 1e9), audioOutput: false))
+        XCTAssertThrowsError(try ActivationPlanner(config: c, workload: Workload(promptTokens: 1, newTokens: 1, audioFrames: [Int.max, 5]),
+                                                   options: LoadOptions(), registry: PluginRegistry(), infos: [], threads: 1)) { error in
+            XCTAssertTrue("\(error)".contains("audio tower"), "\(error)")
+        }
+    }
+
+    /// The estimates for `input`: the thinker side planned from its graphs (which checks sizes first), then the rest.
+    func estimates(_ c: OmniConfig, _ input: InputSize, audioOutput: Bool) throws -> MemoryEstimates {
+        let planner = try ActivationPlanner(config: c, workload: Workload(input, vision: c.thinker.vision), options: LoadOptions(),
+                                            registry: PluginRegistry(), infos: [], threads: 1)
+        return try MemoryEstimates(config: c, input: input, audioOutput: audioOutput, thinker: planner.plan(ChunkSizes()))
     }
 }

@@ -28,6 +28,9 @@ public struct LoadOptions: Sendable {
     public var preload: Bool = true
     /// The input size placement plans KV-cache and activation memory for.
     public var plannedInput: InputSize = InputSize()
+    /// Chunk sizes asked for (`--prefill-chunk`, `--audio-windows`, `--vision-slices`): a value is kept as given, nil
+    /// is left to the planner, which picks the largest that fits the cpu `maxMemory` (whole without a budget).
+    public var chunks = ChunkSizes()
 
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),

@@ -39,8 +39,18 @@ extension LoadPlan {
             + "+ \(e.input.maxNewTokens) new tokens" + (audioOutput ? " + \(e.input.talkerCodes) talker codes" : "") + ":")
         lines.append("  KV cache: thinker \(ByteCount(e.thinkerKVCache))"
             + (audioOutput ? ", talker \(ByteCount(e.talkerKVCache))" : ""))
-        for (name, bytes) in e.phases { lines.append("  activations, \(name): \(ByteCount(bytes))") }
-        lines.append("  activations at peak (largest phase): \(ByteCount(e.activations))")
+        lines.append("  chunks: \(e.thinker.chunks)" + (maxMemory[.cpu] == nil ? " (no cpu budget: whole unless given)"
+            : " (the largest that fit the cpu budget left after weights, KV cache and prompt rows, unless given)"))
+        for p in e.thinker.phases {
+            let m = p.memory
+            lines.append("  activations, \(p.name): \(ByteCount(m.total)) (arena \(ByteCount(m.arena)) + attention scratch "
+                + "\(ByteCount(m.attentionScratch)) + weight panels \(ByteCount(m.panels.reduce(0, +))))")
+        }
+        for (name, bytes) in e.phases.dropFirst(e.thinker.phases.count) { lines.append("  activations, \(name): \(ByteCount(bytes))") }
+        let u = e.thinker.union
+        lines.append("  activations at peak: \(ByteCount(e.activations)) (thinker side: largest arena \(ByteCount(u.arena)) + "
+            + "largest attention scratch \(ByteCount(u.attentionScratch)) + panels \(ByteCount(u.panels.reduce(0, +))))")
+        if e.promptRows > 0 { lines.append("  prompt embeddings: \(ByteCount(e.promptRows))") }
         lines.append("  (estimates, not measurements:)")
         for f in e.formulas { lines.append("    \(f)") }
         lines.append("")
@@ -49,7 +59,8 @@ extension LoadPlan {
             let w = weightBytes(on: d)
             if d == .cpu {
                 lines.append("  cpu: weights \(ByteCount(w)) + KV cache \(ByteCount(e.kvCache)) + activations "
-                    + "\(ByteCount(e.activations)) + disk paging reserve \(ByteCount(pagingReserve)) = "
+                    + "\(ByteCount(e.activations))" + (e.promptRows > 0 ? " + prompt embeddings \(ByteCount(e.promptRows))" : "")
+                    + " + disk paging reserve \(ByteCount(pagingReserve)) = "
                     + "\(ByteCount(cpuPeak))" + (maxMemory[.cpu].map { " of \(ByteCount($0))" } ?? ""))
             } else if d == .disk {
                 lines.append("  disk: weights \(ByteCount(w)) left in the mmap'd files, paged in per unit"

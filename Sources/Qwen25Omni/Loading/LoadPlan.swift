@@ -41,9 +41,9 @@ public struct LoadPlan: Sendable {
         return seen
     }
 
-    /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + paging reserve.
+    /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + prompt rows + paging reserve.
     public var cpuPeak: Int {
-        (Checked(weightBytes(on: .cpu)) + estimates.kvCache + estimates.activations + pagingReserve).saturated
+        (Checked(weightBytes(on: .cpu)) + estimates.runtime + pagingReserve).saturated
     }
 
     /// Reads `config.json` from `directory` and plans.
@@ -91,29 +91,47 @@ public struct LoadPlan: Sendable {
             strategy = make(map)
         }
         var scratch: ((AttentionShape) -> Int)?
+        let threads = ProcessInfo.processInfo.activeProcessorCount
         if let name = options.attentionChain(for: .thinker).first, let backend = try? registry.attention(named: name) {
-            let threads = ProcessInfo.processInfo.activeProcessorCount
             scratch = { backend.scratchBytes(for: $0, threads: threads) }
         }
-        let estimates = try MemoryEstimates(config: config, input: input, audioOutput: audioOutput,
-                                        attentionScratch: scratch)
+        // Weights first: placed as if the smallest chunks ran, then the chunks grow into what the cpu budget has left.
+        let planner = try ActivationPlanner(config: config, workload: Workload(input, vision: config.thinker.vision), options: options,
+                                        registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)))
+        let smallest = planner.smallest(requested: options.chunks)
+        func estimates(_ thinker: ActivationPlanner.Result) throws -> MemoryEstimates {
+            try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch)
+        }
         var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,
                             maxMemory: options.maxMemory, budgets: [], placement: PlacementPlan(),
-                            estimates: estimates, pagingReserve: 0)
+                            estimates: try estimates(smallest), pagingReserve: 0)
         switch plan.place(strategy, maxMemory: options.maxMemory) {
-        case .success: return plan
+        case .success: break
         case let .failure(error):
             guard case let .placement(name, reason, _) = error else { throw error }
             throw OmniError.placement(strategy: name, reason: reason,
                                       smallestBudgets: plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
         }
+        let chosen = planner.choose(requested: options.chunks, budget: plan.activationBudget)
+        guard chosen.chunks != smallest.chunks else { return plan }
+        var grown = plan
+        grown.estimates = try estimates(chosen)
+        if case .success = grown.place(strategy, maxMemory: options.maxMemory) { return grown }
+        return plan
+    }
+
+    /// Bytes the thinker side's activations may take on the cpu once weights, paging reserve, KV caches and prompt
+    /// rows are placed: the cpu `max_memory` less all of those (nil without a cpu budget: unbounded).
+    public var activationBudget: Int? {
+        guard let cpu = maxMemory[.cpu] else { return nil }
+        return (Checked(cpu) - weightBytes(on: .cpu) - pagingReserve - estimates.kvCache - estimates.promptRows).value ?? -1
     }
 
     /// Derives weight budgets from `maxMemory` and places; when units land on disk, reserves cpu room to page
     /// them in and places again (until the reserve is stable).
     mutating func place(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> Result<Void, OmniError> {
-        let runtime = (Checked(estimates.kvCache) + estimates.activations).saturated
+        let runtime = estimates.runtime
         var reserve = 0
         let bound = units.map(\.unit.bytes).sorted(by: >).prefix(2).reduce(0, +)
         for attempt in 0..<5 {
@@ -149,7 +167,7 @@ public struct LoadPlan: Sendable {
 
     /// For cpu and disk (when given), the smallest `max_memory` value that makes the plan fit, others unchanged.
     func smallestMaxMemory(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> [String] {
-        let total = (Checked.sum(units.map(\.unit.bytes)) * 2 + estimates.kvCache + estimates.activations).saturated
+        let total = (Checked.sum(units.map(\.unit.bytes)) * 2 + estimates.runtime).saturated
         var out: [String] = []
         for device in [DeviceID.cpu, .disk] {
             guard let current = maxMemory[device] else { continue }

@@ -1,8 +1,9 @@
 import OmniCore
 
-/// KV-cache and activation estimates for one input size. These are estimates, not measurements: they
-/// count the f32 buffers of the largest phase (one layer's working set plus what persists between phases)
-/// and ignore allocator slack, thread scratch beyond the attention backend's own figure, and the tokenizer.
+/// KV-cache and activation estimates for one input size. The thinker side (towers, prefill, decode) is sized from
+/// the graphs generation builds for the input and chunk sizes (`ActivationPlanner`); the talker and token2wav from
+/// formulas over one layer's working set. Neither counts allocator slack, convolution im2col buffers or the
+/// tokenizer.
 public struct MemoryEstimates: Sendable, Hashable {
     /// The input they are for.
     public var input: InputSize
@@ -15,13 +16,21 @@ public struct MemoryEstimates: Sendable, Hashable {
     /// How each figure is computed, for printing.
     public var formulas: [String]
 
+    /// The thinker side's phases from its graphs, with the chunk sizes they were planned for.
+    public var thinker: ActivationPlanner.Result
+    /// Host rows of a media prompt's embeddings [T, hidden] f32 (0 for a text prompt, embedded inside the graph).
+    public var promptRows: Int { thinker.promptRows }
+
     /// Both KV caches.
     public var kvCache: Int { (Checked(thinkerKVCache) + talkerKVCache).saturated }
-    /// The largest phase.
-    public var activations: Int { phases.map(\.bytes).max() ?? 0 }
+    /// Activations and scratch at peak: the thinker side's union (buffers kept at their largest), or the talker's
+    /// and token2wav's largest phase when that is larger.
+    public var activations: Int { max(thinker.total, phases.dropFirst(thinker.phases.count).map(\.bytes).max() ?? 0) }
+    /// Everything that grows with the input besides weights: KV caches, activations and the prompt rows.
+    public var runtime: Int { (Checked(kvCache) + activations + promptRows).saturated }
 
     public static func == (a: MemoryEstimates, b: MemoryEstimates) -> Bool {
-        a.input == b.input && a.kvCache == b.kvCache && a.phases.map(\.name) == b.phases.map(\.name)
+        a.input == b.input && a.kvCache == b.kvCache && a.thinker.chunks == b.thinker.chunks && a.phases.map(\.name) == b.phases.map(\.name)
             && a.phases.map(\.bytes) == b.phases.map(\.bytes)
     }
 
@@ -30,10 +39,11 @@ public struct MemoryEstimates: Sendable, Hashable {
     /// Estimates for `config` and `input`; `attentionScratch` gives a backend's scratch bytes for a shape
     /// (nil: the eager bound H × Tq × Tk × 4). Every product is computed with `Checked`: a figure that
     /// overflows `Int` (a hostile config or input) throws `OmniError.invalidArgument` naming the phase.
-    public init(config: OmniConfig, input: InputSize, audioOutput: Bool,
+    public init(config: OmniConfig, input: InputSize, audioOutput: Bool, thinker: ActivationPlanner.Result,
                 attentionScratch: ((AttentionShape) -> Int)? = nil) throws {
         try input.validate()
         self.input = input
+        self.thinker = thinker
         let f = 4  // f32 bytes
         let t = config.thinker.text
         let T = input.promptTokens
@@ -58,37 +68,15 @@ public struct MemoryEstimates: Sendable, Hashable {
         thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * f, "thinker KV cache")
         var phases: [(String, Int)] = []
 
-        // Encoders run before the decoder; their outputs persist into the prompt embeddings.
-        let a = config.thinker.audio
-        let audioFrames = Checked(exactly: input.audioSeconds * 100)
-        if audioFrames.saturated > 0 {
-            let ta = audioFrames / 2
-            let chunk = a.nWindow
-            let bytes = Checked(a.melBins) * audioFrames * f + ta * (Checked(4) * a.dModel + Checked(2) * a.ffnDim) * f
-                + attn(Checked(chunk), Checked(chunk), a.heads, a.heads, a.headDim) * Checked.max(1, ta / max(1, chunk))
-            phases.append(("audio tower", try get(bytes, "audio tower estimate")))
-            formulas.append("audio tower = mel 128 × F × 4 + (F/2) × (4·d_model + 2·ffn) × 4 + attention per "
-                + "n_window chunk; F = 100 frames/s")
+        // The thinker side (towers, embedding lookup, prefill, decode) from the graphs those runs build.
+        for p in thinker.phases { phases.append((p.name, p.memory.total)) }
+        formulas.append("thinker side = the graphs generation builds for this input (" + thinker.chunks.description
+            + "): each phase's arena (ExecutionPlan.arenaBytes) + its attention backend's scratch + the linear kernel's "
+            + "f32 weight panels; the executor keeps each buffer at its largest size, so the peak is the largest "
+            + "arena + the largest scratch + the largest panels")
+        if thinker.promptRows > 0 {
+            formulas.append("prompt embeddings = T × hidden × 4 (host rows a media prompt is prefilled from); T = \(T)")
         }
-        let v = config.thinker.vision
-        let np = Checked(input.visionPatches)
-        if input.visionPatches > 0 {
-            let perImage = max(input.imagePixels, input.videoFramePixels * (input.videoGroups > 0 ? 1 : 0)) / 196
-            let patchIn = Checked(v.inChannels) * v.temporalPatchSize * v.patchSize * v.patchSize
-            let bytes = np * (patchIn + Checked(4) * v.hiddenSize + Checked(3) * v.intermediateSize) * f
-                + attn(Checked(perImage), Checked(perImage), v.heads, v.heads, v.headDim)
-            phases.append(("vision tower", try get(bytes, "vision tower estimate")))
-            formulas.append("vision tower = Np × (patch 1176 + 4·hidden + 3·intermediate) × 4 + full attention "
-                + "over the largest image or frame; Np = pixels / 196")
-        }
-        let embeds = Checked(T) * t.hiddenSize * f
-        let layer = Checked(T) * (Checked(4) * t.hiddenSize + Checked(3) * t.intermediateSize
-            + Checked(2) * t.heads * t.headDim + Checked(2) * t.kvHeads * t.headDim) * f
-        phases.append(("thinker prefill", try get(embeds + layer + attn(Checked(T), Checked(T), t.heads, t.kvHeads, t.headDim)
-            + Checked(t.vocabSize) * f, "thinker prefill estimate")))
-        formulas.append("thinker prefill = T × hidden × 4 (embeddings) + T × (4·hidden + 3·intermediate + "
-            + "2·heads·head_dim + 2·kv_heads·head_dim) × 4 + attention scratch (eager bound heads × T² × 4 unless the "
-            + "backend says) + vocab × 4 (last-position logits); T = \(T)")
 
         talkerKVCache = 0
         if audioOutput, let tk = config.talker, let tw = config.token2wav {

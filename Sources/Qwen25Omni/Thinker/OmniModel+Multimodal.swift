@@ -51,15 +51,20 @@ extension OmniModel {
     /// the `<|AUDIO|>`, `<|IMAGE|>` and `<|VIDEO|>` positions (`masked_scatter`, OMNI-SPEC §3.6). The number of
     /// placeholders of each kind must equal the number of rows.
     public func inputEmbeddings(_ input: ThinkerInput) throws -> Tensor {
-        let d = config.thinker.text.hiddenSize
-        var g = Graph()
-        let ids = g.input(ThinkerTextModel.inputIDs, shape: [input.ids.count], dtype: .i64)
-        let table = g.weight(thinker.scope["embed_tokens.weight"], shape: [config.thinker.text.vocabSize, d])
-        g.markOutput(g.embedding(table, ids: ids, name: ThinkerTextModel.embeds))
-        let r = try executor.run(g, bucket: nil, inputs: [ThinkerTextModel.inputIDs: Tensor(int64: input.ids.map(Int64.init), shape: [input.ids.count])],
-                                 weights: weights, cache: nil, keep: [])
-        guard let embeds = r[ThinkerTextModel.embeds] else {
-            throw OmniError.unsupported(what: "token embedding", reasons: ["graph produced no \(ThinkerTextModel.embeds)"])
+        let d = config.thinker.text.hiddenSize, t = input.ids.count
+        // The lookup runs in groups of rows, so its arena is bounded by the group, not the prompt.
+        let embeds = Tensor(zeros: [t, d])
+        let group = ActivationPlanner.embeddingRowsPerRun
+        for lo in stride(from: 0, to: t, by: group) {
+            let rows = min(group, t - lo)
+            let g = ActivationPlanner.embeddingGraph(rows: rows, thinker: thinker)
+            let ids = Tensor(int64: input.ids[lo..<(lo + rows)].map(Int64.init), shape: [rows])
+            let r = try executor.run(g, bucket: rows == group ? "thinker.embed" : nil, inputs: [ThinkerTextModel.inputIDs: ids],
+                                     weights: weights, cache: nil, keep: [])
+            guard let part = r[ThinkerTextModel.embeds] else {
+                throw OmniError.unsupported(what: "token embedding", reasons: ["graph produced no \(ThinkerTextModel.embeds)"])
+            }
+            (embeds.floatPointer + lo * d).update(from: part.floatPointer, count: rows * d)
         }
         func scatter(_ rows: Tensor, into id: Int, what: String) throws {
             let slots = input.ids.indices.filter { input.ids[$0] == id }

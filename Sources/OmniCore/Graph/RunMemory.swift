@@ -1,0 +1,100 @@
+/// The executor memory one run of a graph takes besides its bound inputs, the weights and the KV cache, computed
+/// from the graph alone (nothing runs): the arena its `ExecutionPlan` lays out, the scratch of the attention
+/// backend the registry picks for each attention node, and the per-thread f32 panels the CPU's linear kernel
+/// widens non-f32 weights into. The CPU executor keeps each of these buffers and only grows it, so the memory of
+/// several runs is their `union`: the largest need of each kind, not the largest run.
+public struct RunMemory: Sendable, Hashable {
+    /// `ExecutionPlan.arenaBytes` (accounted as `activations`).
+    public var arena: Int
+    /// The largest attention scratch of one call (accounted as `scratch`).
+    public var attentionScratch: Int
+    /// Bytes of the linear kernel's f32 weight panels, per thread slot (accounted as `scratch`).
+    public var panels: [Int]
+
+    /// Creates a figure from its parts.
+    public init(arena: Int = 0, attentionScratch: Int = 0, panels: [Int] = []) {
+        self.arena = arena
+        self.attentionScratch = attentionScratch
+        self.panels = panels
+    }
+
+    /// Everything: arena + attention scratch + panels.
+    public var total: Int { (Checked(arena) + attentionScratch + Checked.sum(panels)).saturated }
+
+    /// Activations and scratch of running `graph` on the CPU executor with `threads` workers.
+    ///
+    /// - Parameters:
+    ///   - keep: names kept alive to the end (as the run's `keep`).
+    ///   - cachedRows: KV-cache rows before this run (the key offset of every `cachedAttention`).
+    ///   - registry: picks each attention node's backend along its chain, as the executor does.
+    ///   - weightDType: the dtype a weight key is computed in (its stored dtype under the load's dtype policy).
+    public init(graph: Graph, keep: Set<String> = [], cachedRows: Int = 0, registry: PluginRegistry, threads: Int,
+                weightDType: (String) -> DType) {
+        let threads = max(1, threads)
+        var attention = 0, slots: [Int] = []
+        func weightKey(_ v: ValueID) -> String? {
+            switch graph[v].op {
+            case let .weight(key): return key
+            case let .reshape(x, _): return weightKey(x)
+            default: return nil
+            }
+        }
+        func need(_ slot: Int, _ floats: Int) {
+            while slots.count <= slot { slots.append(0) }
+            slots[slot] = max(slots[slot], floats * 4)
+        }
+        func scratch(_ shape: AttentionShape, _ mask: AttentionMask, _ chain: [String]) {
+            guard let (backend, _) = try? registry.selectAttention(chain: chain, shape: shape, mask: mask) else { return }
+            attention = max(attention, max(backend.scratchBytes(for: shape, threads: threads), 64))
+        }
+        for node in graph.nodes {
+            switch node.op {
+            case let .attention(q, k, _, m, spec):
+                let shape = AttentionShape(queryLength: graph[q].shape[0], keyLength: graph[k].shape[0], heads: spec.heads,
+                                           kvHeads: spec.kvHeads, headDim: spec.headDim)
+                let mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window,
+                                         explicit: m == nil ? nil : Tensor(zeros: [1]))
+                scratch(shape, mask, spec.backendChain)
+            case let .cachedAttention(q, _, spec):
+                let rows = graph[q].shape[0]
+                let shape = AttentionShape(queryLength: rows, keyLength: cachedRows + rows, heads: spec.heads,
+                                           kvHeads: spec.kvHeads, headDim: spec.headDim)
+                scratch(shape, AttentionMask(causal: spec.causal, keyOffset: cachedRows, window: spec.window),
+                        spec.backendChain)
+            case let .linear(x, w, _):
+                // Mirrors Kernels.linear: rows ≤ 2 prepare x once in slot 0 (bf16, q8_0); more rows widen 64-row
+                // panels of a non-f32 weight into one slot per thread range (ranges of 16-row multiples).
+                guard let key = weightKey(w) else { continue }
+                let dtype = weightDType(key)
+                let t = graph[x].shape[0], inF = graph[x].shape[graph[x].shape.rank - 1], outF = graph[w].shape[0]
+                if t <= 2 {
+                    if dtype == .bf16 { need(0, inF) }
+                    if dtype == .q8_0 { need(0, (inF / 32 * 34 + 3) / 4) }
+                } else if dtype != .f32 {
+                    let parts = max(1, min(threads, (outF + 15) / 16))
+                    var chunk = (outF + parts - 1) / parts
+                    chunk = (chunk + 15) / 16 * 16
+                    let ranges = (outF + max(chunk, 1) - 1) / max(chunk, 1)
+                    for slot in 0..<ranges { need(slot, 64 * inF) }
+                }
+            default:
+                continue
+            }
+        }
+        self.init(arena: ExecutionPlan(graph: graph, keep: keep).arenaBytes, attentionScratch: attention, panels: slots)
+    }
+
+    /// What the executor holds after all of `runs`: the largest arena, the largest attention scratch and, per
+    /// thread slot, the largest panel.
+    public static func union(_ runs: [RunMemory]) -> RunMemory {
+        var out = RunMemory()
+        for r in runs {
+            out.arena = max(out.arena, r.arena)
+            out.attentionScratch = max(out.attentionScratch, r.attentionScratch)
+            for (i, p) in r.panels.enumerated() {
+                if i >= out.panels.count { out.panels.append(p) } else { out.panels[i] = max(out.panels[i], p) }
+            }
+        }
+        return out
+    }
+}
