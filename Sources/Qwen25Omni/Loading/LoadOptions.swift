@@ -28,6 +28,12 @@ public struct LoadOptions: Sendable {
     public var preload: Bool = true
     /// The input size placement plans KV-cache and activation memory for.
     public var plannedInput: InputSize = InputSize()
+    /// Most sessions whose decode steps run as one batched step (`OmniModel.decoder`); also the most sessions
+    /// admitted at once. 1 … 256.
+    public var maxBatch: Int = 8
+    /// Bytes of KV cache the admitted sessions may hold together; nil: the cpu budget of `maxMemory` less the
+    /// planned weights and activations, or unbounded without a cpu budget. A session that does not fit waits.
+    public var sessionKVBudget: Int?
 
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),
