@@ -35,6 +35,10 @@ struct PlanCommand: ParsableCommand {
             help: "Codec codes the talker may generate (default: about 16 per new token, at most 4096).")
     var talkerMaxNewTokens: Int?
 
+    @Option(parsing: .unconditional,
+            help: "Sessions of this size decoding at once in batched steps (KV cache for each, one batched step): 1 … 256.")
+    var batch = 1
+
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
 
@@ -46,6 +50,7 @@ struct PlanCommand: ParsableCommand {
         try OptionCheck.int(promptTokens, "--prompt-tokens", 0...(1 << 31))
         try OptionCheck.int(imagePixels, "--image-pixels", 0...(1 << 40))
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...(1 << 31))
+        try OptionCheck.int(batch, "--batch", 1...256)
         try OptionCheck.double(audioSeconds, "--audio-seconds", 0...86400, unit: " seconds")
         try OptionCheck.double(videoSeconds, "--video-seconds", 0...86400, unit: " seconds")
         if let n = talkerMaxNewTokens {
@@ -59,9 +64,10 @@ struct PlanCommand: ParsableCommand {
         let options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
-        let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
+        var input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
                               imagePixels: imagePixels, maxNewTokens: maxNewTokens,
                               talkerMaxNewTokens: talkerMaxNewTokens)
+        input.sessions = batch
         do {
             return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
