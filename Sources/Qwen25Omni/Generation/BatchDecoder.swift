@@ -27,7 +27,9 @@ public final class BatchDecoder: @unchecked Sendable {
     let weights: any WeightProvider
     private let cond = NSCondition()
     private let queue = DispatchQueue(label: "swift-omni.batch-decoder", qos: .userInitiated)
-    private var jobs: [() -> Void] = []
+    /// Each job runs and returns the resumption of its caller, called only after the job (and whatever it
+    /// captured, such as a session) is released, so a caller that resumes never finds its session still held here.
+    private var jobs: [() -> (() -> Void)] = []
     private var pending: [Step] = []
     private var decoding = 0
     private var draining = false
@@ -143,7 +145,12 @@ public final class BatchDecoder: @unchecked Sendable {
     /// Runs `body` on the worker, between batched steps (prefill, a tower, anything that runs the executor).
     public func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-            enqueue { jobs.append { c.resume(with: Result { try body() }) } }
+            enqueue {
+                jobs.append {
+                    let r = Result { try body() }
+                    return { c.resume(with: r) }
+                }
+            }
         }
     }
 
@@ -179,9 +186,13 @@ public final class BatchDecoder: @unchecked Sendable {
         while true {
             cond.lock()
             if !jobs.isEmpty {
-                let job = jobs.removeFirst()
-                cond.unlock()
-                job()
+                let resume: () -> Void
+                do {
+                    let job = jobs.removeFirst()
+                    cond.unlock()
+                    resume = job()
+                }
+                resume()
                 continue
             }
             if pending.isEmpty {
@@ -194,15 +205,20 @@ public final class BatchDecoder: @unchecked Sendable {
                 if !cond.wait(until: deadline) { break }
             }
             if !jobs.isEmpty { cond.unlock(); continue }
-            // One row per session: a second step of a session waits for the next batch.
-            var batch: [Step] = [], rest: [Step] = [], seen = Set<ObjectIdentifier>()
-            for s in pending {
-                if batch.count < maxBatch, seen.insert(ObjectIdentifier(s.session)).inserted { batch.append(s) } else { rest.append(s) }
+            // One row per session: a second step of a session waits for the next batch. The batch (and its sessions)
+            // is released before the callers resume.
+            let resumes: [() -> Void]
+            do {
+                var batch: [Step] = [], rest: [Step] = [], seen = Set<ObjectIdentifier>()
+                for s in pending {
+                    if batch.count < maxBatch, seen.insert(ObjectIdentifier(s.session)).inserted { batch.append(s) } else { rest.append(s) }
+                }
+                pending = rest
+                batchRows[batch.count, default: 0] += 1
+                cond.unlock()
+                resumes = run(batch)
             }
-            pending = rest
-            batchRows[batch.count, default: 0] += 1
-            cond.unlock()
-            run(batch)
+            resumes.forEach { $0() }
         }
     }
 
@@ -216,7 +232,8 @@ public final class BatchDecoder: @unchecked Sendable {
     }
 
     /// One batched step: row b is batch[b]'s token at its session's next position, over its session's cache.
-    private func run(_ batch: [Step]) {
+    /// Returns the callers' resumptions (they hold no session).
+    private func run(_ batch: [Step]) -> [() -> Void] {
         let sessions = batch.map(\.session)
         for s in sessions { s.lock.lock() }
         let result = Result { () -> [[Float]] in
@@ -232,9 +249,10 @@ public final class BatchDecoder: @unchecked Sendable {
             return (0..<b).map { Array(logits[($0 * vocab)..<(($0 + 1) * vocab)]) }
         }
         for s in sessions { s.lock.unlock() }
+        let done = batch.map(\.done)
         switch result {
-        case let .success(rows): for (s, row) in zip(batch, rows) { s.done(.success(row)) }
-        case let .failure(e): for s in batch { s.done(.failure(e)) }
+        case let .success(rows): return zip(done, rows).map { d, row -> () -> Void in { d(.success(row)) } }
+        case let .failure(e): return done.map { d -> () -> Void in { d(.failure(e)) } }
         }
     }
 }
