@@ -1,22 +1,32 @@
+import Foundation
+
 /// Per-layer key/value cache, preallocated for `capacity` tokens on a device and accounted as `kv_cache`.
 ///
 /// Layout per slot: K and V are [capacity, kvHeads·headDim] f32 rows in buffers the device owns. The cache is
 /// written only by graph ops: a `cacheWrite(slot:)` node appends a step's rows at the slot's length and commits
 /// them, and `cachedAttention` reads the slot, so any backend that runs the graph runs the cache. Each slot keeps
 /// its own length; after a complete run every written slot has grown by the step's length.
+///
+/// A batched decode step runs over several sessions' caches at once through `KVCache(joining:)`: a view whose
+/// slots are the members' slots in order (member b's layer i is slot b·layers + i), sharing their buffers and
+/// committing into them. Thread safety: the lengths are behind a lock, so reading them from any thread is safe;
+/// the rows themselves are written only by the executor's kernels, which run one graph at a time.
 public final class KVCache: @unchecked Sendable {
-    /// Maximum tokens.
+    /// Maximum tokens (of a joined cache: the smallest member's).
     public let capacity: Int
     /// Floats per row (kvHeads · headDim).
     public let rowWidth: Int
     /// The device that owns the buffers.
     public let device: DeviceID
-    /// K per slot: (capacity, rowWidth) f32.
+    /// K per slot: (capacity of its owner, rowWidth) f32.
     private let keys: [Tensor]
-    /// V per slot: (capacity, rowWidth) f32.
+    /// V per slot: (capacity of its owner, rowWidth) f32.
     private let values: [Tensor]
-    /// Committed rows per slot.
+    /// Where each slot's length lives: (owning cache, its slot); nil for a cache that owns its slots.
+    private let members: [(cache: KVCache, slot: Int)]?
+    /// Committed rows per slot (owned slots only).
     private var lengths: [Int]
+    private let lock = NSLock()
 
     /// Allocates `slots` layers of `capacity` × `rowWidth` floats for K and for V on `device`.
     public init(slots: Int, capacity: Int, rowWidth: Int, device: any Device) throws {
@@ -31,18 +41,56 @@ public final class KVCache: @unchecked Sendable {
         }
         keys = k
         values = v
+        members = nil
         lengths = Array(repeating: 0, count: slots)
     }
 
-    /// Number of slots (layers).
+    /// A view over `caches` (same row width and device): its slots are every member's slots in order, sharing
+    /// the members' buffers; writes through it commit into the members. Throws when the caches differ in row
+    /// width or device, or when `caches` is empty.
+    public init(joining caches: [KVCache]) throws {
+        guard let first = caches.first else {
+            throw OmniError.invalidArgument(name: "caches", expected: "at least one KV cache to join", actual: "none")
+        }
+        for c in caches where c.rowWidth != first.rowWidth || c.device != first.device {
+            throw OmniError.invalidArgument(name: "caches", expected: "row width \(first.rowWidth) on \(first.device)",
+                                            actual: "row width \(c.rowWidth) on \(c.device)")
+        }
+        capacity = caches.map(\.capacity).min() ?? 0
+        rowWidth = first.rowWidth
+        device = first.device
+        var k: [Tensor] = [], v: [Tensor] = [], m: [(cache: KVCache, slot: Int)] = []
+        for c in caches {
+            for s in 0..<c.slots {
+                k.append(c.keys(s))
+                v.append(c.values(s))
+                m.append(c.owner(of: s))
+            }
+        }
+        keys = k
+        values = v
+        members = m
+        lengths = []
+    }
+
+    /// The cache that holds `slot`'s length, and its slot there.
+    private func owner(of slot: Int) -> (cache: KVCache, slot: Int) { members?[slot] ?? (self, slot) }
+
+    /// Number of slots (layers; of a joined cache: all members' slots).
     public var slots: Int { keys.count }
-    /// Bytes this cache holds.
-    public var byteCount: Int { keys.count * 2 * capacity * rowWidth * 4 }
+    /// Bytes this cache's buffers hold (of a joined cache: the members' together).
+    public var byteCount: Int { (0..<keys.count).reduce(0) { $0 + 2 * keys[$1].byteCount } }
 
     /// Tokens committed: the longest slot (after a complete run every written slot holds the same count).
-    public var length: Int { lengths.max() ?? 0 }
+    public var length: Int { slotLengths.max() ?? 0 }
     /// Tokens committed in `slot`.
-    public func length(of slot: Int) -> Int { lengths[slot] }
+    public func length(of slot: Int) -> Int {
+        let (c, s) = owner(of: slot)
+        c.lock.lock(); defer { c.lock.unlock() }
+        return c.lengths[s]
+    }
+    /// Every slot's length, in slot order (`restore(_:)` takes it back).
+    public var slotLengths: [Int] { (0..<keys.count).map { length(of: $0) } }
 
     /// The K rows of `slot`: a [capacity, rowWidth] view of the device buffer (rows ≥ `length(of:)` are unused).
     /// Kernels of the backend that owns the cache read and write through it; nothing else does.
@@ -58,25 +106,41 @@ public final class KVCache: @unchecked Sendable {
         guard width == rowWidth else {
             throw OmniError.invalidArgument(name: "cache", expected: "row width \(rowWidth)", actual: "\(width)")
         }
-        guard lengths[slot] + rows <= capacity else {
-            throw OmniError.invalidArgument(name: "cache", expected: "≤ \(capacity) tokens",
-                                            actual: "\(lengths[slot] + rows) (raise the KV-cache capacity / max tokens)")
+        let cap = keys[slot].shape[0], now = length(of: slot)
+        guard now + rows <= cap else {
+            throw OmniError.invalidArgument(name: "cache", expected: "≤ \(cap) tokens",
+                                            actual: "\(now + rows) (raise the KV-cache capacity / max tokens)")
         }
     }
 
     /// Commits `count` rows just written at the end of `slot` (the `cacheWrite` kernel calls this).
     public func commit(slot: Int, count: Int) {
-        precondition(lengths[slot] + count <= capacity, "cache slot \(slot) overflow")
-        lengths[slot] += count
+        let (c, s) = owner(of: slot)
+        c.lock.lock(); defer { c.lock.unlock() }
+        precondition(c.lengths[s] + count <= c.keys[s].shape[0], "cache slot \(slot) overflow")
+        c.lengths[s] += count
     }
 
     /// Forgets everything (a new conversation).
-    public func reset() { lengths = lengths.map { _ in 0 } }
+    public func reset() { restore(Array(repeating: 0, count: keys.count)) }
 
     /// Drops the last tokens so every slot holds at most `newLength` (rewinding a rejected draft, re-prompting,
     /// or undoing a run that failed half way). Precondition: `newLength` ≤ `length`.
     public func truncate(to newLength: Int) {
         precondition(newLength >= 0 && newLength <= length)
-        lengths = lengths.map { min($0, newLength) }
+        restore(slotLengths.map { min($0, newLength) })
+    }
+
+    /// Sets every slot back to `lengths` (from `slotLengths`), each at most its current length: undoes the
+    /// rows a failed run committed, slot by slot (the slots of a joined cache may hold different counts).
+    public func restore(_ lengths: [Int]) {
+        precondition(lengths.count == keys.count, "restore: \(lengths.count) lengths for \(keys.count) slots")
+        for (slot, n) in lengths.enumerated() {
+            let (c, s) = owner(of: slot)
+            c.lock.lock()
+            precondition(n >= 0 && n <= c.lengths[s], "restore: slot \(slot) to \(n) of \(c.lengths[s])")
+            c.lengths[s] = n
+            c.lock.unlock()
+        }
     }
 }

@@ -1,10 +1,17 @@
 import CBLAS
 import Dispatch
+import Foundation
 import OmniCore
 
 /// The one executor: runs a planned graph on the CPU device with a reusable arena, binding weights through a
-/// `WeightProvider` and attention through the registry's backends. Not reentrant: one run at a time.
+/// `WeightProvider` and attention through the registry's backends.
+///
+/// One run at a time: the arena, the plan cache and the scratch buffers are shared by every run, so `run` takes
+/// `runLock` for its whole length (and `cachedPlan` for its lookup). Callers on any thread are serialized; a run
+/// must not start another run from inside a kernel (the lock is not recursive).
 public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
+    /// Held for the length of every run and plan-cache access.
+    private let runLock = NSLock()
     public let registry: PluginRegistry
     public let cpu: CPUDevice
     public var device: any Device { cpu }
@@ -46,6 +53,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     public func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache? = nil, keep: Set<String> = [],
                     isCancelled: () -> Bool = { false }) throws -> GraphResult {
+        runLock.lock(); defer { runLock.unlock() }
+        return try runLocked(plan, inputs: inputs, weights: weights, cache: cache, keep: keep, isCancelled: isCancelled)
+    }
+
+    private func runLocked(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider,
+                           cache: KVCache?, keep: Set<String>, isCancelled: () -> Bool) throws -> GraphResult {
         let g = plan.graph
         try ensureArena(plan.arenaBytes)
         currentWeights = weights
@@ -60,9 +73,9 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         var weightsSeen = 0
         // The cache's slots are written by cacheWrite nodes as the graph runs; a run that fails half way is undone,
         // so the cache never holds a partial step.
-        let committed = cache?.length
+        let committed = cache?.slotLengths
         var completed = false
-        defer { if let cache, let committed, !completed { cache.truncate(to: committed) } }
+        defer { if let cache, let committed, !completed { cache.restore(committed) } }
         for (i, node) in g.nodes.enumerated() {
             if isCancelled() { throw OmniError.cancelled }
             let out: Tensor
@@ -121,12 +134,19 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     /// only its latest plan, so the cache stays bounded when a bucket's graph changes.
     public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache?, keep: Set<String>) throws -> GraphResult {
-        try run(cachedPlan(graph, bucket: bucket, keep: keep), inputs: inputs, weights: weights, cache: cache, keep: keep)
+        runLock.lock(); defer { runLock.unlock() }
+        return try runLocked(cachedPlanLocked(graph, bucket: bucket, keep: keep), inputs: inputs, weights: weights,
+                             cache: cache, keep: keep, isCancelled: { false })
     }
 
     /// The plan for `graph` under `bucket`: the cached one when the same graph (and kept names) was planned
     /// before, else a new one (cached when `bucket` is given).
     public func cachedPlan(_ graph: Graph, bucket: String?, keep: Set<String>) -> ExecutionPlan {
+        runLock.lock(); defer { runLock.unlock() }
+        return cachedPlanLocked(graph, bucket: bucket, keep: keep)
+    }
+
+    private func cachedPlanLocked(_ graph: Graph, bucket: String?, keep: Set<String>) -> ExecutionPlan {
         guard let b = bucket else { return ExecutionPlan(graph: graph, keep: keep) }
         let key = PlanKey(graph: graph, keep: keep)
         if let p = plans[key] { return p }
@@ -138,7 +158,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     }
 
     /// Number of plans cached (for tests and reports).
-    public var cachedPlanCount: Int { plans.count }
+    public var cachedPlanCount: Int {
+        runLock.lock(); defer { runLock.unlock() }
+        return plans.count
+    }
 
     /// How convolutions spread their GEMMs over the cores (process-wide; `omni bench conv` compares the two).
     public static var convolutionThreading: ConvolutionThreading {

@@ -8,6 +8,11 @@ import OmniCore
 /// weight formats (headers only: tensors stay in their mapped files until first use), checks every weight the
 /// thinker's text decoder needs (missing, mis-shaped and unused keys are errors naming the key), and
 /// builds the model. Import `SwiftOmni` for the variant that fills in the built-in registry and CPU executor.
+///
+/// Concurrency: one loaded model serves many sessions at once from any task or thread. The executor serializes
+/// its runs, every session guards its own state, and `generateBatched` runs sessions that decode at the same time
+/// as one batched step on `decoder`. (`@unchecked` only for `audioWindowsPerRun` / `visionSlicesPerRun`, settings
+/// an app assigns before sharing the model, and the attention log, which is behind `logLock`.)
 public final class OmniModel: @unchecked Sendable {
     public let directory: ModelDirectory
     public let config: OmniConfig
@@ -26,6 +31,9 @@ public final class OmniModel: @unchecked Sendable {
     public let options: LoadOptions
     /// Where every unit was placed and the memory the plan predicted (`omni plan` prints the same).
     public let plan: LoadPlan
+    /// Runs the decode steps of concurrent `generateBatched` calls as batched steps, and admits sessions under
+    /// `options.maxBatch` and the KV budget.
+    public let decoder: BatchDecoder
     /// Native audio windows (2·n_window mel frames each) per audio-tower run; nil runs every audio at once.
     /// Bounds the tower's activations by the group instead of the audio's length; see `encodeAudio`.
     public var audioWindowsPerRun: Int?
@@ -36,7 +44,7 @@ public final class OmniModel: @unchecked Sendable {
     init(directory: ModelDirectory, config: OmniConfig, tokenizer: Tokenizer, weights: ModelWeights,
          thinker: ThinkerTextModel, audio: AudioEncoder?, vision: VisionEncoder?, talker: TalkerModel?,
          executor: any GraphExecutor,
-         registry: PluginRegistry, options: LoadOptions, plan: LoadPlan) {
+         registry: PluginRegistry, options: LoadOptions, plan: LoadPlan, decoder: BatchDecoder) {
         self.directory = directory
         self.config = config
         self.tokenizer = tokenizer
@@ -49,6 +57,7 @@ public final class OmniModel: @unchecked Sendable {
         self.registry = registry
         self.options = options
         self.plan = plan
+        self.decoder = decoder
     }
 
     /// Loads `idOrPath` (a folder, or `org/name` in the Hugging Face cache at `options.revision`).
@@ -123,8 +132,19 @@ public final class OmniModel: @unchecked Sendable {
             }
         }
         options.progress?(LoadProgress(stage: "checking", done: 1, total: 1))
+        guard (1...256).contains(options.maxBatch) else {
+            throw OmniError.invalidArgument(name: "maxBatch", expected: "1 … 256 sessions", actual: "\(options.maxBatch)")
+        }
+        // What the cpu budget leaves after weights and activations, and at least the planned input's own cache (the
+        // plan already checked that one session of that size fits).
+        let kvBudget = options.sessionKVBudget ?? options.maxMemory[.cpu].map { budget in
+            max(budget - plan.weightBytes(on: .cpu) - plan.estimates.activations, plan.estimates.thinkerKVCache)
+        }
+        let decoder = try BatchDecoder(model: thinker, executor: executor, weights: weights, maxBatch: options.maxBatch,
+                                       kvBudget: kvBudget)
         return OmniModel(directory: dir, config: config, tokenizer: tokenizer, weights: weights, thinker: thinker,
-                         audio: audio, vision: vision, talker: talker, executor: executor, registry: registry, options: options, plan: plan)
+                         audio: audio, vision: vision, talker: talker, executor: executor, registry: registry, options: options,
+                         plan: plan, decoder: decoder)
     }
 
     /// Components this version builds and runs; the plan leaves the others out (their weights are not loaded).

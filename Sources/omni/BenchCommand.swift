@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
             BenchOpenCommand.self,
             BenchConvertCommand.self,
             BenchZstd.self,
-            BenchDecodeCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self, BenchConvCommand.self,
+            BenchDecodeCommand.self, BenchBatchCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self, BenchConvCommand.self,
             BenchKernelsCommand.self, BenchTowersCommand.self, BenchToken2WavCommand.self, BenchMediaCommand.self, BenchTalkerCommand.self, BenchSpeakCommand.self,
             BenchActivationsCommand.self,
         ]

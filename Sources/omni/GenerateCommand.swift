@@ -14,6 +14,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Safetensors file with processor outputs instead of --prompt: input_ids (already templated), optional input_features with feature_attention_mask (audio).")
     var inputs: String?
 
+    @Option(help: "JSON Lines file of prompts instead of --prompt: one {\"prompt\": …} object a line (optional system, max_new_tokens, min_new_tokens, greedy, temperature, top_k, top_p, repetition_penalty, seed). All run at once, decode steps batched; one JSON line {\"line\", \"tokens\", \"text\"} each, in input order.")
+    var prompts: String?
+
+    @Option(parsing: .unconditional, help: "With --prompts: most sessions decoding in one batched step (and holding a KV cache at once): 1 … 256.")
+    var batch = 8
+
     @Option(name: .customLong("max-new-tokens"), parsing: .unconditional,
             help: "Tokens to generate: 0 … 1048576, and at most the model's positions less the prompt.")
     var maxNewTokens = 64
@@ -41,9 +47,11 @@ struct GenerateCommand: ParsableCommand {
     static let maxNewTokensLimit = 1 << 20
 
     func validate() throws {
-        if prompt.isEmpty == (inputs == nil) {
-            throw ValidationError("give --prompt (and/or --audio, --image, --video) or --message, or --inputs, not both")
+        if [!prompt.isEmpty, inputs != nil, prompts != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give one of --prompt (and/or --audio, --image, --video) or --message, --inputs, --prompts")
         }
+        try OptionCheck.int(batch, "--batch", 1...256)
+        if prompts != nil, speech.speak != nil { throw ValidationError("--prompts generates text only: leave out --speak") }
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...Self.maxNewTokensLimit)
         try OptionCheck.int(minNewTokens, "--min-new-tokens", 0...maxNewTokens, unit: " (≤ --max-new-tokens)")
         if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
@@ -64,6 +72,20 @@ struct GenerateCommand: ParsableCommand {
                                             argument: "--max-new-tokens")
         try ThinkerSession.checkPrefillChunk(prefillChunk, config: config.thinker.text, argument: "--prefill-chunk")
         let positions = config.thinker.text.maxPositionEmbeddings
+        let sampling = temperature == nil && topK == nil && topP == nil
+        let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
+                                      topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
+                                      minNewTokens: minNewTokens, seed: seed)
+        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options, prefillChunk: prefillChunk)
+        if let file = prompts {
+            // Every line is checked before the model is read.
+            let data = try RegularFile.read(file)
+            let requests = try PromptList.parse(data, file: file, defaults: generation,
+                                                maxNewTokens: 0...min(Self.maxNewTokensLimit, positions))
+            let model = try modelArgs.load(tokens: 256, newTokens: maxNewTokens, maxBatch: batch)
+            try PromptLines.run(model: model, requests: requests, file: file)
+            return
+        }
         let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
                                        newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
@@ -74,14 +96,11 @@ struct GenerateCommand: ParsableCommand {
         let chunks = try model.plannedChunks(for: input, maxNewTokens: maxNewTokens, requested: requested).chunks
         model.useTowerChunks(chunks)
         if chunks != requested { Console.err("planned chunks for --max-memory: \(chunks)\n") }
-        let sampling = temperature == nil && topK == nil && topP == nil
-        let options = SamplingOptions(greedy: greedy || sampling, temperature: temperature ?? 1, topK: topK ?? 0,
-                                      topP: topP ?? 1, repetitionPenalty: repetitionPenalty,
-                                      minNewTokens: minNewTokens, seed: seed)
+        var planned = generation
+        planned.prefillChunk = chunks.prefillChunk
         var text = ""
         let start = DispatchTime.now().uptimeNanoseconds
         var firstToken: UInt64 = 0, firstAudio: UInt64 = 0
-        let generation = GenerationOptions(maxNewTokens: maxNewTokens, sampling: options, prefillChunk: chunks.prefillChunk)
         // With the WAV on standard output, the text goes to standard error.
         let textOut: (String) throws -> Void = speech.speak == "-" ? { Console.err($0) } : { try Console.out($0, flush: true) }
         func onToken(_ e: GenerationEvent) throws {
@@ -96,7 +115,7 @@ struct GenerateCommand: ParsableCommand {
             let out = try SpeechSink(path: path, encoding: speech.floatWAV ? .float32 : .pcm16)
             sink = out
             do {
-                let r = try model.speak(input: input, thinker: generation, talker: speech.talker(seed: seed, prefillChunk: prefillChunk),
+                let r = try model.speak(input: input, thinker: planned, talker: speech.talker(seed: seed, prefillChunk: prefillChunk),
                                         speech: speech.speech(seed: seed)) { event in
                     switch event {
                     case let .token(e): try onToken(e)
@@ -114,7 +133,7 @@ struct GenerateCommand: ParsableCommand {
                 throw error
             }
         } else {
-            tokens = try model.generate(input: input, options: generation) { try onToken($0) }
+            tokens = try model.generate(input: input, options: planned) { try onToken($0) }
         }
         let end = DispatchTime.now().uptimeNanoseconds
         let prefillSeconds = Double(firstToken - start) / 1e9

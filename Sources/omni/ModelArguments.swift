@@ -83,10 +83,14 @@ struct ModelArguments: ParsableArguments {
     /// Loads the model with these options, planning memory for `tokens` tokens of context.
     /// With audio output, `talkerNewTokens` codes are planned for the talker.
     func load(enableAudioOutput: Bool = false, tokens: Int = 256, newTokens: Int = 256,
-              talkerNewTokens: Int? = nil) throws -> OmniModel {
+              talkerNewTokens: Int? = nil, maxBatch: Int? = nil) throws -> OmniModel {
         var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
                                   maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
         options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens, talkerMaxNewTokens: talkerNewTokens)
+        if let maxBatch {   // sessions decoding together: planned (KV cache each) and admitted up to that many
+            options.maxBatch = maxBatch
+            options.plannedInput.sessions = maxBatch
+        }
         if isatty(STDERR_FILENO) != 0 { options.progress = TerminalProgress.report }
         let model = try OmniModel.fromPretrained(model, options: options, threads: threads)
         TerminalProgress.finish()

@@ -47,6 +47,10 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var towers: TowerChunkArguments
 
+    @Option(parsing: .unconditional,
+            help: "Sessions of this size decoding at once in batched steps (KV cache for each, one batched step): 1 … 256.")
+    var batch = 1
+
     @Flag(name: .customLong("no-audio-output"), help: "Plan without talker and token2wav (text output only).")
     var noAudioOutput = false
 
@@ -60,6 +64,7 @@ struct PlanCommand: ParsableCommand {
         try OptionCheck.int(videoFramePixels, "--video-frame-pixels", 784...602_112)
         try OptionCheck.int(maxNewTokens, "--max-new-tokens", 0...(1 << 31))
         if let n = prefillChunk { try OptionCheck.int(n, "--prefill-chunk", 1...Int(Int32.max), unit: " (at most the model's positions)") }
+        try OptionCheck.int(batch, "--batch", 1...256)
         try OptionCheck.double(audioSeconds, "--audio-seconds", 0...86400, unit: " seconds")
         try OptionCheck.double(videoSeconds, "--video-seconds", 0...86400, unit: " seconds")
         if let n = talkerMaxNewTokens {
@@ -74,9 +79,10 @@ struct PlanCommand: ParsableCommand {
                                   maxMemory: try args.budgets(), revision: args.revision,
                                   enableAudioOutput: !noAudioOutput)
         options.chunks = towers.requested(prefillChunk: prefillChunk)
-        let input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
+        var input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
                               videoFramePixels: videoFramePixels, imagePixels: imagePixels, maxNewTokens: maxNewTokens,
                               talkerMaxNewTokens: talkerMaxNewTokens)
+        input.sessions = batch
         do {
             return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
                                      explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)

@@ -49,6 +49,15 @@ void omni_matvec_q4_0(const uint8_t *w, const float *x, const uint8_t *xp, float
 size_t omni_q4_0_prepared_bytes(size_t in);
 /// Prepares x for omni_matvec_q4_0: its Q8_0 blocks (omni_quantize_q8_0's bytes) first, then per-block terms.
 void omni_q4_0_prepare_x(const float *x, uint8_t *xp, size_t in);
+// ---- small-batch products y[r, o] = dot(x[r, :], W[o, :]) for m rows, rows [row0, row1) of W (batched decode) ----
+// Each weight row is read once for all m rows; row r equals the matvec of x[r] bit for bit (matmul_small.c).
+void omni_matmul_small_f32(const float *w, const float *x, float *y, size_t in, size_t out, size_t m, size_t row0, size_t row1);
+/// x prepared row by row with omni_bf16_prepare_x (m × in floats in `xp`).
+void omni_matmul_small_bf16_prepared(const uint16_t *w, const float *xp, const float *x, float *y, size_t in, size_t out,
+                                     size_t m, size_t row0, size_t row1);
+/// x quantized row by row with omni_quantize_q8_0 (m × in/32 × 34 bytes in `xq`).
+void omni_matmul_small_q8_0(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
+                            size_t row0, size_t row1);
 /// Dequantizes `n` values (whole blocks) to f32.
 void omni_dequantize_q8_0(const uint8_t *src, float *dst, size_t n);
 void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);

@@ -14,7 +14,9 @@ extension Kernels {
         let yp = out.floatPointer
         let wp = w.rawPointer
 
-        if t <= 2 {
+        if try linearSmallBatch(x: x, weight: w, out: out, threads: threads, scratch: scratch) {
+            // 2 … 16 rows (a batched decode step): weights read once for all rows (LinearSmallBatch.swift).
+        } else if t <= 2 {
             // Many more chunks than threads: concurrentPerform hands chunks out dynamically, so a thread that
             // is descheduled or slowed (another process, a busier memory channel) does less of the matrix
             // instead of the whole product waiting for its fixed half.

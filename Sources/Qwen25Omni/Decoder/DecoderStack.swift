@@ -30,16 +30,21 @@ public struct DecoderStack: Sendable {
     public var lastHiddenName: String { "\(name).last_hidden" }
 
     /// Every layer, then the final norm: x [T, D], positions [3, T] i64 → [T, D] named `lastHiddenName`.
-    /// With `useCache`, layer i appends its K/V to cache slot i and attends over the cache.
-    public func build(_ g: inout Graph, _ x0: ValueID, positions: ValueID, useCache: Bool) -> ValueID {
+    /// With `useCache`, layer i appends its K/V to cache slot i and attends over the cache. With `lanes`, the T
+    /// rows are T independent sequences, one new token each (a batched decode step): row b appends to and attends
+    /// over cache slot b·layers + i (`KVCache(joining:)` lays sessions' caches out that way); the linear layers
+    /// still run over all T rows at once, so each weight is read once per step for the whole batch.
+    public func build(_ g: inout Graph, _ x0: ValueID, positions: ValueID, useCache: Bool, lanes: Bool = false) -> ValueID {
         var x = x0
-        for i in 0..<config.layers { x = layer(&g, x, positions: positions, index: i, useCache: useCache) }
+        for i in 0..<config.layers {
+            x = layer(&g, x, positions: positions, index: i, useCache: useCache, lanes: lanes)
+        }
         let norm = g.weight(scope["norm.weight"], shape: [config.hiddenSize])
         return g.rmsNorm(x, norm, eps: config.rmsNormEps, name: lastHiddenName)
     }
 
     /// One `Qwen2_5OmniDecoderLayer`: x [T, D] → [T, D].
-    func layer(_ g: inout Graph, _ x: ValueID, positions: ValueID, index i: Int, useCache: Bool) -> ValueID {
+    func layer(_ g: inout Graph, _ x: ValueID, positions: ValueID, index i: Int, useCache: Bool, lanes: Bool) -> ValueID {
         let c = config, d = c.hiddenSize, hd = c.headDim
         let s = scope.layer(i), a = s.scoped("self_attn"), m = s.scoped("mlp")
         let n = "\(name).L\(i)"
@@ -56,7 +61,10 @@ public struct DecoderStack: Sendable {
         let kr = g.rope(k, positions: positions, heads: c.kvHeads, headDim: hd, theta: theta, kind: rope, name: "\(n).k_rope")
         let spec = AttentionSpec(heads: c.heads, kvHeads: c.kvHeads, headDim: hd, causal: true,
                                  window: c.slidingWindow, cacheSlot: useCache ? i : nil, backendChain: attention)
-        let att = g.attention(q: qr, k: kr, v: v, spec: spec, name: "\(n).attn")                  // [T, H·hd]
+        let rowsIn = g[x].shape[0]
+        let att = lanes && rowsIn > 1
+            ? laneAttention(&g, q: qr, k: kr, v: v, spec: spec, layer: i, lanes: rowsIn, name: "\(n).attn")
+            : g.attention(q: qr, k: kr, v: v, spec: spec, name: "\(n).attn")                     // [T, H·hd]
         let o = g.linear(att, g.weight(a["o_proj.weight"], shape: [d, c.heads * hd]), name: "\(n).attn_out")
         let x1 = g.add(x, o, name: "\(n).attn_residual")
         let h2 = g.rmsNorm(x1, g.weight(s["post_attention_layernorm.weight"], shape: [d]), eps: c.rmsNormEps,
@@ -66,5 +74,21 @@ public struct DecoderStack: Sendable {
         let act = g.swiglu(gate: gate, up: up, name: "\(n).act")                                  // [T, I]
         let down = g.linear(act, g.weight(m["down_proj.weight"], shape: [d, c.intermediateSize]), name: "\(n).ffn_out")
         return g.add(x1, down, name: "\(n).out")
+    }
+
+    /// Attention of a batched decode step: row b of q [B, H·hd], k and v [B, KV·hd] is its own sequence, written to
+    /// and attending over cache slot b·layers + `layer` → [B, H·hd] (rows back in order).
+    func laneAttention(_ g: inout Graph, q: ValueID, k: ValueID, v: ValueID, spec: AttentionSpec, layer i: Int,
+                       lanes: Int, name n: String) -> ValueID {
+        var outs: [ValueID] = []
+        for b in 0..<lanes {
+            var s = spec
+            s.cacheSlot = b * config.layers + i
+            let qb = g.rows(q, b..<(b + 1), name: "\(n).q.b\(b)")                                  // [1, H·hd]
+            let kb = g.rows(k, b..<(b + 1), name: "\(n).k.b\(b)")                                  // [1, KV·hd]
+            let vb = g.rows(v, b..<(b + 1), name: "\(n).v.b\(b)")                                  // [1, KV·hd]
+            outs.append(g.attention(q: qb, k: kb, v: vb, spec: s, name: "\(n).b\(b)"))            // [1, H·hd]
+        }
+        return g.concat(outs, axis: 0, name: n)                                                    // [B, H·hd]
     }
 }

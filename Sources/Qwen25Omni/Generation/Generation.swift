@@ -87,12 +87,23 @@ extension OmniModel {
         return out
     }
 
-    /// Generation as an `AsyncSequence` of tokens and text, computed on a background task.
-    /// Cancelling the consuming task stops generation at the next token.
+    /// Generation as an `AsyncSequence` of tokens and text: a `generateBatched` session, so streams consumed at the
+    /// same time share batched decode steps. Cancelling the consuming task (or dropping the stream) stops generation
+    /// at the next token and frees the session.
     public func generate(prompt: String, options gen: GenerationOptions = GenerationOptions())
         -> AsyncThrowingStream<GenerationEvent, Error> {
         let ids = chatPrompt(prompt)
-        return .detached { [self] yield in try self.generate(ids: ids, options: gen, onToken: yield) }
+        return AsyncThrowingStream { continuation in
+            let task = Task { [self] in
+                do {
+                    try await self.generateBatched(ids: ids, options: gen) { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 }
 
@@ -122,5 +133,47 @@ extension Optional where Wrapped == Tensor {
     func orThrow(_ name: String) throws -> Tensor {
         guard let t = self else { throw OmniError.unsupported(what: "running the graph", reasons: ["it produced no \(name)"]) }
         return t
+    }
+}
+
+extension OmniModel {
+    /// Generates from prompt ids as one of many concurrent sessions on this model: waits for admission (at most
+    /// `options.maxBatch` sessions, their KV caches within the budget), prefills on the decoder's worker, and
+    /// decodes in batched steps shared with every other session decoding at the same time (`decoder`). Greedy
+    /// output is the same as `generate(ids:options:)` alone. Cancelling the task stops at the next token with
+    /// `OmniError.cancelled` (or while waiting for admission) and frees the session's KV cache.
+    @discardableResult
+    public func generateBatched(ids: [Int], options gen: GenerationOptions,
+                                onToken: @Sendable (GenerationEvent) throws -> Void = { _ in }) async throws -> [Int] {
+        try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: gen.maxNewTokens, config: config)
+        try ThinkerSession.checkPrefillChunk(gen.prefillChunk, config: config.thinker.text)
+        guard gen.maxNewTokens > 0 else { return [] }
+        guard !ids.isEmpty else { throw OmniError.invalidArgument(name: "input_ids", expected: "at least one token", actual: "none") }
+        let c = config.thinker.text, capacity = ids.count + gen.maxNewTokens
+        let admission = try await decoder.admit(kvBytes: c.layers * 2 * c.kvHeads * c.headDim * capacity * 4)
+        defer { admission.release() }
+        let session = try newSession(capacity: capacity)
+        defer { recordAttentionLog(session.attentionLog) }
+        let chunk = gen.prefillChunk
+        let first = try await decoder.perform { try session.prefill(ids: ids, chunk: chunk) }
+        var logits = try first[ThinkerTextModel.logits].orThrow(ThinkerTextModel.logits).floats()
+        var sampler = Sampler(options: gen.sampling)
+        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        let eos = gen.eos ?? eosTokenIDs
+        var history = ids, out: [Int] = []
+        decoder.beginDecoding()
+        defer { decoder.endDecoding() }
+        while out.count < gen.maxNewTokens {
+            if Task.isCancelled || options.isCancelled() { throw OmniError.cancelled }
+            let next = sampler.next(logits: logits, history: history, generatedCount: out.count, eos: eos)
+            out.append(next)
+            history.append(next)
+            try onToken(GenerationEvent(token: next, text: detok.push(next)))
+            if eos.contains(next) || out.count == gen.maxNewTokens { break }
+            logits = try await decoder.step(session, token: next)
+        }
+        let tail = detok.finish()
+        if !tail.isEmpty { try onToken(GenerationEvent(token: -1, text: tail)) }
+        return out
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import OmniCore
 
 /// A model a `DecoderSession` can drive: it owns a `DecoderStack` (whose config sizes the KV cache, one slot per
@@ -12,6 +13,10 @@ public protocol SessionModel: Sendable {
 /// A conversation with one decoder (the thinker's text model, or the talker): a KV cache, the next M-RoPE
 /// position, and the graphs for prefill and decode (each planned once by the executor per shape bucket).
 /// The model-specific ways to feed it live in extensions (`ThinkerSession.prefill(ids:)`, `TalkerSession.step`).
+///
+/// Sendable: its mutable state (next position, log, decode graph) is behind `lock`, which every run holds for its
+/// whole length, so calls from several threads are serialized per session (and by the executor across sessions).
+/// The session's KV cache is freed when the last reference to the session goes.
 public final class DecoderSession<Model: SessionModel>: @unchecked Sendable {
     /// The model whose graphs this session runs.
     public let model: Model
@@ -21,11 +26,24 @@ public final class DecoderSession<Model: SessionModel>: @unchecked Sendable {
     public let weights: any WeightProvider
     /// Keys and values of every layer, preallocated for `capacity` tokens.
     public let cache: KVCache
-    /// Position the next token gets on all three M-RoPE rows (prompt length + rope delta for multimodal input).
-    public private(set) var nextPosition: Int64 = 0
-    /// Attention backend decisions logged by the executor (fallbacks and why).
-    public private(set) var attentionLog: [String] = []
+    /// Held by every run and by every read or write of the state below.
+    let lock = NSLock()
+    private var position: Int64 = 0
+    private var log: [String] = []
     private var decodeGraph: Graph?
+
+    /// Position the next token gets on all three M-RoPE rows (prompt length + rope delta for multimodal input).
+    public var nextPosition: Int64 { lock.withLock { position } }
+    /// Attention backend decisions logged by the executor (fallbacks and why).
+    public var attentionLog: [String] { lock.withLock { log } }
+
+    /// Called with `lock` held by a batched step that ran this session's row: the next token goes one further.
+    func advanceLocked(log entries: [String]) {
+        position += 1
+        log += entries
+    }
+    /// The next position, for a batched step that holds `lock`.
+    var nextPositionLocked: Int64 { position }
 
     /// A session with room for `capacity` tokens (prompt + generated).
     public init(model: Model, executor: any GraphExecutor, weights: any WeightProvider, capacity: Int) throws {
@@ -41,24 +59,27 @@ public final class DecoderSession<Model: SessionModel>: @unchecked Sendable {
     /// row), appending to the cache; the next token then gets max(positions) + 1.
     public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], tokens t: Int,
                     positions: [[Int64]]? = nil, keep: Set<String> = []) throws -> GraphResult {
-        let pos = positions ?? Array(repeating: (0..<t).map { nextPosition + Int64($0) }, count: 3)
+        lock.lock(); defer { lock.unlock() }
+        let pos = positions ?? Array(repeating: (0..<t).map { position + Int64($0) }, count: 3)
         guard pos.count == 3, pos.allSatisfy({ $0.count == t }) else {
             throw OmniError.invalidArgument(name: "position_ids", expected: "[3, \(t)]", actual: "\(pos.map(\.count))")
         }
         var inputs = inputs
         inputs[Model.positionIDs] = Tensor(int64: pos.flatMap { $0 }, shape: [3, t])
         let r = try executor.run(graph, bucket: bucket, inputs: inputs, weights: weights, cache: cache, keep: keep)
-        attentionLog += r.attentionLog
-        nextPosition = (pos.flatMap { $0 }.max() ?? -1) + 1
+        log += r.attentionLog
+        position = (pos.flatMap { $0 }.max() ?? -1) + 1
         return r
     }
 
     /// The one-token decode graph, built by `make` on first use and kept for the session.
     public func decodeGraph(_ make: () -> Graph) -> Graph {
-        if let g = decodeGraph { return g }
-        let g = make()
-        decodeGraph = g
-        return g
+        lock.withLock {
+            if let g = decodeGraph { return g }
+            let g = make()
+            decodeGraph = g
+            return g
+        }
     }
 }
 

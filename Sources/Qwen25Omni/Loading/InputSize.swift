@@ -16,6 +16,9 @@ public struct InputSize: Sendable, Hashable {
     public var maxNewTokens: Int
     /// Codec codes the talker may generate (`talker_max_new_tokens`); nil: `talkerCodes`' estimate.
     public var talkerMaxNewTokens: Int?
+    /// Sessions of this size decoding at once in batched steps (`omni plan --batch`, `LoadOptions.maxBatch`): the
+    /// thinker KV cache is planned for all of them, and the batched decode step's activations for that many rows.
+    public var sessions: Int = 1
 
     /// Creates an input size.
     public init(textTokens: Int = 256, audioSeconds: Double = 0, videoSeconds: Double = 0,
@@ -66,6 +69,9 @@ public struct InputSize: Sendable, Hashable {
         }
         for (v, name) in [(audioSeconds, "audioSeconds"), (videoSeconds, "videoSeconds")] where !(v >= 0 && v <= 1e9) {
             throw OmniError.invalidArgument(name: name, expected: "finite seconds in 0 … 1e9", actual: "\(v)")
+        }
+        guard (1...256).contains(sessions) else {
+            throw OmniError.invalidArgument(name: "sessions", expected: "1 … 256 sessions", actual: "\(sessions)")
         }
         _ = try (checkedPromptTokens + maxNewTokens).get(or: .invalidArgument(
             name: "input size", expected: "a prompt plus new tokens that fits in Int", actual: "overflow"))

@@ -31,6 +31,12 @@ public struct LoadOptions: Sendable {
     /// Chunk sizes asked for (`--prefill-chunk`, `--audio-windows`, `--vision-slices`): a value is kept as given, nil
     /// is left to the planner, which picks the largest that fits the cpu `maxMemory` (whole without a budget).
     public var chunks = ChunkSizes()
+    /// Most sessions whose decode steps run as one batched step (`OmniModel.decoder`); also the most sessions
+    /// admitted at once. 1 … 256.
+    public var maxBatch: Int = 8
+    /// Bytes of KV cache the admitted sessions may hold together; nil: the cpu budget of `maxMemory` less the
+    /// planned weights and activations, or unbounded without a cpu budget. A session that does not fit waits.
+    public var sessionKVBudget: Int?
 
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),

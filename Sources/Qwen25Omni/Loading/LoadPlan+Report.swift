@@ -36,7 +36,7 @@ extension LoadPlan {
         lines.append("")
         lines.append("estimates for a prompt of \(e.input.promptTokens) tokens (text \(e.input.textTokens), audio "
             + "\(e.input.audioTokens), images \(e.input.imageTokens), video \(e.input.videoTokens)) "
-            + "+ \(e.input.maxNewTokens) new tokens" + (audioOutput ? " + \(e.input.talkerCodes) talker codes" : "") + ":")
+            + "+ \(e.input.maxNewTokens) new tokens" + (e.input.sessions > 1 ? ", \(e.input.sessions) sessions" : "") + (audioOutput ? " + \(e.input.talkerCodes) talker codes" : "") + ":")
         lines.append("  KV cache: thinker \(ByteCount(e.thinkerKVCache))"
             + (audioOutput ? ", talker \(ByteCount(e.talkerKVCache))" : ""))
         lines.append("  chunks: \(e.thinker.chunks)" + (maxMemory[.cpu] == nil ? " (no cpu budget: whole unless given)"

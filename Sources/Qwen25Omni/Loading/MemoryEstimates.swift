@@ -7,7 +7,7 @@ import OmniCore
 public struct MemoryEstimates: Sendable, Hashable {
     /// The input they are for.
     public var input: InputSize
-    /// Thinker KV cache for prompt + new tokens (f32).
+    /// Thinker KV cache for prompt + new tokens (f32), for all `input.sessions` sessions.
     public var thinkerKVCache: Int
     /// Talker KV cache (0 without audio output).
     public var talkerKVCache: Int
@@ -65,8 +65,20 @@ public struct MemoryEstimates: Sendable, Hashable {
             "KV cache = layers × 2 × kv_heads × head_dim × tokens × 4 B (f32 cache); thinker tokens = prompt "
                 + "\(T) + new \(input.maxNewTokens)",
         ]
-        thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * f, "thinker KV cache")
+        let sessions = input.sessions
+        thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * f * sessions, "thinker KV cache")
         var phases: [(String, Int)] = []
+        if sessions > 1 {
+            formulas[0] += " × \(sessions) sessions (batched decode)"
+            // One batched step: every row's layer working set, one attention call at a time, logits for every row.
+            let b = Checked(sessions)
+            let step = b * (Checked(5) * t.hiddenSize + Checked(3) * t.intermediateSize + Checked(4) * t.heads * t.headDim
+                + Checked(2) * t.kvHeads * t.headDim) * f + attn(Checked(1), total, t.heads, t.kvHeads, t.headDim)
+                + b * t.vocabSize * f
+            phases.append(("thinker batched decode", try get(step, "thinker batched decode estimate")))
+            formulas.append("thinker batched decode = B × (5·hidden + 3·intermediate + 4·heads·head_dim + 2·kv_heads·"
+                + "head_dim) × 4 + one row's attention over prompt + new + B × vocab × 4 (logits); B = \(sessions)")
+        }
 
         // The thinker side (towers, embedding lookup, prefill, decode) from the graphs those runs build.
         for p in thinker.phases { phases.append((p.name, p.memory.total)) }

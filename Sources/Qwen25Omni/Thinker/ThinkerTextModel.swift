@@ -34,11 +34,16 @@ public struct ThinkerTextModel: Sendable {
         public var lastLogitsOnly: Bool = false
         /// Append K/V to the cache (slot = layer index) and attend over it.
         public var useCache: Bool = true
-        public init(tokens: Int, fromEmbeddings: Bool = false, lastLogitsOnly: Bool = false, useCache: Bool = true) {
+        /// A batched decode step: the `tokens` rows are that many sessions' next tokens, row b in cache slots
+        /// b·layers + i of a joined cache (`KVCache(joining:)`); logits for every row. Needs `useCache`.
+        public var lanes: Bool = false
+        public init(tokens: Int, fromEmbeddings: Bool = false, lastLogitsOnly: Bool = false, useCache: Bool = true,
+                    lanes: Bool = false) {
             self.tokens = tokens
             self.fromEmbeddings = fromEmbeddings
             self.lastLogitsOnly = lastLogitsOnly
             self.useCache = useCache
+            self.lanes = lanes
         }
     }
 
@@ -62,7 +67,8 @@ public struct ThinkerTextModel: Sendable {
             x0 = g.embedding(table, ids: ids, name: Self.embeds)
         }
         let pos = g.input(Self.positionIDs, shape: [3, t], dtype: .i64)
-        let h = decoder.build(&g, x0, positions: pos, useCache: io.useCache)                  // [T, D]
+        precondition(!io.lanes || (io.useCache && !io.lastLogitsOnly), "a batched step uses the cache and keeps every row")
+        let h = decoder.build(&g, x0, positions: pos, useCache: io.useCache, lanes: io.lanes)  // [T, D]
         let head = g.weight(lmHeadKey, shape: [c.vocabSize, d])
         let rows = io.lastLogitsOnly ? g.rows(h, (t - 1)..<t, name: "thinker.last_row") : h
         let logits = g.linear(rows, head, name: Self.logits)

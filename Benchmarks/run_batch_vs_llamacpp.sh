@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Batched decode throughput of `omni` (B sessions on one model, their steps batched by OmniModel.decoder) against
+# llama.cpp's batched decoding (llama-cpp-python's llama_decode with B sequences, as llama-batched-bench's TG) on the
+# same synthetic checkpoint (Qwen2.5-0.5B text shapes), 2 threads, tokens/s summed over sessions, B = 1 2 4 8.
+#
+#   Benchmarks/run_batch_vs_llamacpp.sh [--rounds N] [--runs N] [--tg N]
+#
+# Interleaved A B A B: each round runs llama.cpp then omni for bf16, then for q8_0; every measurement runs under
+# /tmp/swift-build.lock so no build on this machine overlaps it. Needs python3 with llama-cpp-python (pip install
+# llama-cpp-python), and numpy + gguf for the data (Benchmarks/make_synthetic_qwen.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=2; RUNS=3; TG=32; THREADS=2; BATCHES=1,2,4,8
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --rounds) ROUNDS="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --tg) TG="$2"; shift 2 ;;
+        *) echo "usage: $0 [--rounds N] [--runs N] [--tg N]" >&2; exit 2 ;;
+    esac
+done
+
+LOCK=/tmp/swift-build.lock
+DATA=.build-bench-data
+OMNI=.build/release/omni
+flock "$LOCK" swift build -c release --product omni >/tmp/omni-batch-bench-build.log 2>&1 \
+    || { tail -20 /tmp/omni-batch-bench-build.log; exit 1; }
+if [[ ! -f "$DATA/omni/config.json" || ! -f "$DATA/qwen2-bf16.gguf" || ! -f "$DATA/qwen2-q8_0.gguf" ]]; then
+    python3 Benchmarks/make_synthetic_qwen.py "$DATA"
+fi
+
+declare -A R
+for round in $(seq 1 "$ROUNDS"); do
+    for dt in bf16 q8_0; do
+        out=$(flock "$LOCK" python3 Benchmarks/llama_batched_bench.py "$DATA/qwen2-$dt.gguf" --threads $THREADS \
+                  --batches $BATCHES --tg "$TG" --runs "$RUNS" 2>/dev/null)
+        echo "$out" | sed "s/^/[llama.cpp $dt round $round] /" >&2
+        for b in ${BATCHES//,/ }; do R[llama_${dt}_${b}_$round]=$(echo "$out" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p"); done
+        out=$(flock "$LOCK" $OMNI bench batch "$DATA/omni" --dtype $dt --threads $THREADS --batches $BATCHES \
+                  --new-tokens "$TG" --runs "$RUNS")
+        echo "$out" | sed "s/^/[omni $dt round $round] /" >&2
+        for b in ${BATCHES//,/ }; do R[omni_${dt}_${b}_$round]=$(echo "$out" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p"); done
+    done
+done
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+echo
+echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $THREADS threads, tg $TG per session, $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%-6s %-6s %-6s %12s %12s %8s %10s\n' dtype batch round "llama.cpp" omni "omni/llm" "omni/b1"
+for dt in bf16 q8_0; do
+    for round in $(seq 1 "$ROUNDS"); do
+        for b in ${BATCHES//,/ }; do
+            printf '%-6s %-6s %-6s %12s %12s %8s %10s\n' $dt $b $round "${R[llama_${dt}_${b}_$round]}" \
+                "${R[omni_${dt}_${b}_$round]}" "$(ratio "${R[omni_${dt}_${b}_$round]}" "${R[llama_${dt}_${b}_$round]}")" \
+                "$(ratio "${R[omni_${dt}_${b}_$round]}" "${R[omni_${dt}_1_$round]}")"
+        done
+    done
+done
