@@ -26,6 +26,18 @@ for model in Models/tiny-omni Tests/Fixtures/variants/gqa5; do
     done
 done
 echo "== parity"; python3 "$(dirname "$0")/cuda_parity.py" "$out" "${cases[@]}" || status=1
+echo "== token2wav (DiT and BigVGAN, its SnakeBeta a fused op with CUDA source): mel and waveform vs reference, bound 1e-3"
+for model in Models/tiny-omni Tests/Fixtures/variants/spk; do
+    refdir=$model/reference; [ "$model" = Models/tiny-omni ] && refdir=Tests/Fixtures/reference
+    ref=$refdir/speech.safetensors; [ -f "$ref" ] || continue
+    for dev in cpu cuda:0; do
+        s=$(date +%s%N)
+        "$omni" token2wav "$model" --inputs "$ref" --out "$out/t2w_${dev%:0}_$(basename $model).safetensors" --speaker Chelsie \
+            --steps 4 --guidance 0.5 --device $dev > "$out/t2w.log" 2>&1 || { echo "token2wav $dev failed:"; tail -5 "$out/t2w.log"; status=1; }
+        echo "token2wav $dev $(basename $model): $(( ($(date +%s%N) - s) / 1000000 )) ms"
+    done
+    python3 "$(dirname "$0")/cuda_parity.py" --t2w "$ref" "$out/t2w_cpu_$(basename $model).safetensors" "$out/t2w_cuda_$(basename $model).safetensors" || status=1
+done
 echo "== greedy tokens"
 for model in Models/tiny-omni Tests/Fixtures/variants/gqa5; do
     refdir=$model/reference; [ "$model" = Models/tiny-omni ] && refdir=Tests/Fixtures/reference
@@ -44,4 +56,13 @@ print(np.frombuffer(d[a:b],dtype=np.int64).tolist())")
         done
     done
 done
+if [ -n "${BENCH:-}" ]; then
+    # Baseline figures of these simple kernels (eager attention, one launch per node) on Qwen2.5-0.5B text shapes.
+    echo "== bench (Qwen2.5-0.5B shapes, random bf16 weights)"
+    python3 Benchmarks/make_synthetic_qwen.py /tmp/bench-data --no-gguf > /dev/null
+    for cd_ in f32 bf16; do
+        "$omni" bench prefill /tmp/bench-data/omni --dtype bf16 --device-map cuda:0 --compute-dtype $cd_ --tokens 512 --runs 3 2>&1 | tail -2
+        "$omni" bench decode /tmp/bench-data/omni --dtype bf16 --device-map cuda:0 --compute-dtype $cd_ --new-tokens 64 --runs 3 2>&1 | tail -2
+    done
+fi
 exit $status

@@ -24,6 +24,20 @@ def load(path):
 def rel(got, want):
     return float(np.max(np.abs(got.astype(np.float64) - want)) / max(np.max(np.abs(want)), 1e-30))
 
+if sys.argv[1] == "--t2w":
+    ref = load(sys.argv[2])
+    ok = True
+    for path in sys.argv[3:]:
+        try:
+            got = load(path)
+        except OSError:
+            print(f"{path}: missing"); ok = False; continue
+        e1, e2 = rel(got["mel"], ref["mel"]), rel(got["waveform"], ref["waveform"])
+        good = e1 <= 1e-3 and e2 <= 1e-3
+        ok &= good
+        print(f"{path.rsplit('/', 1)[-1]:40} mel {e1:.3e} waveform {e2:.3e} bound 1e-3  {'ok' if good else 'FAIL'}")
+    sys.exit(0 if ok else 1)
+
 outdir = sys.argv[1]
 ok = True
 print(f"{'case':28} {'mode':5} {'logits rel err':>15} {'last_hidden':>12} {'bound':>6}  result")

@@ -14,19 +14,12 @@ extension OmniModel {
     public static func fromPretrained(_ idOrPath: String, options: LoadOptions = LoadOptions(),
                                       registry: PluginRegistry = BuiltinPlugins.registry(),
                                       threads: Int? = nil) throws -> OmniModel {
-        let cpu = CPUDevice(budget: options.maxMemory[.cpu])
         var options = options
-        let executor: any GraphExecutor
-        if let gpu = try ComputeSelection.device(for: options.deviceMap, registry: registry) {
-            let plugin = try registry.computeDevice(kind: gpu.kind)
-            executor = try plugin.makeExecutor(index: gpu.index ?? 0, options: ComputeExecutorOptions(
-                budget: options.maxMemory[gpu], precision: options.computePrecision, host: cpu), registry: registry)
-            // The device map named the GPU itself: weights are placed (read and paged) on the host as `auto` places
-            // them, then uploaded to the GPU and kept there.
-            if case let .strategy(s) = options.deviceMap, s != "auto" { options.deviceMap = .strategy("auto") }
-        } else {
-            executor = Executor(registry: registry, device: cpu, threads: threads)
-        }
+        let executor = try ComputeSelection.executor(for: options.deviceMap, registry: registry, maxMemory: options.maxMemory,
+                                                     precision: options.computePrecision, threads: threads)
+        // The device map named the GPU itself: weights are placed (read and paged) on the host as `auto` places them,
+        // then uploaded to the GPU and kept there.
+        if executor.device.id != .cpu, case let .strategy(s) = options.deviceMap, s != "auto" { options.deviceMap = .strategy("auto") }
         return try fromPretrained(idOrPath, options: options, registry: registry, executor: executor,
                                   explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
     }
@@ -34,6 +27,19 @@ extension OmniModel {
 
 /// Which compute device a device map asks for.
 public enum ComputeSelection {
+    /// The executor for `deviceMap`: the selected GPU's (budget `maxMemory[cuda:N]`, GEMMs in `precision`, weights read
+    /// on a CPU device with budget `maxMemory[.cpu]`), else the CPU executor with `threads` workers.
+    public static func executor(for deviceMap: DeviceMap, registry: PluginRegistry, maxMemory: [DeviceID: Int] = [:],
+                                precision: ComputePrecision = .f32, threads: Int? = nil) throws -> any GraphExecutor {
+        let cpu = CPUDevice(budget: maxMemory[.cpu])
+        guard let gpu = try device(for: deviceMap, registry: registry) else {
+            return Executor(registry: registry, device: cpu, threads: threads)
+        }
+        return try registry.computeDevice(kind: gpu.kind).makeExecutor(
+            index: gpu.index ?? 0, options: ComputeExecutorOptions(budget: maxMemory[gpu], precision: precision, host: cpu),
+            registry: registry)
+    }
+
     /// The GPU `deviceMap` selects, or nil for the CPU: `cuda:N` (an error naming why when it is absent), `auto` (the
     /// first device a registered compute plugin finds, else the CPU), or an explicit map naming a GPU.
     public static func device(for deviceMap: DeviceMap, registry: PluginRegistry) throws -> DeviceID? {
