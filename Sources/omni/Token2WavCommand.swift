@@ -44,6 +44,9 @@ struct Token2WavCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Where to compute: auto (a GPU when one is present), cpu, cuda:0.")
+    var device: String = "cpu"
+
     func validate() throws {
         guard FlowSolver.stepRange.contains(steps) else {
             throw ValidationError("--steps: expected \(FlowSolver.stepRange.lowerBound)...\(FlowSolver.stepRange.upperBound), got \(steps)")
@@ -60,8 +63,8 @@ struct Token2WavCommand: ParsableCommand {
     func run() throws {
         let registry = Composition.registry()
         let dir = try ModelDirectory.resolve(model, revision: revision)
-        let t2w = try Token2Wav.load(directory: dir.folder, registry: registry,
-                                     executor: Executor(registry: registry, threads: threads))
+        let executor = try ComputeSelection.executor(for: .strategy(device), registry: registry, threads: threads)
+        let t2w = try Token2Wav.load(directory: dir.folder, registry: registry, executor: executor)
         t2w.guidanceScale = guidance
         let source = try registry.weightFormat(named: "safetensors").open(URL(fileURLWithPath: inputs))
         guard source.info("codes") != nil else { throw OmniError.missingTensor(key: "codes", file: inputs) }

@@ -1,3 +1,5 @@
+// XCTest helpers: compiled only where XCTest is (the cuda-check program links this target without it).
+#if canImport(XCTest)
 import Foundation
 import OmniCore
 import XCTest
@@ -174,3 +176,4 @@ public enum FFmpegCLI {
         }
     }
 }
+#endif

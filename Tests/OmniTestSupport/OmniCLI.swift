@@ -1,3 +1,5 @@
+// XCTest helpers: compiled only where XCTest is (the cuda-check program links this target without it).
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -62,3 +64,4 @@ public enum OmniCLI {
                       out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 }
+#endif

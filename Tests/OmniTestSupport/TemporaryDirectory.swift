@@ -1,3 +1,5 @@
+// XCTest helpers: compiled only where XCTest is (the cuda-check program links this target without it).
+#if canImport(XCTest)
 import Foundation
 import XCTest
 
@@ -11,3 +13,4 @@ extension XCTestCase {
         return url
     }
 }
+#endif

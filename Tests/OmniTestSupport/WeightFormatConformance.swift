@@ -1,3 +1,5 @@
+// XCTest helpers: compiled only where XCTest is (the cuda-check program links this target without it).
+#if canImport(XCTest)
 import Foundation
 import OmniCore
 import XCTest
@@ -81,3 +83,4 @@ public enum WeightFormatConformance {
         }
     }
 }
+#endif

@@ -38,6 +38,9 @@ public struct LoadOptions: Sendable {
     /// planned weights and activations, or unbounded without a cpu budget. A session that does not fit waits.
     public var sessionKVBudget: Int?
 
+    /// GEMM precision on a compute device (GPU): f32 (parity) or bf16 (speed). The CPU ignores it.
+    public var computePrecision: ComputePrecision = .f32
+
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),
                 maxMemory: [DeviceID: Int] = [:], revision: String? = nil, enableAudioOutput: Bool = true,
