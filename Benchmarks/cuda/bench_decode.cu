@@ -8,7 +8,7 @@
 typedef void (*SplitFn)(const float*, int, const float*, int, const float*, int, float*, int, int, int, int, int, int,
                         int, float, int);
 static SplitFn pick(int D) {
-    return D == 64 ? attn_decode_split_d64 : D == 80 ? attn_decode_split_d80 : attn_decode_split_d128;
+    return D == 64 ? omni_attn_decode_split_d64 : D == 80 ? omni_attn_decode_split_d80 : omni_attn_decode_split_d128;
 }
 
 // The host's choice of chunk: about two blocks per multiprocessor, 32 … 256 keys a block.
@@ -21,14 +21,14 @@ static int chooseChunk(int Tk, int KV, int sms) {
 
 struct Case { const char* name; int Tq, Tk, H, KV, D, causal, window; };
 
-static void runCase(const Case& c, bool check, bool time, uint64_t seed, int sms) {
+static void runCase(const Case& c, bool check, bool time, uint64_t seed, int sms, int chunkOverride = 0) {
     Rng rng(seed);
     size_t nq = (size_t)c.Tq * c.H * c.D, nk = (size_t)c.Tk * c.KV * c.D;
     std::vector<float> q(nq), k(nk), v(nk);
     for (auto& x : q) x = 1.5f * rng.normal();
     for (auto& x : k) x = rng.normal();
     for (auto& x : v) x = rng.normal();
-    int chunk = chooseChunk(c.Tk, c.KV, sms);
+    int chunk = chunkOverride ? chunkOverride : chooseChunk(c.Tk, c.KV, sms);
     int nSplit = (c.Tk + chunk - 1) / chunk;
     int R = c.H / c.KV * c.Tq;
     if (R > DA_MAXR) { printf("skip %s: R %d > %d\n", c.name, R, DA_MAXR); return; }
@@ -45,7 +45,7 @@ static void runCase(const Case& c, bool check, bool time, uint64_t seed, int sms
     auto launch = [&] {
         pick(c.D)<<<dim3(c.KV, nSplit), 128, smem>>>(dq, c.H * c.D, dk, c.KV * c.D, dv, c.KV * c.D, dpart, c.Tq, c.Tk,
                                                       c.H, c.KV, c.causal, off, c.window, scale, chunk);
-        attn_decode_combine<<<c.H * c.Tq, 128>>>(dpart, dout, c.H * c.D, c.Tq, c.H, c.D, nSplit);
+        omni_attn_decode_combine<<<c.H * c.Tq, 128>>>(dpart, dout, c.H * c.D, c.Tq, c.H, c.D, nSplit);
     };
     char label[160];
     snprintf(label, sizeof label, "decode %s Tq%d Tk%d H%d/%d D%d chunk%d", c.name, c.Tq, c.Tk, c.H, c.KV, c.D, chunk);
@@ -116,6 +116,9 @@ int main() {
         {"thinker", 4, 8192, 28, 4, 128, 1, 0},
     };
     for (size_t i = 0; i < timed.size(); ++i) runCase(timed[i], true, true, seed + 100 + i, sms);
+    // Chunk sweep (the host heuristic's choice is the row above with the same shape).
+    for (int Tk : {2048, 8192, 32768})
+        for (int chunk : {32, 64, 128, 256}) runCase({"sweep", 1, Tk, 28, 4, 128, 1, 0}, false, true, seed + 200, sms, chunk);
     printf("decode: %d check(s) failed\n", g_failures);
     return g_failures ? 1 : 0;
 }

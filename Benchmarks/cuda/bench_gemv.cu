@@ -11,15 +11,17 @@
 typedef void (*BfFn)(const float*, int, const unsigned short*, const float*, float*, int, int, int, int, int);
 typedef void (*QFn)(const float*, int, const signed char*, const unsigned short*, const float*, float*, int, int, int,
                     int, int);
-static BfFn pickBf(int M) { return M <= 1 ? gemv_bf16_m1 : M <= 2 ? gemv_bf16_m2 : M <= 4 ? gemv_bf16_m4 : gemv_bf16_m8; }
-static QFn pickQ(int M) { return M <= 1 ? gemv_q8_0_m1 : M <= 2 ? gemv_q8_0_m2 : M <= 4 ? gemv_q8_0_m4 : gemv_q8_0_m8; }
+static BfFn pickBf(int M) { return M <= 1 ? omni_gemv_bf16_m1 : M <= 2 ? omni_gemv_bf16_m2 : M <= 4 ? omni_gemv_bf16_m4 : omni_gemv_bf16_m8; }
+static QFn pickQ(int M) { return M <= 1 ? omni_gemv_q8_0_m1 : M <= 2 ? omni_gemv_q8_0_m2 : M <= 4 ? omni_gemv_q8_0_m4 : omni_gemv_q8_0_m8; }
 static int blocksFor(int N, int wpr) { int groups = (N + GV_NR - 1) / GV_NR, per = GV_WARPS / wpr; return (groups + per - 1) / per; }
 
-// The host's split choice: the fewest warps per row group that still give every multiprocessor ≥ 32 warps.
-static int chooseWpr(int N, int sms) {
+// The host's split choice: the fewest warps per row group that still give every multiprocessor ≥ 16 warps
+// (first H200 run: 32 chose 8 for q/o and down where 4 was 10% faster).
+// Q8_0 rows are half the bytes, so it asks for 8 warps a multiprocessor (second run: wpr 2 beat 4 for q/o and down).
+static int chooseWpr(int N, int sms, bool q8 = false) {
     int groups = (N + GV_NR - 1) / GV_NR;
     int wpr = 1;
-    while (wpr < GV_WARPS && (long)groups * wpr < 32L * sms) wpr *= 2;
+    while (wpr < GV_WARPS && (long)groups * wpr < (q8 ? 8L : 16L) * sms) wpr *= 2;
     return wpr;
 }
 
@@ -73,7 +75,7 @@ static void checkQ(int M, int N, int K, int wpr, bool bias, uint64_t seed) {
     CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(db, b.data(), N * 4, cudaMemcpyHostToDevice));
     CK(cudaMemset(dq, 0x55, (size_t)N * K)); CK(cudaMemset(dd, 0xFF, nb * 2));
-    q8_0_repack<<<1024, 256>>>(dblocks, (long long)nb, dq, dd);
+    omni_q8_0_repack<<<1024, 256>>>(dblocks, (long long)nb, dq, dd);
     CKL();
     CK(cudaMemset(dy, 0xFF, (size_t)M * N * 4));
     pickQ(M)<<<blocksFor(N, wpr), 256>>>(dx, K, dq, dd, bias ? db : nullptr, dy, N, M, N, K, wpr);
@@ -157,9 +159,9 @@ int main() {
         size_t per = (size_t)sh.N * sh.K;
         int copies = (int)std::max<size_t>(1, std::min<size_t>(totalParams / per, ((size_t)1 << 30) / per + 1));
         for (int M : {1, 4, 8}) {
-            int best = chooseWpr(sh.N, sms);
+            int best = chooseWpr(sh.N, sms), bestQ = chooseWpr(sh.N, sms, true);
             for (int wpr : {1, 2, 4, 8}) {
-                if (M > 1 && wpr != best) continue;
+                if (M > 1 && wpr != best && wpr != bestQ) continue;
                 int i = 0;
                 float msB = t.median([&] {
                     pickBf(M)<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, wAll + per * (i % copies), nullptr, y, sh.N, M,
@@ -175,21 +177,22 @@ int main() {
                 }, 10, copies, 1);
                 double bB = per * 2.0, bQ = per * 34.0 / 32;
                 printf("%-22s %3d %4d%s %8.1f %9.0f %6.1f%%   %9.1f %9.0f %6.1f%%\n", sh.name, M, wpr,
-                       wpr == best ? "*" : " ", msB * 1e3, bB / (msB * 1e-3) / 1e9, 100 * bB / (msB * 1e-3) / bw,
+                       wpr == best ? (wpr == bestQ ? "*" : "b") : (wpr == bestQ ? "q" : " "), msB * 1e3, bB / (msB * 1e-3) / 1e9, 100 * bB / (msB * 1e-3) / bw,
                        msQ * 1e3, bQ / (msQ * 1e-3) / 1e9, 100 * bQ / (msQ * 1e-3) / bw);
             }
         }
     }
     // One token: every projection of every layer once, distinct weights, chosen split; M = 1.
     for (int q8 = 0; q8 < 2; ++q8) {
+        QFn qf = pickQ(1);
         auto token = [&] {
             size_t o = 0;
             for (int l = 0; l <= layers; ++l)
                 for (auto& sh : shapes) {
                     int reps = l == layers ? (sh.perLayer == 0) : sh.perLayer;
                     for (int r = 0; r < reps; ++r) {
-                        int wpr = chooseWpr(sh.N, sms);
-                        if (q8) pickQ(1)<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y, sh.N,
+                        int wpr = chooseWpr(sh.N, sms, q8);
+                        if (q8) qf<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y, sh.N,
                                                                          1, sh.N, sh.K, wpr);
                         else pickBf(1)<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, wAll + o, nullptr, y, sh.N, 1, sh.N, sh.K, wpr);
                         o += (size_t)sh.N * sh.K;
@@ -207,8 +210,8 @@ int main() {
                 for (auto& sh : shapes) {
                     int reps = l == layers ? (sh.perLayer == 0) : sh.perLayer;
                     for (int r = 0; r < reps; ++r) {
-                        int wpr = chooseWpr(sh.N, sms);
-                        if (q8) pickQ(1)<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y,
+                        int wpr = chooseWpr(sh.N, sms, q8);
+                        if (q8) qf<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y,
                                                                                 sh.N, 1, sh.N, sh.K, wpr);
                         else pickBf(1)<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, wAll + o, nullptr, y, sh.N, 1, sh.N,
                                                                               sh.K, wpr);
@@ -221,7 +224,7 @@ int main() {
         float msPlain = t.median(token, 5, 1, 1);
         float msGraph = t.median([&] { CK(cudaGraphLaunch(ge, 0)); }, 7, 1, 2);
         double bytes = q8 ? totalParams * 34.0 / 32 : totalParams * 2.0;
-        printf("TOKEN %-5s all GEMVs of one 7B decode token: %.3f ms launched, %.3f ms graph = %.0f GB/s = %.1f%% of "
+        printf("TOKEN %-6s all GEMVs of one 7B decode token: %.3f ms launched, %.3f ms graph = %.0f GB/s = %.1f%% of "
                "copy bw -> %.0f tokens/s GEMV-only bound\n",
                q8 ? "q8_0" : "bf16", msPlain, msGraph, bytes / (msGraph * 1e-3) / 1e9,
                100 * bytes / (msGraph * 1e-3) / bw, 1e3 / msGraph);

@@ -8,7 +8,7 @@
 // block serves all G = H / KV query heads of a KV head and all Tq rows, so each cache row is read once.
 //
 // Entry points
-//   attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
+//   omni_attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
 //        int ldv, float* part, int Tq, int Tk, int H, int KV, int causal, int keyOffset, int window,
 //        float scale, int chunk)
 //       Grid (KV, nSplit = ceil(Tk / chunk)); block 128; dynamic shared memory 4 * R * (D + chunk) bytes with
@@ -16,7 +16,7 @@
 //       j > keyOffset + i; window > 0 drops keys with (keyOffset + i) − j ≥ window.
 //       Writes part[(split * H * Tq + h * Tq + i) * (D + 2) + …]: the unnormalised output (D floats), the
 //       running max (log2 domain) and the sum of exponentials.
-//   attn_decode_combine(const float* part, float* out, int ldo, int Tq, int H, int D, int nSplit)
+//   omni_attn_decode_combine(const float* part, float* out, int ldo, int Tq, int H, int D, int nSplit)
 //       Grid (H * Tq); block 128. out[i*ldo + h*D + d] = Σ_s 2^(m_s − M) o_s[d] / Σ_s 2^(m_s − M) l_s;
 //       a row that saw no key gets zeros.
 
@@ -103,7 +103,61 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
     }
     __syncthreads();
 
-    // O = P · V: thread d, all rows in registers.
+    if (R <= 8) {
+        // O = P · V for up to 8 rows (decode: G query heads, one row each): threads split into key groups of
+        // D/4 lanes, each lane one float4 column, two keys in flight; groups meet in shared memory (sq, free now).
+        constexpr int C4 = D / 4;
+        const int groupsN = blockDim.x / C4, grp = tid / C4, c4 = tid % C4;
+        for (int x = tid; x < R * D; x += blockDim.x) sq[x] = 0.f;
+        __syncthreads();
+        if (grp < groupsN) {
+            float4 acc[8];
+#pragma unroll
+            for (int r = 0; r < 8; ++r) acc[r] = make_float4(0.f, 0.f, 0.f, 0.f);
+            const float* vc = v + (long long)k0 * ldv + kvh * D + c4 * 4;
+            int j = grp;
+            for (; j + groupsN < n; j += 2 * groupsN) {
+                float4 v0 = *(const float4*)(vc + (long long)j * ldv);
+                float4 v1 = *(const float4*)(vc + (long long)(j + groupsN) * ldv);
+#pragma unroll
+                for (int r = 0; r < 8; ++r) {
+                    if (r < R) {
+                        float p0 = ss[r * chunk + j], p1 = ss[r * chunk + j + groupsN];
+                        acc[r].x += p0 * v0.x + p1 * v1.x;
+                        acc[r].y += p0 * v0.y + p1 * v1.y;
+                        acc[r].z += p0 * v0.z + p1 * v1.z;
+                        acc[r].w += p0 * v0.w + p1 * v1.w;
+                    }
+                }
+            }
+            if (j < n) {
+                float4 v0 = *(const float4*)(vc + (long long)j * ldv);
+#pragma unroll
+                for (int r = 0; r < 8; ++r) {
+                    if (r < R) {
+                        float p0 = ss[r * chunk + j];
+                        acc[r].x += p0 * v0.x; acc[r].y += p0 * v0.y; acc[r].z += p0 * v0.z; acc[r].w += p0 * v0.w;
+                    }
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < 8; ++r) {
+                if (r < R) {
+                    float* dst = sq + r * D + c4 * 4;
+                    atomicAdd(dst, acc[r].x); atomicAdd(dst + 1, acc[r].y);
+                    atomicAdd(dst + 2, acc[r].z); atomicAdd(dst + 3, acc[r].w);
+                }
+            }
+        }
+        __syncthreads();
+        for (int x = tid; x < R * D; x += blockDim.x) {
+            int r = x / D, d = x % D, gh = r / Tq, i = r % Tq, h = kvh * G + gh;
+            part[((long long)split * H * Tq + h * Tq + i) * (D + 2) + d] = sq[x];
+        }
+        return;
+    }
+
+    // O = P · V, more than 8 rows: thread d, all rows in registers.
     for (int d = tid; d < D; d += blockDim.x) {
         float acc[DA_MAXR];
 #pragma unroll
@@ -142,11 +196,11 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
         int H, int KV, int causal, int keyOffset, int window, float scale, int chunk
 #define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk
 
-extern "C" __global__ void __launch_bounds__(128) attn_decode_split_d64(DA_PARAMS) { decode_split<64>(DA_ARGS); }
-extern "C" __global__ void __launch_bounds__(128) attn_decode_split_d80(DA_PARAMS) { decode_split<80>(DA_ARGS); }
-extern "C" __global__ void __launch_bounds__(128) attn_decode_split_d128(DA_PARAMS) { decode_split<128>(DA_ARGS); }
+extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d64(DA_PARAMS) { decode_split<64>(DA_ARGS); }
+extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d80(DA_PARAMS) { decode_split<80>(DA_ARGS); }
+extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d128(DA_PARAMS) { decode_split<128>(DA_ARGS); }
 
-extern "C" __global__ void __launch_bounds__(128) attn_decode_combine(const float* __restrict__ part,
+extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* __restrict__ part,
                                                                       float* __restrict__ out, int ldo, int Tq,
                                                                       int H, int D, int nSplit) {
     const int row = blockIdx.x;  // h * Tq + i
