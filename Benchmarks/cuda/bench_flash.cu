@@ -65,7 +65,7 @@ static void launch(const Case& c, Dev& d, float scale) {
     omni_attn_convert_bf16<<<cb, 256>>>(d.k, c.Tk, ldk, ldk, d.kb);
     omni_attn_convert_bf16<<<cb, 256>>>(d.v, c.Tk, ldk, ldk, d.vb);
     int BM = blockRows(c.variant);
-    dim3 grid(c.H, (c.Tq + BM - 1) / BM);
+    unsigned grid = (unsigned)(c.H * ((c.Tq + BM - 1) / BM));
     pick(c.D, c.variant)<<<grid, threadsOf(c.variant), smemBytes(c.D, c.variant)>>>(
         d.q, c.H * c.D, d.kb, ldk, d.vb, ldk, d.out, c.H * c.D, c.Tq, c.Tk, c.H, c.KV, scale, causal,
         c.Tk - c.Tq, window, cu, nSeg, mask, ranges);

@@ -11,7 +11,7 @@
 //   omni_attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
 //        int ldv, float* part, int Tq, int Tk, int H, int KV, int causal, int keyOffset, int window,
 //        float scale, int chunk)
-//       Grid (KV, nSplit = ceil(Tk / chunk)); block 128; dynamic shared memory 4 * R * (D + chunk) bytes with
+//       Grid KV * nSplit (one dimension; nSplit = ceil(Tk / chunk)); block 128; dynamic shared memory 4 * R * (D + chunk) bytes with
 //       R = (H / KV) * Tq ≤ 32. Query i sits at absolute position keyOffset + i; causal drops keys
 //       j > keyOffset + i; window > 0 drops keys with (keyOffset + i) − j ≥ window.
 //       Writes part[(split * H * Tq + h * Tq + i) * (D + 2) + …]: the unnormalised output (D floats), the
@@ -39,7 +39,7 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
     const int G = H / KV, R = G * Tq;
     float* sq = da_smem;          // [R][D]
     float* ss = sq + R * D;       // [R][chunk]
-    const int kvh = blockIdx.x, split = blockIdx.y;
+    const int kvh = blockIdx.x % KV, split = blockIdx.x / KV;
     const int k0 = split * chunk, n = min(Tk, k0 + chunk) - k0;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, sub = lane & 3, kl = lane >> 2;
     const float qs = scale * 1.4426950408889634f;

@@ -22,7 +22,7 @@
 //       cuSeqlens (nSeg + 1 boundaries 0 … Tq, nSeg = 0 for none) keeps only keys in query i's segment
 //       (block-diagonal, Tq == Tk); mask (null for none) is an additive f32 [Tq, Tk]. A query that sees no key
 //       gets zeros.
-//       Grid: (H, ceil(Tq / BM)); block: 32 * warps; dynamic shared memory omni_flash_attn_smem_bytes(D, BM) =
+//       Grid: H * ceil(Tq / BM) (one dimension); block: 32 * warps; dynamic shared memory omni_flash_attn_smem_bytes(D, BM) =
 //       2 stages * 2 (K, V) * 64 * (D + 8) * 2 bytes (raise the limit with cuFuncSetAttribute above 48 KiB).
 //       ldq, ldo even; ldk, ldv multiples of 8; pointers 16-byte aligned.
 
@@ -114,8 +114,9 @@ static __device__ __forceinline__ void flash_fwd(const float* __restrict__ q, in
     bf16raw* sK = (bf16raw*)fa_smem;      // [2][BN][LDS]
     bf16raw* sV = sK + 2 * BN * LDS;      // [2][BN][LDS]
 
-    const int h = blockIdx.x;
-    const int m0 = (gridDim.y - 1 - blockIdx.y) * BM;  // heavy (late, causal) blocks first
+    // 1-D grid of H × ceil(Tq / BM) blocks: heads vary fastest, heavy (late, causal) query blocks first.
+    const int h = blockIdx.x % H;
+    const int m0 = ((int)(gridDim.x / H) - 1 - (int)(blockIdx.x / H)) * BM;
     const int kvh = h / (H / KV);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
     const int r0 = m0 + warp * 16 + g, r1 = r0 + 8;
@@ -300,8 +301,8 @@ static __device__ __forceinline__ void flash_fwd_mt(const float* __restrict__ q,
     bf16raw* sK = sQ + BM * LDS;          // [2][BN][LDS]
     bf16raw* sV = sK + 2 * BN * LDS;      // [2][BN][LDS]
 
-    const int h = blockIdx.x;
-    const int m0 = (gridDim.y - 1 - blockIdx.y) * BM;
+    const int h = blockIdx.x % H;
+    const int m0 = ((int)(gridDim.x / H) - 1 - (int)(blockIdx.x / H)) * BM;
     const int kvh = h / (H / KV);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
     const int wr0 = m0 + warp * 16 * MT;  // first row of this warp
