@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "CMediaJPEG", dependencies: ["CLibJPEG"]),
         // C kernels with run-time CPU dispatch.
         .target(name: "CKernels"),
+        // Our declarations of the CUDA driver, NVRTC and cuBLASLt functions we call, loaded with dlopen at run time.
+        .target(name: "CCUDA"),
         // The one executor.
         .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"]),
         // The model: configs, graph builders, tokenizer, processors, generation.
@@ -61,9 +63,11 @@ let package = Package(
         plugin("PlacementStrategies"),
         plugin("MediaBasic"),
         plugin("MediaFFmpeg", ["CFFmpeg", "CMediaJPEG"]),
+        // The CUDA device; its kernels are CUDA C in kernels/ (embedded by scripts/embed_cuda_kernels.sh).
+        .target(name: "DeviceCUDA", dependencies: ["OmniCore", "CCUDA"], path: "Plugins/DeviceCUDA", exclude: ["kernels"]),
         .target(name: "BuiltinPlugins", dependencies: [
             "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
-            "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic",
+            "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic", "DeviceCUDA",
             .target(name: "MediaFFmpeg", condition: .when(traits: ["FFmpeg"])),
         ], path: "Plugins/BuiltinPlugins"),
 
@@ -85,16 +89,20 @@ let package = Package(
                           path: "Samples/ConvertWeights"),
 
         // Tests.
+        // The CUDA conformance suite as a program for the GPU machine (no XCTest there).
+        .executableTarget(name: "cuda-check", dependencies: ["OmniCore", "OmniExec", "BuiltinPlugins", "DeviceCUDA",
+            "OmniTestSupport", "Qwen25Omni"], path: "Tests/CUDACheck"),
         .target(name: "OmniTestSupport", dependencies: ["OmniCore", "FormatSafetensors"], path: "Tests/OmniTestSupport"),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore", "OmniTestSupport"]),
         .testTarget(name: "PluginTests", dependencies: ["OmniCore", "OmniTestSupport", "BuiltinPlugins",
             "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
             "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic",
             .target(name: "MediaFFmpeg", condition: .when(traits: ["FFmpeg"]))]),
-        .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins"]),
+        .testTarget(name: "OmniExecTests", dependencies: ["OmniCore", "OmniExec", "OmniTestSupport", "BuiltinPlugins",
+            "DeviceCUDA"]),
         .testTarget(name: "OmniCLITests", dependencies: ["omni", "OmniCore", "OmniTestSupport", "BuiltinPlugins", "Qwen25Omni"]),
         .testTarget(name: "Qwen25OmniTests", dependencies: ["OmniCore", "OmniExec", "Qwen25Omni", "OmniTestSupport",
-            "BuiltinPlugins", "MediaBasic"], resources: []),
+            "BuiltinPlugins", "MediaBasic", "DeviceCUDA"], resources: []),
     ],
     // Swift 5 mode: the kernels share raw buffers across DispatchQueue.concurrentPerform workers by design
     // (disjoint ranges), which Swift 6's static data-race checking cannot express without unsafe wrappers.

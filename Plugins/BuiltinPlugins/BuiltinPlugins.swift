@@ -1,5 +1,6 @@
 import AttentionEager
 import AttentionFlash2
+import DeviceCUDA
 import DTypeStandard
 import FormatGGUF
 import FormatSafetensors
@@ -38,6 +39,8 @@ public enum BuiltinPlugins {
         r.register(FFmpegMediaDecoder())
         #endif
         r.register(BasicMediaDecoder())
+        // Compute devices beyond the CPU (each probes at run time and says why it is unavailable).
+        r.register(CUDAPlugin())
         return r
     }
 

@@ -10,6 +10,7 @@ public struct PluginRegistry: Sendable {
     public private(set) var attentionBackends: [any AttentionBackend] = []
     public private(set) var placementStrategies: [any PlacementStrategy] = []
     public private(set) var mediaDecoders: [any MediaDecoder] = []
+    public private(set) var computeDevices: [any ComputeDevicePlugin] = []
 
     public init() {}
 
@@ -23,6 +24,17 @@ public struct PluginRegistry: Sendable {
     public mutating func register(_ p: any PlacementStrategy) { Self.upsert(&placementStrategies, p, \.name) }
     /// Adds or replaces a media decoder.
     public mutating func register(_ p: any MediaDecoder) { Self.upsert(&mediaDecoders, p, \.name) }
+
+    /// Adds or replaces a compute device plugin (by device kind).
+    public mutating func register(_ p: any ComputeDevicePlugin) { Self.upsert(&computeDevices, p, \.deviceKind) }
+
+    /// The compute device plugin for `kind` (`cuda`).
+    public func computeDevice(kind: String) throws -> any ComputeDevicePlugin {
+        guard let d = computeDevices.first(where: { $0.deviceKind == kind }) else {
+            throw OmniError.pluginNotFound(kind: "compute device", name: kind, registered: computeDevices.map(\.deviceKind))
+        }
+        return d
+    }
 
     private static func upsert<T>(_ list: inout [T], _ item: T, _ name: (T) -> String) {
         if let i = list.firstIndex(where: { name($0) == name(item) }) { list[i] = item } else { list.append(item) }

@@ -109,7 +109,7 @@ public final class OmniModel: @unchecked Sendable {
                                      explicitPlacement: explicitPlacement, components: components)
         let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
             .flatMap(\.tensorNames))
-        let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.device,
+        let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.hostDevice,
                                    diskKeys: diskKeys)
         if options.preload {
             // Only what this model runs: the thinker's text decoder, the towers and the talker (token2wav is

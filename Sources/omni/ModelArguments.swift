@@ -13,11 +13,14 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Attention backend: flash_attention_2, eager, or a registered one (falls back to eager).")
     var attention: String = "flash_attention_2"
 
-    @Option(name: .customLong("device-map"), help: "Placement: auto, cpu, sequential, balanced.")
+    @Option(name: .customLong("device-map"), help: "Placement: auto (a GPU when one is present), cpu, cuda:0, sequential, balanced.")
     var deviceMap: String = "auto"
 
-    @Option(name: .customLong("max-memory"), help: "Budgets, e.g. cpu=8GiB,disk=64GiB.")
+    @Option(name: .customLong("max-memory"), help: "Budgets, e.g. cpu=8GiB,disk=64GiB,cuda:0=20GiB.")
     var maxMemory: String?
+
+    @Option(name: .customLong("compute-dtype"), help: "GEMM precision on a GPU: f32 (parity) or bf16 (speed).")
+    var computeDType: String = "f32"
 
     @Option(help: "Branch, tag or commit in the Hugging Face cache.")
     var revision: String?
@@ -31,6 +34,15 @@ struct ModelArguments: ParsableArguments {
         _ = try dtypePolicy()
         _ = try budgets()
         _ = try deviceMapValue()
+        _ = try computePrecision()
+    }
+
+    /// `--compute-dtype` as a precision.
+    func computePrecision() throws -> ComputePrecision {
+        guard let p = ComputePrecision(rawValue: computeDType) else {
+            throw ValidationError("argument --compute-dtype: expected f32 or bf16, got '\(computeDType)'")
+        }
+        return p
     }
 
     /// The dtype policy `--dtype` describes.
@@ -87,6 +99,7 @@ struct ModelArguments: ParsableArguments {
         var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
                                   maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
         options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens, talkerMaxNewTokens: talkerNewTokens)
+        options.computePrecision = try computePrecision()
         if isatty(STDERR_FILENO) != 0 { options.progress = TerminalProgress.report }
         let model = try OmniModel.fromPretrained(model, options: options, threads: threads)
         TerminalProgress.finish()

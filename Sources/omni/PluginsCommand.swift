@@ -30,6 +30,15 @@ struct PluginsCommand: ParsableCommand {
         }
         print("\nplacement strategies:")
         for s in r.placementStrategies { print("  \(s.name)") }
+        print("\ncompute devices:")
+        for d in r.computeDevices {
+            switch d.probe() {
+            case let .available(devices):
+                print("  \(d.deviceKind)  available: " + devices.map(\.description).joined(separator: "; "))
+            case let .unavailable(reason):
+                print("  \(d.deviceKind)  unavailable: \(reason)")
+            }
+        }
         print("\nmedia decoders (first match decodes):")
         for d in r.mediaDecoders {
             let c = d.capabilities

@@ -16,6 +16,9 @@ public struct GraphResult: @unchecked Sendable {
 public protocol GraphExecutor: AnyObject, Sendable {
     /// The device activations and caches are allocated on.
     var device: any Device { get }
+    /// Where weights are read to on the host before a run binds them (defaults to `device`; a GPU executor answers
+    /// the CPU, and uploads each weight once).
+    var hostDevice: any Device { get }
     /// Runs `graph`. With a `bucket` (e.g. "thinker.decode") the plan is cached, keyed by the graph itself, and
     /// reused while the same graph comes back (a bucket keeps its latest plan only). `cache` is written and read by
     /// the graph's `cacheWrite` / `cachedAttention` nodes; each written slot grows by the step's length.

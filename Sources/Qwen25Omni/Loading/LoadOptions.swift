@@ -28,6 +28,8 @@ public struct LoadOptions: Sendable {
     public var preload: Bool = true
     /// The input size placement plans KV-cache and activation memory for.
     public var plannedInput: InputSize = InputSize()
+    /// GEMM precision on a compute device (GPU): f32 (parity) or bf16 (speed). The CPU ignores it.
+    public var computePrecision: ComputePrecision = .f32
 
     public init(dtype: DTypePolicy = .auto, attention: String = "flash_attention_2",
                 attentionPerComponent: [Component: String] = [:], deviceMap: DeviceMap = .strategy("auto"),

@@ -11,10 +11,52 @@ public struct AntiAliasedSnakeBeta: FusedOp {
     public init() {}
     public var description: String { "bigvgan.anti_aliased_snake_beta" }
 
-    /// CPU only so far; a device backend adds its kernel here.
+    /// The CPU kernel, and CUDA C for GPUs (compiled by the CUDA backend).
     public func kernel(for deviceKind: String) -> FusedKernel? {
-        deviceKind == "cpu" ? FusedKernel { try Self.cpu($0, $1, $2) } : nil
+        switch deviceKind {
+        case "cpu": return FusedKernel { try Self.cpu($0, $1, $2) }
+        case "cuda": return FusedKernel(source: Self.cuda)
+        default: return nil
+        }
     }
+
+    /// One thread per output sample (c, m): the six upsampled samples each downsampling tap reads are computed on the
+    /// fly (as `cpu` computes them), so nothing is staged. Arguments: x, alpha, beta, out, C, L.
+    static let cuda: DeviceKernelSource = {
+        let taps = filter.map { "__int_as_float(0x\(String($0.bitPattern, radix: 16)))" }.joined(separator: ", ")
+        let text = """
+        __device__ float omni_snake_up(const float *src, int n, int mm, float ea, float inv) {
+            const float f[12] = {\(taps)};
+            int full = mm + 15;
+            float s = 0.f;
+            for (int k = full & 1; k < 12; k += 2) {
+                int i = (full - k) / 2;
+                if (i >= 0 && i < n + 10) { int j = i - 5; j = j < 0 ? 0 : (j > n - 1 ? n - 1 : j); s += src[j] * f[k]; }
+            }
+            float u = 2.f * s, sn = sinf(u * ea);
+            return u + sn * sn * inv;
+        }
+        extern "C" __global__ void omni_snake_beta_f32(const float *x, const float *alpha, const float *beta, float *y,
+                                                       int C, int n) {
+            const float f[12] = {\(taps)};
+            for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)C * n;
+                 i += (long long)blockDim.x * gridDim.x) {
+                int ch = (int)(i / n), m = (int)(i % n);
+                const float *src = x + (long long)ch * n;
+                float ea = expf(alpha[ch]), inv = 1.f / (expf(beta[ch]) + 1e-9f);
+                float s = 0.f;
+                for (int k = 0; k < 12; k++) {
+                    int mm = 2 * m + k - 5;
+                    mm = mm < 0 ? 0 : (mm > 2 * n - 1 ? 2 * n - 1 : mm);
+                    s += omni_snake_up(src, n, mm, ea, inv) * f[k];
+                }
+                y[i] = s;
+            }
+        }
+        """
+        return DeviceKernelSource(text: text, entry: "omni_snake_beta_f32", items: { _, out in out.elementCount },
+                                  scalars: { inputs, _ in [Int32(inputs[0][0]), Int32(inputs[0][1])] })
+    }()
 
     /// The 12-tap Kaiser-windowed sinc low-pass of BigVGAN's anti-aliasing (`kaiser_sinc_filter1d(0.25, 0.3, 12)`),
     /// computed in Float64 and rounded to Float32, normalized to sum 1.

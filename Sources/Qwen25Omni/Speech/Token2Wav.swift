@@ -50,7 +50,7 @@ public final class Token2Wav: @unchecked Sendable {
                             attention: [String] = ["flash_attention_2", "eager"]) throws -> Token2Wav {
         let config = try OmniConfig.load(directory: directory)
         let source = try registry.weightFormat(for: directory).open(directory)
-        let weights = ModelWeights(source: source, registry: registry, policy: .auto, device: executor.device)
+        let weights = ModelWeights(source: source, registry: registry, policy: .auto, device: executor.hostDevice)
         return try make(config: config, directory: directory, source: source, weights: weights, registry: registry,
                         executor: executor, attention: attention)
     }

@@ -1,0 +1,89 @@
+import OmniCore
+
+/// One attention call on the GPU: device tensors (rows with contiguous columns; strides in elements), the mask, the
+/// scratch the executor allocated (`scratchBytes`), and each query's visible key range (int32 pairs on the device).
+struct CUDAAttentionCall {
+    let shape: AttentionShape
+    let mask: AttentionMask
+    let q: Tensor, k: Tensor, v: Tensor, out: Tensor
+    let qStride: Int, kStride: Int, vStride: Int, outStride: Int
+    /// The additive mask [qLen, kvLen] on the device, when the call has one.
+    let explicit: Tensor?
+    /// (lo, hi) per query: the keys it may see under causal, window and segment masking.
+    let ranges: Tensor
+    let scratch: Tensor
+    let module: CUDAModule
+}
+
+/// An attention implementation on the GPU, under the name users select it by (`eager`, later `flash_attention_2`).
+struct CUDAAttentionKernel {
+    let name: String
+    /// Why it cannot take the call, or nil.
+    let unsupportedReason: @Sendable (AttentionShape, AttentionMask) -> String?
+    /// Device scratch bytes one call needs (the executor allocates and accounts them).
+    let scratchBytes: @Sendable (AttentionShape) -> Int
+    let run: @Sendable (CUDAAttentionCall) throws -> Void
+}
+
+/// The GPU's attention implementations, by name. `eager` is the oracle: scores materialized in device scratch.
+enum CUDAAttentionKernels {
+    static let all: [CUDAAttentionKernel] = [eager]
+
+    static let eager = CUDAAttentionKernel(
+        name: "eager",
+        unsupportedReason: { _, _ in nil },
+        scratchBytes: { s in s.heads * s.queryLength * s.keyLength * 4 },
+        run: { c in
+            let s = c.shape
+            let n = s.heads * s.queryLength * s.keyLength
+            guard n > 0 else { return }
+            try c.module.launch("omni_attn_scores_f32", grid: CUDAModule.blocks(n), block: 256, [
+                .ptr(c.q.address), .ptr(c.k.address), .ptr(c.explicit?.address ?? 0), .ptr(c.ranges.address), .ptr(c.scratch.address),
+                .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads), .int(s.headDim),
+                .long(c.qStride), .long(c.kStride), .f32(s.scale)])
+            try c.module.launch("omni_attn_softmax_f32", grid: s.heads * s.queryLength, block: 256,
+                                [.ptr(c.scratch.address), .ptr(c.ranges.address), .int(s.queryLength), .int(s.keyLength)])
+            try c.module.launch("omni_attn_pv_f32", grid: CUDAModule.blocks(s.heads * s.queryLength * s.headDim), block: 256, [
+                .ptr(c.scratch.address), .ptr(c.v.address), .ptr(c.ranges.address), .ptr(c.out.address),
+                .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads), .int(s.headDim),
+                .long(c.vStride), .long(c.outStride)])
+        })
+}
+
+extension CUDAKernels {
+    /// attention, cacheWrite, cachedAttention.
+    static func registerAttention(into t: inout CUDAKernelTable) {
+        let f = CUDAKernelTable.floats
+        t.register(.attention, dtypes: f) { c in
+            guard case let .attention(_, _, _, m, spec) = c.node.op else { throw c.mismatch() }
+            let q = c.inputs[0], k = c.inputs[1]
+            let mask = AttentionMask(causal: spec.causal, segments: spec.segments, window: spec.window,
+                                     explicit: m == nil ? nil : c.inputs[3])
+            if let e = mask.explicit, e.elementCount != q.shape[0] * k.shape[0] {
+                throw OmniError.invalidArgument(name: "\(c.node.name) mask", expected: "[\(q.shape[0]), \(k.shape[0])]", actual: "\(e.shape)")
+            }
+            c.log = try c.executor.attention(q: q, k: k, v: c.inputs[2], kStride: k.shape[1], vStride: c.inputs[2].shape[1],
+                                             mask: mask, spec: spec, out: c.out, name: c.node.name)
+        }
+        t.register(.cacheWrite, dtypes: f) { c in
+            guard case let .cacheWrite(_, _, slot) = c.node.op else { throw c.mismatch() }
+            let cache = try c.executor.requireCache(c.cache, c.node.name)
+            let k = c.inputs[0], v = c.inputs[1], rows = k.shape[0], start = cache.length(of: slot)
+            try cache.checkAppend(slot: slot, rows: rows, width: k.shape[1])
+            let rowBytes = cache.rowWidth * 4
+            try c.executor.context.copy(from: k.address, to: cache.keys(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
+            try c.executor.context.copy(from: v.address, to: cache.values(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
+            cache.commit(slot: slot, count: rows)
+        }
+        t.register(.cachedAttention, dtypes: f) { c in
+            guard case let .cachedAttention(_, _, spec) = c.node.op, let slot = spec.cacheSlot else { throw c.mismatch() }
+            let cache = try c.executor.requireCache(c.cache, c.node.name)
+            let keys = cache.length(of: slot), rows = c.inputs[0].shape[0]
+            let mask = AttentionMask(causal: spec.causal, keyOffset: keys - rows, window: spec.window)
+            let kt = Tensor(storage: cache.keys(slot).storage, byteOffset: cache.keys(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
+            let vt = Tensor(storage: cache.values(slot).storage, byteOffset: cache.values(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
+            c.log = try c.executor.attention(q: c.inputs[0], k: kt, v: vt, kStride: cache.rowWidth, vStride: cache.rowWidth,
+                                             mask: mask, spec: spec, out: c.out, name: c.node.name)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import CCUDA
+import OmniCore
+
+extension CUDAKernels {
+    /// linear through cuBLASLt (f32 accumulation): an f32 weight runs an f32 GEMM without TF32 (the parity mode); a
+    /// bf16 weight (the speed mode keeps GEMM weights bf16) takes the activations rounded to bf16 by a kernel. The
+    /// bias is added by a kernel after the GEMM.
+    static func registerLinear(into t: inout CUDAKernelTable) {
+        t.register(.linear, dtypes: CUDAKernelTable.floats) { c in
+            let x = c.inputs[0], w = c.inputs[1]
+            let inF = w.shape[w.shape.rank - 1], outF = w.shape[0]
+            let rows = x.elementCount / max(inF, 1)
+            guard w.shape.rank == 2, x.shape.dims.last == inF, c.out.elementCount == rows * outF else {
+                throw OmniError.invalidArgument(name: c.node.name, expected: "x [T, \(inF)] · W [\(outF), \(inF)]ᵀ",
+                                                actual: "x \(x.shape), W \(w.shape)")
+            }
+            try c.executor.gemm(x: x, weight: w, out: c.out, rows: rows, inF: inF, outF: outF)
+            if c.inputs.count > 2 {
+                let n = c.out.elementCount
+                try c.module.launch("omni_bias_add_f32", grid: CUDAModule.blocks(n), block: 256,
+                                    [.ptr(c.out.address), .ptr(c.inputs[2].address), .long(n), .long(outF)])
+            }
+        }
+    }
+}
+
+/// cuBLASLt for one GPU: a handle and a workspace.
+final class CUDABlas: @unchecked Sendable {
+    let context: CUDAContext
+    private let handle: omni_cublasLtHandle
+    /// Workspace for cuBLASLt's algorithms (accounted as scratch).
+    let workspace: Storage
+
+    init(context: CUDAContext, device: CUDADevice) throws {
+        self.context = context
+        var h: omni_cublasLtHandle?
+        let rc = context.api.pointee.cublasLtCreate(&h)
+        guard rc == 0, let h else { throw OmniError.unsupported(what: "cuBLASLt", reasons: ["cublasLtCreate failed: status \(rc)"]) }
+        handle = h
+        workspace = try device.allocate(32 << 20, kind: .scratch)
+    }
+
+    func check(_ rc: omni_cublasStatus, _ what: String) throws {
+        guard rc == 0 else { throw OmniError.unsupported(what: "cuBLASLt \(what)", reasons: ["status \(rc)"]) }
+    }
+
+    /// y [rows, outF] (f32) = x [rows, inF] · W [outF, inF]ᵀ, with x and W both f32 or both bf16 (`type`).
+    /// Column-major view: Y (outF × rows) = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows).
+    func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32) throws {
+        let f = context.api.pointee
+        var desc: omni_cublasLtMatmulDesc?
+        try check(f.cublasLtMatmulDescCreate(&desc, Int32(OMNI_CUBLAS_COMPUTE_32F), Int32(OMNI_CUDA_R_32F)), "matmul desc")
+        defer { _ = f.cublasLtMatmulDescDestroy(desc) }
+        var opT = Int32(OMNI_CUBLAS_OP_T), opN = Int32(OMNI_CUBLAS_OP_N)
+        try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_TRANSA), &opT, 4), "transa")
+        try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_TRANSB), &opN, 4), "transb")
+        var a: omni_cublasLtMatrixLayout?, b: omni_cublasLtMatrixLayout?, d: omni_cublasLtMatrixLayout?
+        try check(f.cublasLtMatrixLayoutCreate(&a, type, UInt64(inF), UInt64(outF), Int64(inF)), "layout A")
+        defer { _ = f.cublasLtMatrixLayoutDestroy(a) }
+        try check(f.cublasLtMatrixLayoutCreate(&b, type, UInt64(inF), UInt64(rows), Int64(inF)), "layout B")
+        defer { _ = f.cublasLtMatrixLayoutDestroy(b) }
+        try check(f.cublasLtMatrixLayoutCreate(&d, Int32(OMNI_CUDA_R_32F), UInt64(outF), UInt64(rows), Int64(outF)), "layout D")
+        defer { _ = f.cublasLtMatrixLayoutDestroy(d) }
+        var alpha: Float = 1, beta: Float = 0
+        let ws = workspace.deviceAddress
+        try check(f.cublasLtMatmul(handle, desc, &alpha, UnsafeRawPointer(bitPattern: UInt(w)), a,
+                                   UnsafeRawPointer(bitPattern: UInt(x)), b, &beta,
+                                   UnsafeRawPointer(bitPattern: UInt(y)), d, UnsafeMutableRawPointer(bitPattern: UInt(y)), d,
+                                   nil, UnsafeMutableRawPointer(bitPattern: UInt(ws)), workspace.byteCount, context.stream),
+                  "matmul \(rows)×\(inF) · \(outF)×\(inF)ᵀ")
+    }
+}

@@ -1,0 +1,53 @@
+// Elementwise kernels over f32 (grid-stride loops; one launch covers any n).
+
+/// y = a + b, b broadcast with period bn (bn == n: same shape; bn == D: a row added to every row).
+extern "C" __global__ void omni_add_f32(const float *a, const float *b, float *y, long long n, long long bn) {
+    OMNI_GRID_STRIDE(i, n) y[i] = a[i] + b[i % bn];
+}
+
+/// y = a ⊙ b, broadcast as omni_add_f32.
+extern "C" __global__ void omni_mul_f32(const float *a, const float *b, float *y, long long n, long long bn) {
+    OMNI_GRID_STRIDE(i, n) y[i] = a[i] * b[i % bn];
+}
+
+/// y = x · f.
+extern "C" __global__ void omni_scale_f32(const float *x, float *y, long long n, float f) {
+    OMNI_GRID_STRIDE(i, n) y[i] = x[i] * f;
+}
+
+/// y = x · sigmoid(x).
+extern "C" __global__ void omni_silu_f32(const float *x, float *y, long long n) {
+    OMNI_GRID_STRIDE(i, n) { float v = x[i]; y[i] = v / (1.f + expf(-v)); }
+}
+
+/// y = silu(g) ⊙ u.
+extern "C" __global__ void omni_swiglu_f32(const float *g, const float *u, float *y, long long n) {
+    OMNI_GRID_STRIDE(i, n) { float v = g[i]; y[i] = v / (1.f + expf(-v)) * u[i]; }
+}
+
+/// GELU: exact (erf) or, with tanhApprox, the tanh approximation.
+extern "C" __global__ void omni_gelu_f32(const float *x, float *y, long long n, int tanhApprox) {
+    OMNI_GRID_STRIDE(i, n) {
+        float v = x[i];
+        if (tanhApprox) y[i] = 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+        else y[i] = 0.5f * v * (1.f + erff(v * 0.7071067811865476f));
+    }
+}
+
+/// kind 0 relu, 1 sigmoid, 2 tanh, 3 sqrt(max(x, floor)).
+extern "C" __global__ void omni_unary_f32(const float *x, float *y, long long n, int kind, float floor) {
+    OMNI_GRID_STRIDE(i, n) {
+        float v = x[i];
+        y[i] = kind == 0 ? fmaxf(v, 0.f) : kind == 1 ? 1.f / (1.f + expf(-v)) : kind == 2 ? tanhf(v) : sqrtf(fmaxf(v, floor));
+    }
+}
+
+/// y[r, c] += bias[c] for y [n / cols, cols].
+extern "C" __global__ void omni_bias_add_f32(float *y, const float *bias, long long n, long long cols) {
+    OMNI_GRID_STRIDE(i, n) y[i] += bias[i % cols];
+}
+
+/// bf16 copy of f32 x (the activations of a bf16 GEMM).
+extern "C" __global__ void omni_cast_f32_bf16(const float *x, unsigned short *y, long long n) {
+    OMNI_GRID_STRIDE(i, n) y[i] = omni_f32_to_bf16(x[i]);
+}

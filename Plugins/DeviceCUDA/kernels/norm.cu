@@ -1,0 +1,42 @@
+// Row-wise reductions: one block per row.
+
+/// RMSNorm of x [rows, d] with weight [d]: y = x / sqrt(mean(x²) + eps) · w.
+extern "C" __global__ void omni_rms_norm_f32(const float *x, const float *w, float *y, int d, float eps) {
+    const float *xr = x + (long long)blockIdx.x * d;
+    float *yr = y + (long long)blockIdx.x * d;
+    float s = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) s += xr[j] * xr[j];
+    float inv = rsqrtf(omni_block_sum(s) / d + eps);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = xr[j] * inv * w[j];
+}
+
+/// LayerNorm of x [rows, d] (biased variance); w and b may be null.
+extern "C" __global__ void omni_layer_norm_f32(const float *x, const float *w, const float *b, float *y, int d, float eps) {
+    const float *xr = x + (long long)blockIdx.x * d;
+    float *yr = y + (long long)blockIdx.x * d;
+    float s = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) s += xr[j];
+    float mean = omni_block_sum(s) / d;
+    float v = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) { float c = xr[j] - mean; v += c * c; }
+    float inv = rsqrtf(omni_block_sum(v) / d + eps);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) {
+        float o = (xr[j] - mean) * inv;
+        if (w) o *= w[j];
+        if (b) o += b[j];
+        yr[j] = o;
+    }
+}
+
+/// Softmax over the last axis of x [rows, d], max-subtracted.
+extern "C" __global__ void omni_softmax_f32(const float *x, float *y, int d) {
+    const float *xr = x + (long long)blockIdx.x * d;
+    float *yr = y + (long long)blockIdx.x * d;
+    float m = OMNI_NEG_INF;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) m = fmaxf(m, xr[j]);
+    m = omni_block_max(m);
+    float s = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) s += expf(xr[j] - m);
+    float inv = 1.f / omni_block_sum(s);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = expf(xr[j] - m) * inv;
+}
