@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The CUDA benchmark on the H200 (run from the repository root on the GPU machine, through the `run` tool):
 #
-#   bash Benchmarks/cuda/run_h200.sh [--kernels] [--sdpa] [--transformers] [--omni BINARY_OR_XZ] [--rounds N]
+#   bash Benchmarks/cuda/run_h200.sh [--kernels] [--sdpa] [--transformers] [--check BIN] [--omni BIN] [--rounds N]
 #
 #   --kernels       build Benchmarks/cuda/bench_{flash,decode,gemv}.cu with nvcc (sm_90) and run them: checks
 #                   against f64 references and timings of our CUDA kernels (Plugins/DeviceCUDA/kernels).
 #   --sdpa          torch's scaled_dot_product_attention on the same attention shapes (kernel against kernel).
 #   --transformers  Benchmarks/cuda/bench_transformers.py alone (sdpa and eager; prefill, decode, towers).
+#   --check BIN     the cuda-check program (conformance, flash_attention_2 and split-K against GPU eager, GEMV).
 #   --omni BIN      the whole-model comparison: writes the synthetic 7B checkpoint with numpy
 #                   (Benchmarks/make_synthetic_omni7b.py), then for N rounds runs our
 #                   `omni bench prefill/decode/towers … --device-map cuda:0` rows and transformers' sdpa rows one
@@ -16,15 +17,16 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUTDIR=${OUT:-/tmp/omni-h200}
 mkdir -p "$OUTDIR"
-KERNELS=0; SDPA=0; TRANSFORMERS=0; OMNI=""; ROUNDS=2
+KERNELS=0; SDPA=0; TRANSFORMERS=0; OMNI=""; CHECK=""; ROUNDS=2
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --kernels) KERNELS=1; shift ;;
         --sdpa) SDPA=1; shift ;;
         --transformers) TRANSFORMERS=1; shift ;;
         --omni) OMNI="$2"; shift 2 ;;
+        --check) CHECK="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--kernels] [--sdpa] [--transformers] [--omni BIN] [--rounds N]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--kernels] [--sdpa] [--transformers] [--check BIN] [--omni BIN] [--rounds N]" >&2; exit 2 ;;
     esac
 done
 export PYTHONUNBUFFERED=1
@@ -56,10 +58,20 @@ if [[ $TRANSFORMERS == 1 ]]; then
     python3 Benchmarks/cuda/bench_transformers.py --towers --runs 3 2>&1 | tee "$OUTDIR/transformers.jsonl"
 fi
 
+unpack() {  # a binary, or its .xz, to /tmp/omni-bin/NAME
+    mkdir -p /tmp/omni-bin
+    local out=/tmp/omni-bin/$(basename "${1%.xz}")
+    if [[ "$1" == *.xz ]]; then xz -dc "$1" >"$out"; else cp "$1" "$out"; fi
+    chmod +x "$out"; echo "$out"
+}
+
+if [[ -n "$CHECK" ]]; then
+    "$(unpack "$CHECK")" 2>&1 | tee "$OUTDIR/cuda_check.log"
+    echo "cuda-check rc ${PIPESTATUS[0]}"
+fi
+
 if [[ -n "$OMNI" ]]; then
-    BIN=/tmp/omni-bin/omni; mkdir -p /tmp/omni-bin
-    if [[ "$OMNI" == *.xz ]]; then xz -dc "$OMNI" >$BIN; else cp "$OMNI" $BIN; fi
-    chmod +x $BIN
+    BIN=$(unpack "$OMNI")
     CKPT=/tmp/omni7b
     [[ -f $CKPT/config.json ]] || python3 Benchmarks/make_synthetic_omni7b.py $CKPT >"$OUTDIR/synthetic.log" 2>&1
     LOG="$OUTDIR/omni_vs_transformers.log"
@@ -67,10 +79,10 @@ if [[ -n "$OMNI" ]]; then
     for r in $(seq 1 "$ROUNDS"); do
         for n in 512 2048 8192; do
             echo "[omni round $r]" >>"$LOG"
-            $BIN bench prefill $CKPT --dtype bf16 --device-map cuda:0 --tokens $n --runs 3 2>&1 | tee -a "$LOG"
+            $BIN bench prefill $CKPT --dtype bf16 --compute-dtype bf16 --device-map cuda:0 --tokens $n --runs 3 2>&1 | tee -a "$LOG"
         done
-        $BIN bench decode $CKPT --dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 2>&1 | tee -a "$LOG"
-        $BIN bench towers $CKPT --dtype bf16 --device-map cuda:0 --runs 3 2>&1 | tee -a "$LOG"
+        $BIN bench decode $CKPT --dtype bf16 --compute-dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 2>&1 | tee -a "$LOG"
+        $BIN bench towers $CKPT --dtype bf16 --compute-dtype bf16 --device-map cuda:0 --runs 3 2>&1 | tee -a "$LOG"
         echo "[transformers round $r]" >>"$LOG"
         python3 Benchmarks/cuda/bench_transformers.py --attn sdpa --towers --runs 3 2>&1 | tee -a "$LOG"
     done
