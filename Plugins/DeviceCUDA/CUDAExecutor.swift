@@ -243,7 +243,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             let s = try scratch(&attentionScratch, kernel.scratchBytes(shape))
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
                                              kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
-                                             ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module))
+                                             ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,
+                                             precision: precision))
             return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
         }
         throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log)

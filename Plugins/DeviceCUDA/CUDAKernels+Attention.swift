@@ -13,6 +13,8 @@ struct CUDAAttentionCall {
     let ranges: Tensor
     let scratch: Tensor
     let module: CUDAModule
+    /// The executor's compute mode: f32 (parity) or bf16 (tensor cores allowed).
+    var precision: ComputePrecision = .f32
 }
 
 /// An attention implementation on the GPU, under the name users select it by (`eager`, later `flash_attention_2`).
@@ -27,7 +29,7 @@ struct CUDAAttentionKernel {
 
 /// The GPU's attention implementations, by name. `eager` is the oracle: scores materialized in device scratch.
 enum CUDAAttentionKernels {
-    static let all: [CUDAAttentionKernel] = [eager]
+    static let all: [CUDAAttentionKernel] = [flash2, eager]
 
     static let eager = CUDAAttentionKernel(
         name: "eager",

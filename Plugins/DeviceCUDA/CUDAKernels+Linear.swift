@@ -14,6 +14,8 @@ extension CUDAKernels {
                 throw OmniError.invalidArgument(name: c.node.name, expected: "x [T, \(inF)] · W [\(outF), \(inF)]ᵀ",
                                                 actual: "x \(x.shape), W \(w.shape)")
             }
+            if try CUDAKernels.gemv(c, x: x, weight: w, bias: c.inputs.count > 2 ? c.inputs[2] : nil, rows: rows, inF: inF,
+                                    outF: outF) { return }
             try c.executor.gemm(x: x, weight: w, out: c.out, rows: rows, inF: inF, outF: outF)
             if c.inputs.count > 2 {
                 let n = c.out.elementCount

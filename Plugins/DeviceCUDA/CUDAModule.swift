@@ -70,6 +70,8 @@ final class CUDAModule: @unchecked Sendable {
     let context: CUDAContext
     private let module: omni_CUmodule
     private var functions: [String: omni_CUfunction] = [:]
+    /// The dynamic shared-memory limit raised so far, per kernel (beyond the default 48 KiB).
+    private var sharedLimits: [String: Int] = [:]
 
     init(context: CUDAContext, source: String = CUDACompiler.source) throws {
         self.context = context
@@ -93,6 +95,11 @@ final class CUDAModule: @unchecked Sendable {
     func launch(_ name: String, grid: Int, block: Int, shared: Int = 0, _ args: [CUDAArg]) throws {
         guard grid > 0 else { return }
         let fn = try function(name)
+        if shared > 48 << 10, (sharedLimits[name] ?? 0) < shared {
+            // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (8): flash attention's 32-row tiles take ~100 KiB.
+            try context.check(context.api.pointee.cuFuncSetAttribute(fn, 8, Int32(shared)), "shared memory limit of \(name)")
+            sharedLimits[name] = shared
+        }
         let slots = args.map { $0.allocate() }
         defer { slots.forEach { $0.deallocate() } }
         var params: [UnsafeMutableRawPointer?] = slots

@@ -88,6 +88,7 @@ static int load_driver(const char *libdir) {
     SYM(cuda, cuModuleGetFunction, "cuModuleGetFunction");
     SYM(cuda, cuLaunchKernel, "cuLaunchKernel");
     SYM(cuda, cuGetErrorString, "cuGetErrorString");
+    SYM(cuda, cuFuncSetAttribute, "cuFuncSetAttribute");
     return OMNI_CUDA_OK;
 }
 

@@ -41,4 +41,8 @@ do {
     print("snake beta (fused, CUDA source) vs CPU: rel err \(err)")
     if !(err <= 1e-5) { failed = true }
 }
+// The cuda-kernels kernels inside the executor (FlashChecks.swift).
+if !(try checkFlashAgainstEager(registry: registry)) { failed = true }
+if !(try checkDecodeAgainstEager(registry: registry)) { failed = true }
+if !(try checkGemvAgainstCPU(registry: registry)) { failed = true }
 exit(failed ? 1 : 0)

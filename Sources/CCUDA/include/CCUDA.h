@@ -73,6 +73,8 @@ typedef struct {
     omni_CUresult (* OMNI_NONNULL cuLaunchKernel)(omni_CUfunction, unsigned int, unsigned int, unsigned int, unsigned int,
                                     unsigned int, unsigned int, unsigned int, omni_CUstream, void **, void **);
     omni_CUresult (* OMNI_NONNULL cuGetErrorString)(omni_CUresult, const char **);
+    /// For kernels that take more than 48 KiB of dynamic shared memory (attribute 8, the dynamic limit).
+    omni_CUresult (* OMNI_NONNULL cuFuncSetAttribute)(omni_CUfunction, int, int);
     // NVRTC.
     omni_nvrtcResult (* OMNI_NONNULL nvrtcVersion)(int *, int *);
     omni_nvrtcResult (* OMNI_NONNULL nvrtcCreateProgram)(omni_nvrtcProgram *, const char *, const char *, int, const char *const *,

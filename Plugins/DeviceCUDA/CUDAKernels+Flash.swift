@@ -1,0 +1,97 @@
+import OmniCore
+
+/// The CUDA side of the `flash_attention_2` backend (kernels/flash_attention.cu and kernels/decode_attention.cu;
+/// eager stays the oracle):
+/// - a few query rows over a longer key range without segments or an explicit mask (decode): split-K
+///   flash-decoding, f32 throughout, one block per (KV head, key chunk) serving all of its query heads;
+/// - otherwise, in the bf16 compute mode with head dim 64, 80 or 128: flash-attention-2 on the tensor cores (K and V
+///   rounded to bf16 once into scratch, f32 accumulation and softmax);
+/// - otherwise (the f32 parity mode, other head dims): the same online softmax in f32 arithmetic.
+/// The structural mask arrives as each query's visible key range (`ranges`), the explicit mask as is.
+extension CUDAAttentionKernels {
+    static let flash2 = CUDAAttentionKernel(
+        name: "flash_attention_2",
+        unsupportedReason: { s, _ in
+            s.headDim % 4 == 0 && s.headDim <= 256 ? nil : "head dim \(s.headDim) (the CUDA kernels take multiples of 4 up to 256)"
+        },
+        scratchBytes: { s in CUDAFlash.scratchBytes(s) },
+        run: { c in try CUDAFlash.run(c) })
+}
+
+/// Kernel choice and launch geometry for `flash_attention_2` on the GPU.
+enum CUDAFlash {
+    /// Head dims with tensor-core and split-K kernels.
+    static let kernelDims: Set<Int> = [64, 80, 128]
+    /// Most (query head, query row) pairs one split-K block holds (the kernel's register tile).
+    static let maxDecodeRows = 32
+    /// Split-K blocks aimed at (about two per multiprocessor on the H200's 132).
+    static let decodeBlocks = 264
+
+    /// Whether the split-K decode kernel takes this call.
+    static func usesDecode(_ s: AttentionShape, _ m: AttentionMask) -> Bool {
+        kernelDims.contains(s.headDim) && m.segments == nil && m.explicit == nil && s.queryLength <= 4
+            && (s.heads / s.kvHeads) * s.queryLength <= maxDecodeRows && s.keyLength > 0
+    }
+
+    /// Keys per split-K block: about `decodeBlocks` blocks, 32 … 256 keys each (shared memory ≤ 48 KiB).
+    static func decodeChunk(keys: Int, kvHeads: Int) -> Int {
+        let splits = max(1, (decodeBlocks + kvHeads - 1) / kvHeads)
+        let chunk = ((keys + splits - 1) / splits + 31) / 32 * 32
+        return min(256, max(32, chunk))
+    }
+
+    /// Enough for either path: bf16 K and V, or the split-K partial results.
+    static func scratchBytes(_ s: AttentionShape) -> Int {
+        let kv = 2 * ((s.keyLength * s.kvHeads * s.headDim * 2 + 255) / 256 * 256)
+        guard s.queryLength <= 4 else { return kv }
+        let splits = (s.keyLength + 31) / 32
+        return max(kv, splits * s.heads * s.queryLength * (s.headDim + 2) * 4)
+    }
+
+    static func run(_ c: CUDAAttentionCall) throws {
+        let s = c.shape, d = s.headDim
+        guard s.queryLength > 0, s.heads > 0 else { return }
+        if usesDecode(s, c.mask) { return try decode(c) }
+        let explicit = c.explicit?.address ?? 0
+        if c.precision == .bf16, kernelDims.contains(d), c.qStride % 4 == 0, c.kStride % 4 == 0, c.vStride % 4 == 0 {
+            let width = s.kvHeads * d, n4 = s.keyLength * width / 4
+            let kb = c.scratch.address, vb = kb + UInt64((s.keyLength * width * 2 + 255) / 256 * 256)
+            try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
+                                [.ptr(c.k.address), .int(s.keyLength), .int(width), .int(c.kStride), .ptr(kb)])
+            try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
+                                [.ptr(c.v.address), .int(s.keyLength), .int(width), .int(c.vStride), .ptr(vb)])
+            // 32 query rows a warp (FA2's split) from 1024 rows on, and for the towers' 80; 16 below (H200 runs).
+            let wide = d == 80 || (d == 128 && s.queryLength >= 1024)
+            let rows = wide ? 128 : 64
+            let shared = wide ? (rows + 4 * 64) * (d + 8) * 2 : 4 * 64 * (d + 8) * 2
+            let name = wide ? "omni_flash_attn_fwd_d\(d)_mt2" : "omni_flash_attn_fwd_d\(d)"
+            try c.module.launch(name, grid: s.heads * ((s.queryLength + rows - 1) / rows), block: 128, shared: shared, [
+                .ptr(c.q.address), .int(c.qStride), .ptr(kb), .int(width), .ptr(vb), .int(width),
+                .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),
+                .int(s.kvHeads), .f32(s.scale), .int(0), .int(0), .int(0), .ptr(0), .int(0), .ptr(explicit),
+                .ptr(c.ranges.address)])
+        } else {
+            try c.module.launch("omni_flash_attn_fwd_f32", grid: (s.queryLength * s.heads + 3) / 4, block: 128, [
+                .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
+                .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),
+                .int(s.kvHeads), .int(d), .f32(s.scale), .int(0), .int(0), .int(0), .ptr(0), .int(0), .ptr(explicit),
+                .ptr(c.ranges.address)])
+        }
+    }
+
+    /// Split-K over the key range, then one combine launch.
+    static func decode(_ c: CUDAAttentionCall) throws {
+        let s = c.shape, d = s.headDim
+        let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads)
+        let splits = (s.keyLength + chunk - 1) / chunk
+        let rows = (s.heads / s.kvHeads) * s.queryLength
+        try c.module.launch("omni_attn_decode_split_d\(d)", grid: s.kvHeads * splits, block: 128,
+                            shared: 4 * rows * (d + chunk), [
+            .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
+            .ptr(c.scratch.address), .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads),
+            .int(c.mask.causal ? 1 : 0), .int(c.mask.keyOffset), .int(c.mask.window ?? 0), .f32(s.scale), .int(chunk)])
+        try c.module.launch("omni_attn_decode_combine", grid: s.heads * s.queryLength, block: 128, [
+            .ptr(c.scratch.address), .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.heads), .int(d),
+            .int(splits)])
+    }
+}

@@ -1,0 +1,124 @@
+// The CUDA kernels of branch cuda-kernels inside the executor: flash_attention_2 (prefill and split-K decode) against
+// the GPU's eager (the oracle), and the decode GEMV against the CPU executor. One line per case; false on failure.
+import DeviceCUDA
+import Foundation
+import OmniCore
+import OmniExec
+import OmniTestSupport
+
+private struct FlashCase {
+    let label: String
+    let tokens: Int, heads: Int, kvHeads: Int, headDim: Int
+    var causal = false
+    var window: Int? = nil
+    var segments: [Int]? = nil
+    var explicit = false
+}
+
+/// GPU flash_attention_2 against GPU eager: within 1e-5 where the f32 kernels run (parity mode, or head dims without
+/// a tensor-core kernel), within 2e-2 where bf16 tensor cores run (the bf16 mode's logits tolerance).
+func checkFlashAgainstEager(registry: PluginRegistry) throws -> Bool {
+    let cases = [
+        FlashCase(label: "thinker causal", tokens: 300, heads: 28, kvHeads: 4, headDim: 128, causal: true),
+        FlashCase(label: "thinker causal, 32-row tiles", tokens: 1100, heads: 4, kvHeads: 2, headDim: 128, causal: true),
+        FlashCase(label: "vision segments", tokens: 200, heads: 16, kvHeads: 16, headDim: 80, segments: [0, 64, 65, 200]),
+        FlashCase(label: "audio windows", tokens: 250, heads: 20, kvHeads: 20, headDim: 64, segments: [0, 100, 200, 250]),
+        FlashCase(label: "sliding window", tokens: 190, heads: 8, kvHeads: 2, headDim: 128, causal: true, window: 50),
+        FlashCase(label: "explicit mask", tokens: 90, heads: 4, kvHeads: 1, headDim: 64, explicit: true),
+        FlashCase(label: "head dim 32 (f32 kernel)", tokens: 70, heads: 4, kvHeads: 2, headDim: 32, causal: true),
+    ]
+    var ok = true
+    for precision in [ComputePrecision.f32, .bf16] {
+        let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: precision, host: CPUDevice())
+        for c in cases {
+            var rng = SeededGenerator(seed: UInt64(c.tokens * 31 + c.headDim))
+            func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
+            let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
+            var inputs = ["q": Tensor(rand(c.tokens * qw), shape: [c.tokens, qw]),
+                          "k": Tensor(rand(c.tokens * kw), shape: [c.tokens, kw]),
+                          "v": Tensor(rand(c.tokens * kw), shape: [c.tokens, kw])]
+            if c.explicit {
+                var m = (0..<(c.tokens * c.tokens)).map { _ in Float.random(in: 0..<1, using: &rng) < 0.2 ? -Float.infinity : 0.5 * rng.normal() }
+                for j in 0..<c.tokens { m[3 * c.tokens + j] = -.infinity }  // row 3 sees nothing: zeros
+                inputs["m"] = Tensor(m, shape: [c.tokens, c.tokens])
+            }
+            var outs: [String: [Float]] = [:]
+            for backend in ["eager", "flash_attention_2"] {
+                var g = Graph()
+                let q = g.input("q", shape: [c.tokens, qw]), k = g.input("k", shape: [c.tokens, kw])
+                let v = g.input("v", shape: [c.tokens, kw])
+                let m = c.explicit ? g.input("m", shape: [c.tokens, c.tokens]) : nil
+                let spec = AttentionSpec(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, causal: c.causal,
+                                         window: c.window, segments: c.segments, backendChain: [backend])
+                g.markOutput(g.attention(q: q, k: k, v: v, mask: m, spec: spec, name: "o"))
+                let r = try exec.run(g, bucket: nil, inputs: inputs, weights: InMemoryWeights([:]), cache: nil, keep: [])
+                outs[backend] = try r["o"]?.floats() ?? []
+            }
+            let tensorCores = precision == .bf16 && [64, 80, 128].contains(c.headDim)
+            let tol: Float = tensorCores ? 2e-2 : 1e-5
+            let err = Tolerance.relativeMaxError(outs["flash_attention_2"]!, outs["eager"]!)
+            let pass = err <= tol
+            ok = ok && pass
+            print("flash_attention_2 vs eager (\(precision), \(c.label)): rel err \(err), tol \(tol) \(pass ? "ok" : "FAIL")")
+        }
+    }
+    return ok
+}
+
+/// Decode over a KV cache: prefill 600 rows, then 1 and 3 rows, flash_attention_2 (split-K) against eager.
+func checkDecodeAgainstEager(registry: PluginRegistry) throws -> Bool {
+    let heads = 28, kvHeads = 4, hd = 128, qw = heads * hd, kw = kvHeads * hd
+    var rng = SeededGenerator(seed: 11)
+    func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
+    let steps = [600, 1, 3]
+    let data = steps.map { t in ["q": Tensor(rand(t * qw), shape: [t, qw]), "k": Tensor(rand(t * kw), shape: [t, kw]),
+                                 "v": Tensor(rand(t * kw), shape: [t, kw])] }
+    let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: .f32, host: CPUDevice())
+    var outs: [String: [[Float]]] = [:]
+    for backend in ["eager", "flash_attention_2"] {
+        let cache = try KVCache(slots: 1, capacity: 1024, rowWidth: kw, device: exec.device)
+        for (i, t) in steps.enumerated() {
+            var g = Graph()
+            let q = g.input("q", shape: [t, qw]), k = g.input("k", shape: [t, kw]), v = g.input("v", shape: [t, kw])
+            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: 0,
+                                     backendChain: [backend])
+            g.markOutput(g.attention(q: q, k: k, v: v, spec: spec, name: "o"))
+            let r = try exec.run(g, bucket: nil, inputs: data[i], weights: InMemoryWeights([:]), cache: cache, keep: [])
+            outs[backend, default: []].append(try r["o"]?.floats() ?? [])
+        }
+    }
+    var ok = true
+    for (i, t) in steps.enumerated() where i > 0 {
+        let err = Tolerance.relativeMaxError(outs["flash_attention_2"]![i], outs["eager"]![i])
+        let pass = err <= 1e-5
+        ok = ok && pass
+        print("split-K decode vs eager (\(t) row(s) after \(steps[0]) cached): rel err \(err) \(pass ? "ok" : "FAIL")")
+    }
+    return ok
+}
+
+/// The bf16 decode GEMV (≤ 8 rows) against the CPU executor in f32, with weights that bf16 holds exactly.
+func checkGemvAgainstCPU(registry: PluginRegistry) throws -> Bool {
+    var ok = true
+    var rng = SeededGenerator(seed: 5)
+    for rows in [1, 3, 8] {
+        let inF = 512, outF = 301
+        let w = (0..<(outF * inF)).map { _ in Scalar.bf16ToFloat(Scalar.floatToBF16(0.05 * rng.normal())) }
+        let b = (0..<outF).map { _ in rng.normal() }
+        let x = (0..<(rows * inF)).map { _ in rng.normal() }
+        var g = Graph()
+        let xi = g.input("x", shape: [rows, inF])
+        let wi = g.weight("w", shape: [outF, inF]), bi = g.weight("b", shape: [outF])
+        g.markOutput(g.linear(xi, wi, bias: bi, name: "y"))
+        let weights = InMemoryWeights(["w": Tensor(w, shape: [outF, inF]), "b": Tensor(b, shape: [outF])])
+        let inputs = ["x": Tensor(x, shape: [rows, inF])]
+        let cpu = try Executor(registry: registry, threads: 1).run(g, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
+        let gpu = try CUDAExecutor(ordinal: 0, registry: registry, precision: .bf16, host: CPUDevice())
+            .run(g, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
+        let err = Tolerance.relativeMaxError(try gpu["y"]?.floats() ?? [], try cpu["y"]?.floats() ?? [])
+        let pass = err <= 1e-5
+        ok = ok && pass
+        print("bf16 GEMV (\(rows) row(s), \(outF)×\(inF), bias) vs CPU f32: rel err \(err) \(pass ? "ok" : "FAIL")")
+    }
+    return ok
+}
