@@ -42,7 +42,8 @@ final class PrefillKernelTests: XCTestCase {
     /// scratch slots are reused), with uneven block widths; the bias is fused into the GEMM. 1, 2 and 3 threads.
     func testBlockedGEMMWithBiasMatchesReferenceForWidenedAndF32Weights() throws {
         var rng = SeededGenerator(seed: 16)
-        let t = 7, inF = 1024, outF = 4112
+        // More rows than the small-batch path takes (≤ Kernels.smallBatchRows), so the GEMM path runs.
+        let t = Kernels.smallBatchRows + 4, inF = 1024, outF = 4112
         XCTAssertGreaterThan(outF * inF, Kernels.gemmPanelFloats, "the case must need several widened blocks")
         let x = random(t * inF, &rng), b = random(outF, &rng)
         let raw = random(outF * inF, &rng, scale: 0.05)

@@ -62,20 +62,33 @@ public struct RunMemory: Sendable, Hashable {
                 scratch(shape, AttentionMask(causal: spec.causal, keyOffset: cachedRows, window: spec.window),
                         spec.backendChain)
             case let .linear(x, w, _):
-                // Mirrors Kernels.linear: rows ≤ 2 prepare x once in slot 0 (bf16, q8_0); more rows widen 64-row
-                // panels of a non-f32 weight into one slot per thread range (ranges of 16-row multiples).
+                // Mirrors Kernels.linear: 2 … 16 rows of f32/bf16/q8_0 take the small-batch path (x prepared for all
+                // rows in slot 0); ≤ 2 rows otherwise prepare one row of x in slot 0 (bf16, q8_0, q4_0); more rows
+                // go to Kernels.gemm, which widens a non-f32 weight a column block at a time into one slot per
+                // thread (blocks split as `split(outF, parts:, multiple: 16)` does).
                 guard let key = weightKey(w) else { continue }
                 let dtype = weightDType(key)
                 let t = graph[x].shape[0], inF = graph[x].shape[graph[x].shape.rank - 1], outF = graph[w].shape[0]
-                if t <= 2 {
+                let smallBatch = t >= 2 && t <= 16 && [.f32, .bf16, .q8_0].contains(dtype) && (dtype != .q8_0 || inF % 32 == 0)
+                if smallBatch {
+                    if dtype == .bf16 { need(0, t * inF) }
+                    if dtype == .q8_0 { need(0, (t * (inF / 32 * 34) + 3) / 4) }
+                } else if t <= 2 {
                     if dtype == .bf16 { need(0, inF) }
                     if dtype == .q8_0 { need(0, (inF / 32 * 34 + 3) / 4) }
+                    if dtype == .q4_0 {
+                        let nb = inF / 32, bytes = (nb * 34 + 31) / 32 * 32 + nb * (32 + 4)   // omni_q4_0_prepared_bytes
+                        need(0, (bytes + 3) / 4)
+                    }
                 } else if dtype != .f32 {
-                    let parts = max(1, min(threads, (outF + 15) / 16))
-                    var chunk = (outF + parts - 1) / parts
-                    chunk = (chunk + 15) / 16 * 16
-                    let ranges = (outF + max(chunk, 1) - 1) / max(chunk, 1)
-                    for slot in 0..<ranges { need(slot, 64 * inF) }
+                    let panelFloats = 1 << 22, minColumns = 512                           // Kernels.gemm's constants
+                    var parts = threads * (outF / (2 * threads) >= minColumns ? 2 : 1)
+                    parts = max(parts, (outF * inF + panelFloats - 1) / panelFloats)
+                    let p = max(1, min(parts, (outF + 15) / 16))
+                    let chunk = ((outF + p - 1) / p + 15) / 16 * 16
+                    let blocks = (outF + max(chunk, 1) - 1) / max(chunk, 1)
+                    let widest = min(chunk, outF)
+                    for slot in 0..<min(threads, blocks) { need(slot, widest * inF) }
                 }
             default:
                 continue

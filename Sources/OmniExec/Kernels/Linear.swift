@@ -14,6 +14,8 @@ extension Kernels {
         let yp = out.floatPointer
         let wp = w.rawPointer
 
+        // The GEMM path writes the bias itself; the matvec and small-batch paths leave it to the end.
+        var biasAdded = false
         if try linearSmallBatch(x: x, weight: w, out: out, threads: threads, scratch: scratch) {
             // 2 … 16 rows (a batched decode step): weights read once for all rows (LinearSmallBatch.swift).
         } else if t <= 2 {
@@ -59,8 +61,9 @@ extension Kernels {
         } else {
             try gemm(x: xp, rows: t, inF: inF, weight: w, bias: bias?.floatPointer, y: yp, outF: outF, threads: threads,
                      scratch: scratch)
+            biasAdded = true
         }
-        if t <= 2, let b = bias {
+        if !biasAdded, let b = bias {
             let bp = b.floatPointer
             for row in 0..<t {
                 let yr = yp + row * outF
