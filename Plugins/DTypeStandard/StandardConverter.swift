@@ -21,6 +21,10 @@ public struct StandardConverter: DTypeConverter {
         guard supports(from: from, to: to) else {
             throw OmniError.unsupported(what: "conversion \(from)→\(to)", reasons: ["\(name) converts f32/f16/bf16"])
         }
+        guard count >= 0 else {
+            throw OmniError.invalidArgument(name: "count", expected: "0 or more elements for \(from)→\(to)",
+                                            actual: "\(count)")
+        }
         let n = count
         switch (from, to) {
         case (.f32, .f32), (.f16, .f16), (.bf16, .bf16):

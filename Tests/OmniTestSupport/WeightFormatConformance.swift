@@ -8,7 +8,8 @@ import XCTest
 ///
 /// Readers: `canOpen` agrees with `open`, names are sorted and unique, `info` agrees with `tensor`
 /// (dtype, shape, byte span inside a listed file), unknown names throw `missingTensor`, hints do not throw.
-/// Writers (when `capabilities.canWrite`): a write of mixed-dtype tensors reads back bit-exact, in one file
+/// Writers (when `capabilities.canWrite`): a write of tensors of every declared dtype (block types too) reads back
+/// bit-exact, in one file
 /// and sharded, and leaves no temporary files behind.
 public enum WeightFormatConformance {
     /// Runs the reader checks on `url`, which `format` must be able to open.
@@ -53,9 +54,9 @@ public enum WeightFormatConformance {
         var rng = SeededGenerator(seed: 7)
         var entries: [TensorEntry] = []
         var expected: [String: [UInt8]] = [:]
-        for (i, dtype) in [DType.f32, .f16, .bf16, .i64, .i32, .i8, .u8, .bool].enumerated()
-        where format.capabilities.dtypes.contains(dtype) {
-            let shape: Shape = [3, 2 + i]
+        for (i, dtype) in DType.allCases.enumerated() where format.capabilities.dtypes.contains(dtype) {
+            // Block types take whole blocks a row (one or two); bytes round-trip as bytes, whatever they encode.
+            let shape: Shape = dtype.isQuantized ? [3, dtype.blockElements * (1 + i % 2)] : [3, 2 + i]
             let t = Tensor(zeros: shape, dtype: dtype)
             let bytes = (0..<t.byteCount).map { _ in UInt8.random(in: 0...255, using: &rng) & (dtype == .bool ? 1 : 255) }
             bytes.withUnsafeBytes { t.storage.cpuAddress.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

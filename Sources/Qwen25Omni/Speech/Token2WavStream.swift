@@ -6,8 +6,11 @@ import OmniCore
 public struct Token2WavStreamOptions: Sendable, Hashable {
     /// Mel blocks finished per DiT run.
     public var chunkBlocks: Int
-    /// Blocks of already-finished mel before the chunk that the DiT sees again as context.
-    public var leftBlocks: Int
+    /// Blocks of already-finished mel before the chunk that the DiT sees again as context; nil (the default) takes
+    /// twice the DiT's look-back layers (`look_backward_layers`: 4 blocks for Qwen2.5-Omni-7B). The ODE chains its
+    /// evaluations, so context reaches further back than one block per look-back layer: on the speaker variant
+    /// (two look-back layers, 4 RK4 steps) 2 blocks left 5.1e-3 of max|whole| between seams, 4 blocks 3.05e-4.
+    public var leftBlocks: Int?
     /// Blocks of not-yet-final codes after the chunk that the DiT sees as context (the chunk waits for them).
     public var rightBlocks: Int
     /// Mel frames of context on each side of a vocoder piece (BigVGAN's receptive field is about 25 frames).
@@ -15,16 +18,21 @@ public struct Token2WavStreamOptions: Sendable, Hashable {
 
     /// Options; every count must be ≥ 0 (`chunkBlocks` ≥ 1).
     /// Defaults measured on the tiny checkpoints (4 RK4 steps): one block of right context leaves 2% of max|whole|
-    /// between seams, two leave 7e-4 (block 24) to 5e-3 (block 16), three reach fp32 noise (1e-4, block 24).
-    public init(chunkBlocks: Int = 2, leftBlocks: Int = 2, rightBlocks: Int = 2, vocoderContext: Int = 32) {
+    /// between seams, two leave 7e-4 (block 24); more right context changes nothing once the left context is enough.
+    public init(chunkBlocks: Int = 2, leftBlocks: Int? = nil, rightBlocks: Int = 2, vocoderContext: Int = 32) {
         self.chunkBlocks = chunkBlocks
         self.leftBlocks = leftBlocks
         self.rightBlocks = rightBlocks
         self.vocoderContext = vocoderContext
     }
 
+    /// The left context used with `config`: `leftBlocks`, or twice its look-back layers when that is nil.
+    public func leftBlocks(for config: DiTConfig) -> Int {
+        leftBlocks ?? 2 * Set(config.lookBackwardLayers.filter { (0..<config.layers).contains($0) }).count
+    }
+
     func validate() throws {
-        for (v, name, lo) in [(chunkBlocks, "chunkBlocks", 1), (leftBlocks, "leftBlocks", 0), (rightBlocks, "rightBlocks", 0),
+        for (v, name, lo) in [(chunkBlocks, "chunkBlocks", 1), (leftBlocks ?? 0, "leftBlocks", 0), (rightBlocks, "rightBlocks", 0),
                               (vocoderContext, "vocoderContext", 0)] where !(lo...10_000).contains(v) {
             throw OmniError.invalidArgument(name: name, expected: "an integer in \(lo)...10000", actual: "\(v)")
         }
@@ -100,7 +108,7 @@ public final class Token2WavStreamer {
     private func runDiT(final: Bool) throws {
         let c = model.config.dit, bs = c.blockSize, m = c.melDim
         let available = codes.count * c.repeats
-        let chunk = options.chunkBlocks * bs, left = options.leftBlocks * bs, right = options.rightBlocks * bs
+        let chunk = options.chunkBlocks * bs, left = options.leftBlocks(for: c) * bs, right = options.rightBlocks * bs
         while melDone < available {
             let end = min(melDone + chunk, available)
             if !final && (melDone + chunk + right > available) { return }
