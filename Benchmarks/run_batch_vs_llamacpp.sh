@@ -5,9 +5,10 @@
 #
 #   Benchmarks/run_batch_vs_llamacpp.sh [--rounds N] [--runs N] [--tg N]
 #
-# Interleaved A B A B: each round runs llama.cpp then omni for bf16, then for q8_0; every measurement runs under
-# /tmp/swift-build.lock so no build on this machine overlaps it. Needs python3 with llama-cpp-python (pip install
-# llama-cpp-python), and numpy + gguf for the data (Benchmarks/make_synthetic_qwen.py).
+# Interleaved A B A B: each round runs llama.cpp then omni for bf16, then for q8_0; each llama.cpp + omni pair runs
+# in one hold of /tmp/swift-build.lock so no build on this machine overlaps it (the load average is printed with
+# it). Needs python3 with llama-cpp-python (pip install llama-cpp-python), and numpy + gguf for the data
+# (Benchmarks/make_synthetic_qwen.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,16 +32,28 @@ if [[ ! -f "$DATA/omni/config.json" || ! -f "$DATA/qwen2-bf16.gguf" || ! -f "$DA
 fi
 
 declare -A R
+# One lock hold per (round, dtype) pair: llama.cpp then omni back to back, so each pair sees the same load (and a
+# queue of builds waiting for the lock cannot slip in between the two halves of a pair).
+pair() {   # dtype → llama.cpp's lines, "=== omni", omni's lines
+    python3 Benchmarks/llama_batched_bench.py "$DATA/qwen2-$1.gguf" --threads $THREADS --batches $BATCHES --tg "$TG" \
+        --runs "$RUNS" 2>/dev/null
+    echo "=== omni"
+    $OMNI bench batch "$DATA/omni" --dtype "$1" --threads $THREADS --batches $BATCHES --new-tokens "$TG" --runs "$RUNS"
+}
+export -f pair
+export DATA THREADS BATCHES TG RUNS OMNI
 for round in $(seq 1 "$ROUNDS"); do
     for dt in bf16 q8_0; do
-        out=$(flock "$LOCK" python3 Benchmarks/llama_batched_bench.py "$DATA/qwen2-$dt.gguf" --threads $THREADS \
-                  --batches $BATCHES --tg "$TG" --runs "$RUNS" 2>/dev/null)
-        echo "$out" | sed "s/^/[llama.cpp $dt round $round] /" >&2
-        for b in ${BATCHES//,/ }; do R[llama_${dt}_${b}_$round]=$(echo "$out" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p"); done
-        out=$(flock "$LOCK" $OMNI bench batch "$DATA/omni" --dtype $dt --threads $THREADS --batches $BATCHES \
-                  --new-tokens "$TG" --runs "$RUNS")
+        both=$(flock "$LOCK" bash -c "echo \"load \$(cut -d' ' -f1-3 /proc/loadavg)\"; pair $dt")
+        echo "$both" | sed -n '1p' | sed "s/^/[$dt round $round] /" >&2
+        llama=$(echo "$both" | sed -n '2,/^=== omni$/p' | sed '$d')
+        out=$(echo "$both" | sed -n '/^=== omni$/,$p' | sed '1d')
+        echo "$llama" | sed "s/^/[llama.cpp $dt round $round] /" >&2
         echo "$out" | sed "s/^/[omni $dt round $round] /" >&2
-        for b in ${BATCHES//,/ }; do R[omni_${dt}_${b}_$round]=$(echo "$out" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p"); done
+        for b in ${BATCHES//,/ }; do
+            R[llama_${dt}_${b}_$round]=$(echo "$llama" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p")
+            R[omni_${dt}_${b}_$round]=$(echo "$out" | sed -n "s/^batch $b: \([0-9.]*\) tokens.*/\1/p")
+        done
     done
 done
 
