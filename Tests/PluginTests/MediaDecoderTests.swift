@@ -145,7 +145,7 @@ final class MediaDecoderTests: XCTestCase {
         let dir = try scratch()
         let src = ["-f", "lavfi", "-i", "testsrc2=size=192x108:rate=30:duration=5", "-pix_fmt", "yuv420p"]
         let encodings: [(String, [String])] = [
-            ("h264.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b_pyramid", "normal", "-g", "48"]),
+            ("h264.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b-pyramid", "normal", "-g", "48"]),
             ("hevc.mp4", ["-c:v", "libx265", "-x265-params", "log-level=none:bframes=4:keyint=48"]),
             ("vp9.webm", ["-c:v", "libvpx-vp9", "-g", "48", "-deadline", "realtime", "-cpu-used", "8"]),
         ]
