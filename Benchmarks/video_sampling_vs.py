@@ -4,7 +4,8 @@
 
     swift build -c release --product omni
     python3 Benchmarks/video_sampling_vs.py FILE [FILE ...] [--rounds 2] [--omni .build/release/omni]
-        [--backend torchcodec|decord] [--omni-args "--decoder-threads 2"] [--vs-omni "--no-skip-unsampled"]
+        [--backend torchcodec|decord] [--omni-args "--video-max-frames 64"] [--peer-args "--max-frames 64"]
+        [--vs-omni "--no-skip-unsampled"]
 
 --vs-omni ARGS replaces the peer by a second omni run with those extra arguments (a before/after pair in one
 binary). Prints one line per run, then per file the medians and the median of the per-round ratios A/B.
@@ -44,6 +45,7 @@ def main():
     ap.add_argument("--omni", default=".build/release/omni")
     ap.add_argument("--backend", choices=["torchcodec", "decord"], help="the peer's reader (default: qwen-omni-utils' choice)")
     ap.add_argument("--omni-args", default="", help="extra arguments for omni bench media (side A)")
+    ap.add_argument("--peer-args", default="", help="extra arguments for the peer (--max-frames N to match --video-max-frames N)")
     ap.add_argument("--vs-omni", help="side B is omni with these extra arguments instead of the peer")
     args = ap.parse_args()
     rows = {}
@@ -53,7 +55,7 @@ def main():
             if args.vs_omni is not None:
                 b, bname = [args.omni, "bench", "media", f] + shlex.split(args.vs_omni), f"omni {args.vs_omni}"
             else:
-                b = [sys.executable, os.path.join(here, "fetch_video_peer.py"), f] + (["--backend", args.backend] if args.backend else [])
+                b = [sys.executable, os.path.join(here, "fetch_video_peer.py"), f] + (["--backend", args.backend] if args.backend else []) + shlex.split(args.peer_args)
                 bname = "qwen-omni-utils"
             for side, cmd in (("A", a), ("B", b)):
                 wall, cpu, rss, own, out = timed(cmd)
