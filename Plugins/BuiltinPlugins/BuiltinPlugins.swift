@@ -44,6 +44,19 @@ public enum BuiltinPlugins {
         return r
     }
 
+    /// `registry()` with its FFmpeg media decoder set to decode video with `threads` decoder threads (nil: one
+    /// per core), when `skipUnsampledFrames` letting FFmpeg drop unreferenced frames between sampled ones, and
+    /// when `pipelined` decoding on a second thread while sampled frames are converted (both the default).
+    /// Without the FFmpeg trait, `registry()` unchanged.
+    public static func registry(videoDecoderThreads threads: Int?, skipUnsampledFrames: Bool, pipelined: Bool) -> PluginRegistry {
+        var r = registry()
+        #if FFmpeg
+        r.register(FFmpegMediaDecoder(video: FFmpegVideoOptions(threads: threads, skipUnsampledFrames: skipUnsampledFrames,
+                                                                pipelined: pipelined)))
+        #endif
+        return r
+    }
+
     /// The built-in strategy for an explicit device map (`device_map={prefix: device}`).
     public static func explicitPlacement(map: [String: DeviceID]) -> any PlacementStrategy {
         ExplicitPlacement(map: map)

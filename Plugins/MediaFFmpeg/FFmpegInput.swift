@@ -52,8 +52,9 @@ final class FFmpegInput {
         return (st, par.pointee)
     }
 
-    /// Opens a decoder for stream `index` (single-threaded for audio, FFmpeg's frame threads for video).
-    func openDecoder(stream index: Int32) throws {
+    /// Opens a decoder for stream `index`: single-threaded for audio; for video, `threads` decoder threads (frame
+    /// and slice threading; nil: one per core this process may use, at most 16, FFmpeg's own cap).
+    func openDecoder(stream index: Int32, threads: Int? = nil) throws {
         streamIndex = index
         let (st, par) = try stream(index)
         guard let dec = avcodec_find_decoder(par.codec_id) else {
@@ -64,15 +65,18 @@ final class FFmpegInput {
         guard avcodec_parameters_to_context(ctx, st.pointee.codecpar) >= 0 else { throw fail("bad codec parameters") }
         ctx.pointee.pkt_timebase = st.pointee.time_base
         if par.codec_type == AVMEDIA_TYPE_VIDEO {
-            ctx.pointee.thread_count = Int32(min(4, ProcessInfo.processInfo.activeProcessorCount))
+            ctx.pointee.thread_count = Int32(max(1, min(16, threads ?? ProcessInfo.processInfo.activeProcessorCount)))
+            ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         }
         let r = avcodec_open2(codec, dec, nil)
         guard r >= 0 else { throw fail("cannot open the \(String(cString: dec.pointee.name)) decoder (\(Self.text(r)))") }
     }
 
     /// Feeds packets of the open stream and hands each decoded frame to `body` until it returns false or the
-    /// stream ends (then the decoder is drained). Corrupt packets are errors naming the file.
-    func decodeFrames(_ body: (UnsafeMutablePointer<AVFrame>) throws -> Bool) throws {
+    /// stream ends (then the decoder is drained). `beforeSending` sees each packet of the stream just before the
+    /// decoder gets it (to set `skip_frame` for it). Corrupt packets are errors naming the file.
+    func decodeFrames(beforeSending: (UnsafeMutablePointer<AVPacket>) -> Void = { _ in },
+                      _ body: (UnsafeMutablePointer<AVFrame>) throws -> Bool) throws {
         guard let pkt = av_packet_alloc() else { throw fail("cannot allocate a packet") }
         var pktVar: UnsafeMutablePointer<AVPacket>? = pkt
         defer { av_packet_free(&pktVar) }
@@ -98,6 +102,7 @@ final class FFmpegInput {
             }
             defer { av_packet_unref(pkt) }
             guard pkt.pointee.stream_index == streamIndex else { continue }
+            beforeSending(pkt)
             let s = avcodec_send_packet(codec, pkt)
             guard s >= 0 || s == eagain else { throw fail("corrupt data (\(Self.text(s)))") }
             if try !drain() { return }

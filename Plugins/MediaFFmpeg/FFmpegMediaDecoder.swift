@@ -11,8 +11,14 @@ import OmniCore
 /// mono and stereo). Video frames are decoded only near the indices asked for: a seek to the keyframe before a
 /// sampled frame whenever one lies between the last decoded frame and it.
 public struct FFmpegMediaDecoder: MediaDecoder {
+    /// How video frames are decoded (threads, dropping unsampled frames).
+    public var video: FFmpegVideoOptions
+
     /// A decoder; FFmpeg's own log is limited to fatal messages (failures reach the caller as `OmniError`s).
-    public init() { _ = Self.quietOnce }
+    public init(video: FFmpegVideoOptions = FFmpegVideoOptions()) {
+        _ = Self.quietOnce
+        self.video = video
+    }
 
     private static let quietOnce: Void = av_log_set_level(AV_LOG_FATAL)
 
@@ -63,7 +69,7 @@ public struct FFmpegMediaDecoder: MediaDecoder {
     }
 
     public func forEachVideoFrame(_ url: URL, indices: [Int], limits: MediaLimits, _ body: (Int, RGBImage) throws -> Void) throws {
-        try FFmpegVideo(url, limits: limits).frames(at: indices, body)
+        try FFmpegVideo(url, limits: limits, options: video).frames(at: indices, body)
     }
 }
 

@@ -8,16 +8,20 @@ import OmniCore
 ///
 /// Frame i is the one whose presentation time is nearest start + i / fps (as decord and torchvision index a
 /// constant-rate stream). Before each sampled frame the reader seeks to the keyframe at or before it whenever
-/// that keyframe lies beyond the last decoded frame; otherwise it decodes on.
+/// that keyframe lies beyond the last decoded frame; otherwise it decodes on. Packets of frames before the next
+/// sampled one are sent with `skip_frame = AVDISCARD_NONREF` (the decoder drops them when no other frame refers
+/// to them: the B-frames of most streams), every other packet with `AVDISCARD_DEFAULT`.
 final class FFmpegVideo {
     let input: FFmpegInput
     let index: Int32
     private let stream: UnsafeMutablePointer<AVStream>
     let info: VideoInfo
     let limits: MediaLimits
+    let options: FFmpegVideoOptions
 
-    init(_ url: URL, limits: MediaLimits) throws {
+    init(_ url: URL, limits: MediaLimits, options: FFmpegVideoOptions = FFmpegVideoOptions()) throws {
         self.limits = limits
+        self.options = options
         input = try FFmpegInput(url)
         guard let s = input.bestStream(AVMEDIA_TYPE_VIDEO) else { throw input.fail("no video stream") }
         index = s
@@ -66,53 +70,112 @@ final class FFmpegVideo {
     }
 
     /// Frames at `indices` (ascending, in 0..<frameCount) as RGB, handed to `body` with their position in
-    /// `indices`. A frame missing from the stream (a gap) is taken as the next one decoded; past the end, the last one.
+    /// `indices`, in order, on the caller's thread. A frame missing from the stream (a gap) is taken as the next one
+    /// decoded; past the end, the last one. With `options.pipelined`, a second thread decodes (and seeks) while
+    /// this one converts the sampled frames to RGB and runs `body`, at most `SampledFrames.depth` frames apart.
     func frames(at indices: [Int], _ body: (Int, RGBImage) throws -> Void) throws {
         guard !indices.isEmpty else { return }
         guard zip(indices, indices.dropFirst()).allSatisfy({ $0 <= $1 }), let first = indices.first, let lastIndex = indices.last,
               first >= 0, lastIndex < info.frameCount else {
             throw OmniError.invalidArgument(name: "frame indices", expected: "ascending, in 0..<\(info.frameCount)", actual: "\(indices.prefix(8))…")
         }
-        try input.openDecoder(stream: index)
-        var scaler: OpaquePointer?
-        defer { sws_freeContext(scaler) }
-        var k = 0, lastDecoded: Int64 = Int64.min, last: RGBImage?
-        while k < indices.count {
-            let target = timestamp(ofFrame: indices[k])
-            if let key = keyframe(before: target), key > lastDecoded {
-                guard av_seek_frame(input.format, index, key, AVSEEK_FLAG_BACKWARD) >= 0 else { throw input.fail("seek failed") }
-                avcodec_flush_buffers(input.codec)
-            } else if lastDecoded == Int64.min, keyframe(before: target) == nil, indices[k] > 0 {
-                // No index (some containers): a timestamp seek, then decode forward.
-                if av_seek_frame(input.format, index, target, AVSEEK_FLAG_BACKWARD) >= 0 { avcodec_flush_buffers(input.codec) }
+        try input.openDecoder(stream: index, threads: options.threads)
+        var consumer = SampledFrames.Consumer(path: input.path, limits: limits)
+        defer { consumer.close() }
+        guard options.pipelined else {
+            var failure: Error?
+            produce(indices) { item in
+                do { return try consumer.take(item, body) } catch { failure = error; return false }
             }
-            var progressed = false   // this pass reached a sampled frame (so a stop to seek cannot loop)
-            try input.decodeFrames { f in
-                let ts = f.pointee.best_effort_timestamp == Int64.min ? f.pointee.pts : f.pointee.best_effort_timestamp
-                lastDecoded = ts
-                let i = frameIndex(ts)
-                var image: RGBImage?
-                while k < indices.count && indices[k] <= i {
-                    if image == nil {
-                        try limits.check(width: Int(f.pointee.width), height: Int(f.pointee.height), file: input.path)
-                        image = try FramePixels.rgb(f, path: input.path, scaler: &scaler)
-                    }
-                    if let image { try body(k, image) }
-                    k += 1
-                    progressed = true
-                }
-                if let image { last = image }
-                guard k < indices.count else { return false }
-                // Stop to seek when a keyframe lies between here and the next sampled frame.
-                if progressed, let key = keyframe(before: timestamp(ofFrame: indices[k])), key > ts { return false }
-                return true
-            }
-            if !progressed {
-                // The stream ended before the sampled frame: repeat the last frame decoded.
-                guard let last else { throw input.fail("no decodable frame at or after index \(indices[k])") }
-                while k < indices.count { try body(k, last); k += 1 }
-            }
+            if let failure { throw failure }
+            return
         }
+        let queue = SampledFrames.Queue()
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            produce(indices) { item in queue.push(item) }
+            done.leave()
+        }
+        do {
+            while try consumer.take(queue.pop(), body) {}
+        } catch {
+            queue.cancel()
+            done.wait()
+            throw error
+        }
+        done.wait()
+    }
+
+    /// Decodes the frames at `indices` and hands them to `emit` as they come: each sampled frame (a new reference)
+    /// with the positions it stands for, `repeatLast` when the stream ends early, then `end` (or `failure`). Stops
+    /// when `emit` returns false.
+    private func produce(_ indices: [Int], emit: (SampledFrames.Item) -> Bool) {
+        do {
+            var k = 0, lastDecoded: Int64 = Int64.min, sampledAny = false, stopped = false
+            while k < indices.count {
+                let target = timestamp(ofFrame: indices[k])
+                if let key = keyframe(before: target), key > lastDecoded {
+                    guard av_seek_frame(input.format, index, key, AVSEEK_FLAG_BACKWARD) >= 0 else { throw input.fail("seek failed") }
+                    avcodec_flush_buffers(input.codec)
+                } else if lastDecoded == Int64.min, keyframe(before: target) == nil, indices[k] > 0 {
+                    // No index (some containers): a timestamp seek, then decode forward.
+                    if av_seek_frame(input.format, index, target, AVSEEK_FLAG_BACKWARD) >= 0 { avcodec_flush_buffers(input.codec) }
+                }
+                var progressed = false   // this pass reached a sampled frame (so a stop to seek cannot loop)
+                try input.decodeFrames(beforeSending: { pkt in
+                    // A frame before the next sampled one is never handed out, so the decoder may drop it unless
+                    // other frames refer to it. A packet without a time is decoded.
+                    guard options.skipUnsampledFrames, let codec = input.codec else { return }
+                    let pts = pkt.pointee.pts
+                    let unsampled = pts != Int64.min && k < indices.count && frameIndex(pts) < indices[k]
+                    codec.pointee.skip_frame = unsampled ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+                }) { f in
+                    let ts = f.pointee.best_effort_timestamp == Int64.min ? f.pointee.pts : f.pointee.best_effort_timestamp
+                    lastDecoded = ts
+                    let i = frameIndex(ts), from = k
+                    while k < indices.count && indices[k] <= i { k += 1 }
+                    if k > from {
+                        progressed = true
+                        sampledAny = true
+                        guard let ref = av_frame_clone(f) else { throw input.fail("cannot reference a decoded frame") }
+                        guard emit(.frame(ref, positions: from..<k)) else { stopped = true; return false }
+                    }
+                    guard k < indices.count else { return false }
+                    // Stop to seek when a keyframe lies between here and the next sampled frame.
+                    if progressed, let key = keyframe(before: timestamp(ofFrame: indices[k])), key > ts { return false }
+                    return true
+                }
+                if stopped { return }
+                if !progressed {
+                    // The stream ended before the sampled frame: repeat the last frame decoded.
+                    guard sampledAny else { throw input.fail("no decodable frame at or after index \(indices[k])") }
+                    guard emit(.repeatLast(k..<indices.count)) else { return }
+                    k = indices.count
+                }
+            }
+            _ = emit(.end)
+        } catch {
+            _ = emit(.failure(error))
+        }
+    }
+}
+
+/// How `FFmpegVideo` decodes: decoder threads and whether frames before the next sampled one may be dropped.
+public struct FFmpegVideoOptions: Sendable, Hashable {
+    /// Decoder threads (frame and slice threading); nil: one per core this process may use, at most 16.
+    public var threads: Int?
+    /// Send the packets of frames before the next sampled one with `skip_frame = AVDISCARD_NONREF`, so that the
+    /// decoder drops those no other frame refers to. The frames handed out are the same either way.
+    public var skipUnsampledFrames: Bool
+
+    /// Decode on a second thread while the caller's thread converts sampled frames to RGB and consumes them.
+    public var pipelined: Bool
+
+    public init(threads: Int? = nil, skipUnsampledFrames: Bool = true, pipelined: Bool = true) {
+        self.threads = threads
+        self.skipUnsampledFrames = skipUnsampledFrames
+        self.pipelined = pipelined
     }
 }
 #endif

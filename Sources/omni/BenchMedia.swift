@@ -13,12 +13,18 @@ struct BenchMediaCommand: ParsableCommand {
     @Option(name: .customLong("video-fps"), help: "Frames sampled per second (default 2).") var videoFPS: Double = 2
     @Option(name: .customLong("video-max-frames"), help: "Most frames sampled (default min(768, frames)).") var videoMaxFrames: Int?
     @Flag(help: "Also decode the audio track to 16 kHz.") var audio = false
+    @Option(name: .customLong("decoder-threads"), help: "Video decoder threads (default: one per core, at most 16).") var decoderThreads: Int?
+    @Flag(name: .customLong("no-skip-unsampled"), help: "Decode every frame before a sampled one (no AVDISCARD_NONREF).") var noSkip = false
+    @Flag(name: .customLong("no-pipeline"), help: "Decode and convert sampled frames on one thread, in turn.") var noPipeline = false
 
     func run() throws {
         var sampling = VideoSampling()
         sampling.fps = videoFPS
         sampling.maxFrames = videoMaxFrames
-        let loader = MediaLoader(registry: BuiltinPlugins.registry(), sampling: sampling)
+        if let t = decoderThreads, t < 1 { throw ValidationError("--decoder-threads must be at least 1, got \(t)") }
+        let registry = BuiltinPlugins.registry(videoDecoderThreads: decoderThreads, skipUnsampledFrames: !noSkip,
+                                                pipelined: !noPipeline)
+        let loader = MediaLoader(registry: registry, sampling: sampling)
         let t0 = BenchTiming.now()
         let v = try loader.video(file)
         let t1 = BenchTiming.now()

@@ -135,5 +135,49 @@ final class MediaDecoderTests: XCTestCase {
             XCTAssertLessThanOrEqual(Tolerance.maxAbsError(got.samples, want), 1e-6, ext)
         }
     }
+
+    /// Dropping unreferenced frames before each sampled one (`AVDISCARD_NONREF`), frame threading and decoding on
+    /// a second thread change no sampled pixel: H.264 with B-frames (pyramid: some B-frames are references),
+    /// H.265 and VP9, textured frames, dense, sparse and consecutive indices, each against one thread decoding
+    /// every frame. An error thrown by the consumer stops the decoding thread and reaches the caller.
+    func testSkippingUnsampledFramesAndThreadsKeepThePixels() throws {
+        guard FFmpegCLI.path != nil else { throw XCTSkip("the ffmpeg CLI is not installed (it encodes the test videos)") }
+        let dir = try scratch()
+        let src = ["-f", "lavfi", "-i", "testsrc2=size=192x108:rate=30:duration=5", "-pix_fmt", "yuv420p"]
+        let encodings: [(String, [String])] = [
+            ("h264.mp4", ["-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b-pyramid", "normal", "-g", "48"]),
+            ("hevc.mp4", ["-c:v", "libx265", "-x265-params", "log-level=none:bframes=4:keyint=48"]),
+            ("vp9.webm", ["-c:v", "libvpx-vp9", "-g", "48", "-deadline", "realtime", "-cpu-used", "8"]),
+        ]
+        let indexSets: [[Int]] = [
+            (0..<20).map { Int((Double($0) * 149 / 19).rounded()) },   // 20 of 150, as linspace(0, 149, 20)
+            Array(stride(from: 1, to: 150, by: 3)), Array(40..<56), [5, 77, 78, 149], [0, 0, 2, 2, 149, 149],
+        ]
+        let reference = FFmpegMediaDecoder(video: FFmpegVideoOptions(threads: 1, skipUnsampledFrames: false, pipelined: false))
+        let variants = [FFmpegVideoOptions(), FFmpegVideoOptions(threads: 1), FFmpegVideoOptions(threads: 3, skipUnsampledFrames: false),
+                        FFmpegVideoOptions(threads: 4, pipelined: false)]
+        for (name, args) in encodings {
+            let f = dir.appendingPathComponent(name)
+            do { try FFmpegCLI.run(src + args + [f.path]) } catch {
+                XCTAssertTrue(name != "h264.mp4", "\(error)")   // H.265 / VP9 encoders may be missing from a build
+                continue
+            }
+            for idx in indexSets {
+                let want = try reference.decodeVideoFrames(f, indices: idx, limits: MediaLimits())
+                XCTAssertEqual(want.count, idx.count)
+                for v in variants {
+                    let got = try FFmpegMediaDecoder(video: v).decodeVideoFrames(f, indices: idx, limits: MediaLimits())
+                    XCTAssertTrue(got == want, "\(name), \(v), indices \(idx.prefix(6))…")
+                }
+            }
+            struct Stop: Error {}
+            var seen = 0
+            XCTAssertThrowsError(try FFmpegMediaDecoder().forEachVideoFrame(f, indices: Array(0..<150), limits: MediaLimits()) { _, _ in
+                seen += 1
+                if seen == 3 { throw Stop() }
+            }) { XCTAssertTrue($0 is Stop, "\($0)") }
+            XCTAssertEqual(seen, 3)
+        }
+    }
     #endif
 }
