@@ -21,20 +21,22 @@ final class KQuantTests: XCTestCase {
 
     func testDequantizationEqualsGGUFPyBitForBit() throws {
         let src = try GGUFSource(path: Self.fixture)
-        for (name, dtype, shape) in [("q4_k", DType.q4_k, Shape([3, 512])), ("q6_k", .q6_k, [3, 512]), ("q5_0", .q5_0, [3, 96])] {
+        let cases: [(String, DType, Shape)] = [("q4_k", .q4_k, [3, 512]), ("q6_k", .q6_k, [3, 512]), ("q5_0", .q5_0, [3, 96])]
+        for (name, dtype, shape) in cases {
             let q = try src.tensor(name)
             XCTAssertEqual(q.dtype, dtype, name)
             XCTAssertEqual(q.shape, shape, name)
             XCTAssertEqual(q.byteCount, shape.elementCount / dtype.blockElements * dtype.blockBytes, name)
             let want = try src.tensor(name + ".f32").floats()
-            let got = try dequantize(q).floats()
+            let wide = try dequantize(q)
+            let got = try wide.floats()
             XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), name)
             XCTAssertGreaterThan(Set(want).count, want.count / 2, "\(name): the fixture exercises many values")
             // 16-bit targets are the f32 values narrowed (round to nearest even), as StandardConverter narrows them.
             for narrow in [DType.f16, .bf16] {
                 let h = try dequantize(q, to: narrow)
                 let n = Tensor(zeros: shape, dtype: narrow)
-                try StandardConverter().convert(try dequantize(q).rawPointer, from: .f32, to: n.mutableRawPointer, narrow,
+                try StandardConverter().convert(wide.rawPointer, from: .f32, to: n.mutableRawPointer, narrow,
                                                 count: shape.elementCount)
                 XCTAssertEqual(GGUFTests.bytes(h), GGUFTests.bytes(n), "\(name) → \(narrow)")
             }
