@@ -2,7 +2,10 @@
 # Thinker decode of `omni` against llama.cpp on the same llama.cpp Q4_K_M file (Qwen2.5-0.5B text shapes, the
 # synthetic checkpoint of Benchmarks/make_synthetic_qwen.py quantized by llama.cpp itself), 2 threads.
 #
-#   Benchmarks/run_kquants_vs_llamacpp.sh [--rounds N] [--runs N] [--tg N] [--type Q4_K_M]
+#   Benchmarks/run_kquants_vs_llamacpp.sh [--rounds N] [--runs N] [--tg N] [--type Q4_K_M] [--skip-build]
+#
+# OMNI_BENCH_LOCK names another lock for the measurements (as in run_all.sh), e.g. to run the whole script inside one
+# hold of /tmp/swift-build.lock: flock /tmp/swift-build.lock env OMNI_BENCH_LOCK=/tmp/kq.lock $0 --skip-build
 #
 # Makes .build-bench-data/qwen2-bf16.gguf if missing, quantizes it with llama.cpp's quantizer
 # (Benchmarks/quantize_gguf.py, printing the tensor types the file holds), puts the result next to the synthetic
@@ -13,26 +16,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=2; RUNS=3; TG=64; THREADS=2; TYPE=Q4_K_M
+ROUNDS=2; RUNS=3; TG=64; THREADS=2; TYPE=Q4_K_M; BUILD=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rounds) ROUNDS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --tg) TG="$2"; shift 2 ;;
         --type) TYPE="$2"; shift 2 ;;
-        *) echo "usage: $0 [--rounds N] [--runs N] [--tg N] [--type Q4_K_M]" >&2; exit 2 ;;
+        --skip-build) BUILD=0; shift ;;
+        *) echo "usage: $0 [--rounds N] [--runs N] [--tg N] [--type Q4_K_M] [--skip-build]" >&2; exit 2 ;;
     esac
 done
 
-LOCK=/tmp/swift-build.lock
+LOCK=${OMNI_BENCH_LOCK:-/tmp/swift-build.lock}
 DATA=.build-bench-data
 OMNI=.build/release/omni
 lower=$(echo "$TYPE" | tr '[:upper:]' '[:lower:]')
 FILE="$DATA/qwen2-$lower.gguf"
 FOLDER="$DATA/omni-$lower"
 
-flock "$LOCK" swift build -c release --product omni >/tmp/omni-kquant-bench-build.log 2>&1 \
-    || { tail -20 /tmp/omni-kquant-bench-build.log; exit 1; }
+if [[ $BUILD == 1 ]]; then
+    flock "$LOCK" swift build -c release --product omni >/tmp/omni-kquant-bench-build.log 2>&1 \
+        || { tail -20 /tmp/omni-kquant-bench-build.log; exit 1; }
+fi
+[[ -x "$OMNI" ]] || { echo "$0: $OMNI is missing (run without --skip-build)" >&2; exit 1; }
 if [[ ! -f "$DATA/omni/config.json" || ! -f "$DATA/qwen2-bf16.gguf" ]]; then
     python3 Benchmarks/make_synthetic_qwen.py "$DATA" --gguf bf16
 fi
