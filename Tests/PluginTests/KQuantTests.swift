@@ -31,7 +31,7 @@ final class KQuantTests: XCTestCase {
             let wide = try dequantize(q)
             let got = try wide.floats()
             XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), name)
-            XCTAssertGreaterThan(Set(want).count, want.count / 2, "\(name): the fixture exercises many values")
+            XCTAssertGreaterThan(Set(want).count, 100, "\(name): the fixture exercises many values")
             // 16-bit targets are the f32 values narrowed (round to nearest even), as StandardConverter narrows them.
             for narrow in [DType.f16, .bf16] {
                 let h = try dequantize(q, to: narrow)
