@@ -26,6 +26,7 @@ public enum BuiltinPlugins {
         // DType converters.
         r.register(StandardConverter())
         r.register(BlockQuantConverter())
+        r.register(KQuantConverter())
         // Attention backends (default chain order).
         r.register(FlashAttention2())
         r.register(EagerAttention())

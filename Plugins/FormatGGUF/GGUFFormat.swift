@@ -14,7 +14,7 @@ public struct GGUFFormat: WeightFormat {
 
     public var capabilities: WeightFormatCapabilities {
         WeightFormatCapabilities(canRead: true, canWrite: true,
-                                 dtypes: [.f32, .f16, .bf16, .q8_0, .q4_0, .i8, .i32, .i64], fileExtensions: ["gguf"])
+                                 dtypes: [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_k, .q6_k, .i8, .i32, .i64], fileExtensions: ["gguf"])
     }
 
     public func canOpen(_ url: URL) -> Bool {

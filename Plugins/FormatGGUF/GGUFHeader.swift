@@ -90,13 +90,13 @@ struct GGUFHeader: Sendable {
             }
             let rawType = try r.read(UInt32.self, "ggml type")
             guard let type = GGMLType(rawValue: rawType) else {
-                throw r.fail("\(GGMLType.name(of: rawType)) is not supported (F32, F16, BF16, Q8_0, Q4_0, I8, I32, I64)")
+                throw r.fail("\(GGMLType.name(of: rawType)) is not supported (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K, I8, I32, I64)")
             }
             let offset = try r.read(UInt64.self, "data offset")
             let shape = Shape(dims.reversed())
             guard let count = shape.checkedElementCount, shape.stridesFit else { throw r.fail("shape \(shape) overflows") }
             if type.dtype.isQuantized, dims.first.map({ $0 % type.dtype.blockElements != 0 }) ?? true {
-                throw r.fail("\(type.dtype) needs the fastest dimension to be a multiple of 32, shape \(shape)")
+                throw r.fail("\(type.dtype) needs the fastest dimension (columns) to be a multiple of \(type.dtype.blockElements), shape \(shape)")
             }
             guard let nbytes = type.dtype.byteCount(elements: count) else { throw r.fail("byte size of \(shape) overflows") }
             guard offset <= UInt64(bytes.count), Int(offset) % align == 0 else {

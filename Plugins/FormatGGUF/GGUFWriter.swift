@@ -58,7 +58,7 @@ public struct GGUFWriter: Sendable {
             }
             guard let type = GGMLType(e.dtype) else {
                 throw OmniError.unsupported(what: "tensor '\(e.name)' of dtype \(e.dtype) in GGUF",
-                                            reasons: ["GGUF stores f32, f16, bf16, q8_0, q4_0, i8, i32, i64"])
+                                            reasons: ["GGUF stores f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q6_k, i8, i32, i64"])
             }
             guard e.shape.rank <= GGUFHeader.maxDims, let count = e.shape.checkedElementCount,
                   let n = e.dtype.byteCount(elements: count),

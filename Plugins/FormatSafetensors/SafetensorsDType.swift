@@ -32,7 +32,7 @@ enum SafetensorsDType {
         case .i64: return "I64"
         case .u8: return "U8"
         case .bool: return "BOOL"
-        case .q8_0, .q4_0: return nil
+        case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k: return nil
         }
     }
 

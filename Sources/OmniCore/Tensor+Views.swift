@@ -84,7 +84,7 @@ extension Tensor {
         case .i32: return (0..<n).map { Float(p.load(fromByteOffset: $0 * 4, as: Int32.self)) }
         case .i8: return (0..<n).map { Float(p.load(fromByteOffset: $0, as: Int8.self)) }
         case .u8, .bool: return (0..<n).map { Float(p.load(fromByteOffset: $0, as: UInt8.self)) }
-        case .q8_0, .q4_0:
+        case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k:
             throw OmniError.unsupported(what: "floats() of \(dtype)", reasons: ["dequantize with a DTypeConverter"])
         }
     }

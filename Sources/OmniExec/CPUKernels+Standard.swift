@@ -2,7 +2,7 @@ import OmniCore
 
 extension CPUKernelTable {
     /// Weight dtypes the CPU computes with (widened on use), and activations (f32).
-    static let floats: Set<DType> = [.f32, .f16, .bf16, .q8_0, .q4_0]
+    static let floats: Set<DType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_k, .q6_k]
 
     /// The CPU's kernel for every op kind.
     static let standard: CPUKernelTable = {

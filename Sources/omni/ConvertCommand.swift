@@ -12,13 +12,13 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output folder (must not exist; built beside it and renamed into place when complete). A single .omz/.gguf/.safetensors file only when MODEL is one weight file.")
     var out: String
     @Option(help: "Output format: safetensors, gguf or zstd.") var format: String
-    @Option(help: "Target dtype: f32, f16, bf16, q8_0 or q4_0.") var dtype: String?
+    @Option(help: "Target dtype: f32, f16, bf16, q8_0 or q4_0 (without it every tensor keeps its dtype, GGUF q5_0/q4_k/q6_k included).") var dtype: String?
     @Option(help: "Largest shard, e.g. 2GB or 500MiB.") var maxShardSize: String?
 
     func run() throws {
         var target: DType?
         if let dtype {
-            guard let d = DType(userSpelling: dtype), d.isFloatingPoint || d.isQuantized else {
+            guard let d = DType(userSpelling: dtype), d.isConversionTarget else {
                 throw OmniError.invalidArgument(name: "--dtype", expected: "f32, f16, bf16, q8_0 or q4_0", actual: dtype)
             }
             target = d

@@ -7,7 +7,7 @@ struct ModelArguments: ParsableArguments {
     @Argument(help: "Model folder, or org/name in the Hugging Face cache.")
     var model: String = "Models/tiny-omni"
 
-    @Option(help: "Weight dtype: auto, f32, f16, bf16, q8_0, q4_0; per component as thinker=bf16,talker=f32.")
+    @Option(help: "Weight dtype: auto (as stored, including GGUF q5_0/q4_k/q6_k), f32, f16, bf16, q8_0, q4_0; per component as thinker=bf16,talker=f32.")
     var dtype: String = "auto"
 
     @Option(help: "Attention backend: flash_attention_2, eager, or a registered one (falls back to eager).")
@@ -52,17 +52,27 @@ struct ModelArguments: ParsableArguments {
         for part in dtype.split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
             if kv.count == 1 {
-                guard let d = DType(userSpelling: kv[0]) else { throw ValidationError("--dtype: unknown dtype '\(kv[0])'") }
+                let d = try Self.target(kv[0])
                 policy.all = d
             } else {
                 guard let c = Component(rawValue: kv[0]) else {
                     throw ValidationError("--dtype: unknown component '\(kv[0])' (thinker, audio_tower, vision_tower, talker, token2wav)")
                 }
-                guard let d = DType(userSpelling: kv[1]) else { throw ValidationError("--dtype: unknown dtype '\(kv[1])'") }
+                let d = try Self.target(kv[1])
                 policy.perComponent[c] = d
             }
         }
         return policy
+    }
+
+    /// A dtype weights can be converted to; the GGUF-only types (q5_0, q4_k, q6_k) are computed as stored, never made.
+    static func target(_ spelling: String) throws -> DType {
+        guard let d = DType(userSpelling: spelling) else { throw ValidationError("--dtype: unknown dtype '\(spelling)'") }
+        guard d.isConversionTarget else {
+            let why = d.isQuantized ? "is read from GGUF files as stored, not converted to" : "is not a weight dtype"
+            throw ValidationError("--dtype: \(d) \(why) (use auto, f32, f16, bf16, q8_0 or q4_0)")
+        }
+        return d
     }
 
     /// `--max-memory` as bytes per device.

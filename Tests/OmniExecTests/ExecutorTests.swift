@@ -58,6 +58,46 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// Weights as llama.cpp's Q4_K_M files store them (Q4_K, Q6_K, and Q5_0 for rows that are not whole 256-value
+    /// super-blocks): random blocks with finite f16 scales, against the naive product with the f32 reference
+    /// dequantization of the same blocks. The tolerance is the one above for quantized activations: decode (≤ 2
+    /// rows) quantizes x to Q8_K (k-quants) or Q8_0 (Q5_0) as llama.cpp does, 2e-2; more rows (batched decode and
+    /// prefill) widen the weights for SGEMM, 1e-5.
+    func testLinearOnLlamaCppQuantTypesMatchesTheDequantizedReference() throws {
+        var rng = SeededGenerator(seed: 16)
+        let outF = 67
+        let cases: [(DType, Int, [Int])] = [(.q4_k, 512, [0, 2]), (.q6_k, 768, [208]), (.q5_0, 96, [0])]   // (dtype, in, f16 scale offsets)
+        for (dtype, inF, scales) in cases {
+            for t in [1, 2, 5, 20] {
+                let blocks = outF * inF / dtype.blockElements
+                let w = Tensor(zeros: [outF, inF], dtype: dtype)
+                let p = w.mutableRawPointer.assumingMemoryBound(to: UInt8.self)
+                for i in 0..<w.byteCount { p[i] = UInt8.random(in: 0...255, using: &rng) }
+                for b in 0..<blocks {
+                    for off in scales {   // a normal f16 in ±[2^-10, 2^-6)
+                        let h = Float16(Float.random(in: 1...16, using: &rng) / 16384 * (Bool.random(using: &rng) ? 1 : -1))
+                        p[b * dtype.blockBytes + off] = UInt8(h.bitPattern & 0xff)
+                        p[b * dtype.blockBytes + off + 1] = UInt8(h.bitPattern >> 8)
+                    }
+                }
+                let back = Tensor(zeros: [outF, inF])
+                try registry.converter(from: dtype, to: .f32).convert(w.rawPointer, from: dtype, to: back.mutableRawPointer, .f32,
+                                                                      count: outF * inF)
+                let x = random(t * inF, &rng)
+                var g = Graph()
+                let xi = g.input("x", shape: [t, inF])
+                let y = g.linear(xi, g.weight("w", shape: [outF, inF]), name: "y")
+                g.markOutput(y)
+                let exec = Executor(registry: registry, threads: 2)
+                let r = try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [t, inF])], weights: InMemoryWeights(["w": w]))
+                let got = try r["y"]!.floats()
+                let want = naiveLinear(x, try back.floats(), t: t, inF: inF, outF: outF)
+                let tol: Float = t <= 2 ? 2e-2 : 1e-5
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(got, want), tol, "\(dtype) T=\(t)")
+            }
+        }
+    }
+
     func testPoolRowsAveragesConsecutiveRowsAndDropsTheRemainder() throws {
         for (t, window) in [(7, 2), (9, 3), (4, 1), (5, 5)] {
             let d = 3

@@ -72,6 +72,9 @@ final class GGUFTests: XCTestCase {
             ("thinker.model.layers.0.self_attn.q_proj.bias", [64], .bf16),
             ("thinker.model.layers.11.mlp.down_proj.weight", [64, 128], .q8_0),
             ("thinker.model.layers.11.mlp.up_proj.weight", [128, 64], .q4_0),
+            ("thinker.model.layers.12.mlp.down_proj.weight", [3, 512], .q4_k),
+            ("thinker.model.layers.12.mlp.up_proj.weight", [2, 256], .q6_k),
+            ("thinker.model.layers.12.mlp.gate_proj.weight", [5, 96], .q5_0),
             ("thinker.model.norm.weight", [64], .f32),
             ("thinker.lm_head.weight", [96, 64], .f16),
             ("thinker.visual.patch_embed.proj.weight", [8, 3, 2, 14, 14], .f32),
@@ -218,7 +221,11 @@ final class GGUFTests: XCTestCase {
         try expectError(oneTensor(dims: [UInt64(Int.max), 4]), tensor: "w", "overflows")
         try expectError(oneTensor(dims: [1 << 40, 1 << 40]), tensor: "w", "overflows")
         try expectError(oneTensor(dims: [16], type: 8), tensor: "w", "multiple of 32")
-        try expectError(oneTensor(type: 12), tensor: "w", "Q4_K is not supported")
+        try expectError(oneTensor(type: 13), tensor: "w", "Q5_K is not supported")
+        // k-quants: rows must be whole 256-value super-blocks (llama.cpp writes Q5_0/Q8_0 for other rows).
+        try expectError(oneTensor(dims: [128, 2], type: 12), tensor: "w", "q4_k needs the fastest dimension (columns) to be a multiple of 256")
+        try expectError(oneTensor(dims: [896, 1], type: 14), tensor: "w", "multiple of 256")
+        try expectError(oneTensor(dims: [48], type: 6), tensor: "w", "multiple of 32")
         try expectError(oneTensor(dims: [1, 1, 1, 1, 1, 1, 1, 1, 1]), tensor: "w", "n_dims 9")
         let two = GGUFBytes.file(kvCount: 0, kvs: [], tensors: [("a", [16], 0, 0), ("b", [8], 0, 32)],
                                  data: [UInt8](repeating: 0, count: 64))

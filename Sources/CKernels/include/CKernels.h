@@ -64,6 +64,25 @@ void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);
 /// Quantizes `n` f32 values (whole blocks) with the ggml reference formula.
 void omni_quantize_q8_0(const float *src, uint8_t *dst, size_t n);
 
+// ---- llama.cpp's k-quants and Q5_0, as read from GGUF (kquants.c; layouts there) ----
+/// Dequantizes `n` values (whole blocks: 256 for Q4_K/Q6_K, 32 for Q5_0) with ggml's reference formulas.
+void omni_dequantize_q4_k(const uint8_t *src, float *dst, size_t n);
+void omni_dequantize_q6_k(const uint8_t *src, float *dst, size_t n);
+void omni_dequantize_q5_0(const uint8_t *src, float *dst, size_t n);
+/// Bytes of x quantized to Q8_K (`in` a multiple of 256): 292 per 256 values (f32 d, 256 int8, 16 int16 sums).
+size_t omni_q8_k_bytes(size_t in);
+/// Quantizes x to Q8_K as llama.cpp's quantize_row_q8_K_ref does (once per product, for Q4_K and Q6_K rows).
+void omni_quantize_q8_k(const float *x, uint8_t *dst, size_t n);
+/// Q4_K / Q6_K rows (in/256 super-blocks each) against x quantized to Q8_K; rows [row0, row1).
+void omni_matvec_q4_k(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
+void omni_matvec_q6_k(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
+/// Bytes of x prepared for omni_matvec_q5_0 (`in` a multiple of 32).
+size_t omni_q5_0_prepared_bytes(size_t in);
+/// Prepares x for omni_matvec_q5_0: its Q8_0 blocks (omni_quantize_q8_0's bytes) first, then per-block terms.
+void omni_q5_0_prepare_x(const float *x, uint8_t *xp, size_t in);
+/// Q5_0 rows (in/32 blocks of 22 bytes) against x prepared by omni_q5_0_prepare_x; rows [row0, row1).
+void omni_matvec_q5_0(const uint8_t *w, const uint8_t *xp, float *y, size_t in, size_t row0, size_t row1);
+
 // ---- thread pool ----
 /// A task of a parallel region: `index` in 0..<count.
 typedef void (*omni_task_fn)(void *ctx, long index);

@@ -63,7 +63,7 @@ public struct RunMemory: Sendable, Hashable {
                         spec.backendChain)
             case let .linear(x, w, _):
                 // Mirrors Kernels.linear: 2 … 16 rows of f32/bf16/q8_0 take the small-batch path (x prepared for all
-                // rows in slot 0); ≤ 2 rows otherwise prepare one row of x in slot 0 (bf16, q8_0, q4_0); more rows
+                // rows in slot 0); ≤ 2 rows otherwise prepare one row of x in slot 0 (bf16, q8_0, q4_0, q5_0, q4_k, q6_k); more rows
                 // go to Kernels.gemm, which widens a non-f32 weight a column block at a time into one slot per
                 // thread (blocks split as `split(outF, parts:, multiple: 16)` does).
                 guard let key = weightKey(w) else { continue }
@@ -76,10 +76,12 @@ public struct RunMemory: Sendable, Hashable {
                 } else if t <= 2 {
                     if dtype == .bf16 { need(0, inF) }
                     if dtype == .q8_0 { need(0, (inF / 32 * 34 + 3) / 4) }
-                    if dtype == .q4_0 {
-                        let nb = inF / 32, bytes = (nb * 34 + 31) / 32 * 32 + nb * (32 + 4)   // omni_q4_0_prepared_bytes
+                    if dtype == .q4_0 || dtype == .q5_0 {
+                        // omni_q4_0_prepared_bytes, omni_q5_0_prepared_bytes (the same layout)
+                        let nb = inF / 32, bytes = (nb * 34 + 31) / 32 * 32 + nb * (32 + 4)
                         need(0, (bytes + 3) / 4)
                     }
+                    if dtype == .q4_k || dtype == .q6_k { need(0, (inF / 256 * 292 + 3) / 4) }   // omni_q8_k_bytes
                 } else if dtype != .f32 {
                     let panelFloats = 1 << 22, minColumns = 512                           // Kernels.gemm's constants
                     var parts = threads * (outF / (2 * threads) >= minColumns ? 2 : 1)

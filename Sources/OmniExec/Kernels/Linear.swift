@@ -3,7 +3,7 @@ import CKernels
 import OmniCore
 
 extension Kernels {
-    /// y[T, out] = x[T, in] · W[out, in]ᵀ (+ b). W may be f32, f16, bf16, Q8_0 or Q4_0.
+    /// y[T, out] = x[T, in] · W[out, in]ᵀ (+ b). W may be f32, f16, bf16, Q8_0, Q4_0, Q5_0, Q4_K or Q6_K.
     ///
     /// Decode (T ≤ 2): matrix-vector kernels over row blocks, one per thread; weights are read once, in their
     /// stored dtype. Prefill (T > 2): `gemm` (LinearGEMM.swift).
@@ -24,11 +24,14 @@ extension Kernels {
             // instead of the whole product waiting for its fixed half.
             let chunks = split(outF, parts: threads * 8, multiple: 16)
             // x is prepared once per row for all the row blocks: interleaved for bf16, quantized to Q8_0 for
-            // Q8_0 and Q4_0 weights (as llama.cpp quantizes activations for its block dot products).
+            // Q8_0, Q4_0 and Q5_0 weights and to Q8_K for Q4_K and Q6_K (as llama.cpp quantizes activations for its
+            // block dot products).
             let prepared: UnsafeMutableRawPointer? = switch w.dtype {
             case .bf16: UnsafeMutableRawPointer(try scratch(0, inF))
             case .q8_0: UnsafeMutableRawPointer(try scratch(0, (inF / 32 * 34 + 3) / 4))
             case .q4_0: UnsafeMutableRawPointer(try scratch(0, (omni_q4_0_prepared_bytes(inF) + 3) / 4))
+            case .q5_0: UnsafeMutableRawPointer(try scratch(0, (omni_q5_0_prepared_bytes(inF) + 3) / 4))
+            case .q4_k, .q6_k: UnsafeMutableRawPointer(try scratch(0, (omni_q8_k_bytes(inF) + 3) / 4))
             default: nil
             }
             for row in 0..<t {
@@ -39,6 +42,10 @@ extension Kernels {
                     omni_quantize_q8_0(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
                 } else if let prepared, w.dtype == .q4_0 {
                     omni_q4_0_prepare_x(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
+                } else if let prepared, w.dtype == .q5_0 {
+                    omni_q5_0_prepare_x(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
+                } else if let prepared, w.dtype == .q4_k || w.dtype == .q6_k {
+                    omni_quantize_q8_k(xr, prepared.assumingMemoryBound(to: UInt8.self), inF)
                 }
                 try parallelFor(chunks.count) { j in
                     let r = chunks[j]
@@ -54,7 +61,17 @@ extension Kernels {
                     case .q4_0:
                         omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
                                          yr, inF, r.lowerBound, r.upperBound)
-                    default: throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0", actual: w.dtype)
+                    case .q5_0:
+                        omni_matvec_q5_0(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                         yr, inF, r.lowerBound, r.upperBound)
+                    case .q4_k:
+                        omni_matvec_q4_k(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                         yr, inF, r.lowerBound, r.upperBound)
+                    case .q6_k:
+                        omni_matvec_q6_k(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                         yr, inF, r.lowerBound, r.upperBound)
+                    default: throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0/q5_0/q4_k/q6_k",
+                                                           actual: w.dtype)
                     }
                 }
             }

@@ -47,9 +47,13 @@ extension Kernels {
                 case .f16: omni_f16_to_f32(wp.assumingMemoryBound(to: UInt16.self) + r.lowerBound * inF, buf, count)
                 case .q8_0: omni_dequantize_q8_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 34, buf, count)
                 case .q4_0: omni_dequantize_q4_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 18, buf, count)
+                case .q5_0: omni_dequantize_q5_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 22, buf, count)
+                case .q4_k: omni_dequantize_q4_k(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 256 * 144, buf, count)
+                case .q6_k: omni_dequantize_q6_k(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 256 * 210, buf, count)
                 default:
                     free.give(slot)
-                    throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0", actual: w.dtype)
+                    throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0/q5_0/q4_k/q6_k",
+                                                  actual: w.dtype)
                 }
                 b = UnsafePointer(buf)
             } else {

@@ -104,7 +104,7 @@ public struct CheckpointConverter {
         if dtype.isQuantized {
             guard info.shape.rank >= 2 else { return (info.dtype, nil) } // norms and biases stay as they are
             guard info.shape.dims.last.map({ $0 % dtype.blockElements == 0 }) ?? false else {
-                return (info.dtype, "\(info.name): last dimension of \(info.shape) is not a multiple of 32; kept \(info.dtype)")
+                return (info.dtype, "\(info.name): last dimension of \(info.shape) is not a multiple of \(dtype.blockElements); kept \(info.dtype)")
             }
         } else if !dtype.isFloatingPoint {
             return (info.dtype, nil)
