@@ -3,7 +3,7 @@
 // shapes: 24 layers of q, k, v, o, gate, up, down, then the LM head; weights random, activations constant).
 //
 //   cc -O2 -pthread -ISources/CKernels/include Benchmarks/decode_regions.c Sources/CKernels/*.c -lm -o /tmp/decode_regions
-//   /tmp/decode_regions DTYPE THREADS [TOKENS]      # DTYPE bf16 | q8_0
+//   /tmp/decode_regions DTYPE THREADS [TOKENS] [quick]   # DTYPE bf16 | q8_0; quick: only free and 4/layer K=32
 //
 // Prints tokens/s and weight GB/s (median of TOKENS steps) for:
 //   free        each thread streams its fixed half of every matrix with no synchronisation at all (the kernel's
@@ -73,6 +73,7 @@ int main(int argc, char **argv) {
     q8 = strcmp(argv[1], "q8_0") == 0;
     nthreads = atoi(argv[2]);
     int tokens = argc > 3 ? atoi(argv[3]) : 16;
+    int quick = argc > 4 && strcmp(argv[4], "quick") == 0;
     size_t shapes[7][2] = {{H, H}, {KV, H}, {KV, H}, {H, H}, {I, H}, {I, H}, {H, I}};
     size_t bytes = 0;
     for (int l = 0; l < L; l++) for (int j = 0; j < 7; j++) {
@@ -98,6 +99,7 @@ int main(int argc, char **argv) {
     const char *names[] = {"free", "7/layer K=8", "7/layer K=32", "4/layer K=8", "4/layer K=32", "4/layer K=32 +gap 5",
                            "4/layer K=32 +gap 20"};
     for (int v = 0; v < 7; v++) {
+        if (quick && v != 0 && v != 4) continue;
         double *ts = malloc(sizeof(double) * tokens);
         for (int s = 0; s < tokens + 1; s++) {
             double t0 = now();
