@@ -28,7 +28,7 @@ public struct EagerAttention: AttentionBackend {
         let scratch = try call.scratch(floats: workers * qLen * kvLen)
         let ranges = (0..<qLen).map { c.mask.keyRange(query: $0, keyLength: kvLen) }
         let explicit = call.explicit
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        c.forEach(workers) { w in
             let scores = scratch + w * qLen * kvLen
             var h = w
             while h < s.heads {

@@ -45,7 +45,7 @@ public struct FlashAttention2: AttentionBackend {
         let scratch = try call.scratch(floats: workers * per)
         let explicit = call.explicit
         let mask = c.mask
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        c.forEach(workers) { w in
             let tile = scratch + w * per
             let acc = tile + bq * bk
             let mRun = acc + bq * hd

@@ -1,3 +1,4 @@
+import Dispatch
 /// The kinds of masking an attention call can ask for.
 public enum AttentionMaskKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Query i (absolute position `keyOffset + i`) sees keys j ≤ keyOffset + i.
@@ -114,15 +115,28 @@ public struct AttentionCall: Sendable {
     public var threads: Int
     /// Where the tensors live.
     public var device: DeviceID
+    /// Runs `body(i)` for i in 0..<n on the caller's worker threads and returns when all are done: a CPU executor
+    /// hands its own thread pool here, so attention runs on the threads that run every other kernel instead of
+    /// waking a second pool beside them (nil: the backend picks, e.g. `DispatchQueue.concurrentPerform`).
+    public var parallel: (@Sendable (Int, (Int) -> Void) -> Void)?
 
     public init(shape: AttentionShape, mask: AttentionMask, q: Tensor, k: Tensor, v: Tensor, out: Tensor,
-                scratch: Tensor, threads: Int = 1, device: DeviceID = .cpu) {
+                scratch: Tensor, threads: Int = 1, device: DeviceID = .cpu,
+                parallel: (@Sendable (Int, (Int) -> Void) -> Void)? = nil) {
         self.shape = shape
         self.mask = mask
         self.q = q; self.k = k; self.v = v; self.out = out
         self.scratch = scratch
         self.threads = threads
         self.device = device
+        self.parallel = parallel
+    }
+
+    /// Runs `body(i)` for i in 0..<n through `parallel`, or `DispatchQueue.concurrentPerform` without one; n ≤ 1
+    /// runs on the calling thread.
+    public func forEach(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 { if n == 1 { body(0) }; return }
+        if let parallel { parallel(n, body) } else { DispatchQueue.concurrentPerform(iterations: n, execute: body) }
     }
 
     /// Host views of the call's tensors, for backends that run on the CPU. Throws when the tensors live on

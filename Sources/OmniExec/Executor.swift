@@ -25,6 +25,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private var arena: Storage?
     /// f32 copies of small non-f32 weights, per weight provider (a model), by key.
     private var converted = ConvertedWeights()
+    /// Sibling decode linears per graph (`DecodeGroups`), found once per graph.
+    private var groupCache: [Graph: DecodeGroups] = [:]
+    /// Decode groups run as one parallel region so far (for tests and reports).
+    private(set) var decodeGroupRuns = 0
     private var scratch: [Storage?]
     /// Attention backends' scratch (one call at a time).
     private var attentionScratchStorage: Storage?
@@ -76,14 +80,39 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         let committed = cache?.slotLengths
         var completed = false
         defer { if let cache, let committed, !completed { cache.restore(committed) } }
-        for (i, node) in g.nodes.enumerated() {
-            if isCancelled() { throw OmniError.cancelled }
-            let out: Tensor
-            if let off = plan.offsets[i] {
-                out = Tensor(storage: arena!, byteOffset: off, shape: node.shape, dtype: node.dtype)
-            } else {
-                out = placeholder
+        func bindWeight(_ i: Int, _ key: String) throws {
+            let t = try weights.tensor(key)
+            guard t.shape == g.nodes[i].shape else { throw OmniError.shapeMismatch(key: key, expected: g.nodes[i].shape, actual: t.shape) }
+            bound[i] = t
+            weightsSeen += 1
+            if weightsSeen < plan.weightKeys.count - lookahead + 1 {
+                weights.prefetch([plan.weightKeys[min(weightsSeen + lookahead - 1, plan.weightKeys.count - 1)]])
             }
+        }
+        func output(_ i: Int) -> Tensor {
+            guard let off = plan.offsets[i] else { return placeholder }
+            return Tensor(storage: arena!, byteOffset: off, shape: g.nodes[i].shape, dtype: g.nodes[i].dtype)
+        }
+        func runNode(_ i: Int) throws {
+            let node = g.nodes[i]
+            guard let entry = kernels.entries[node.op.kind] else {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
+            }
+            let args = node.op.inputs.map { bound[$0.index]! }
+            if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
+                                            reasons: ["input dtype \(bad.dtype) (the CPU kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
+            }
+            let out = output(i)
+            var call = CPUKernelCall(node: node, graph: g, inputs: args, out: out, executor: self, cache: cache)
+            try entry.kernel(&call)
+            if let e = call.log { log.append(e) }
+            bound[i] = call.view ?? out
+        }
+        let groups = decodeGroups(for: g)
+        var resume = 0
+        for (i, node) in g.nodes.enumerated() where i >= resume {
+            if isCancelled() { throw OmniError.cancelled }
             switch node.op {
             case let .input(name):
                 guard let t = inputs[name] else {
@@ -96,29 +125,23 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 bound[i] = t.contiguous()
                 continue
             case let .weight(key):
-                let t = try weights.tensor(key)
-                guard t.shape == node.shape else { throw OmniError.shapeMismatch(key: key, expected: node.shape, actual: t.shape) }
-                bound[i] = t
-                weightsSeen += 1
-                if weightsSeen < plan.weightKeys.count - lookahead + 1 {
-                    weights.prefetch([plan.weightKeys[min(weightsSeen + lookahead - 1, plan.weightKeys.count - 1)]])
-                }
+                try bindWeight(i, key)
                 continue
             default:
                 break
             }
-            guard let entry = kernels.entries[node.op.kind] else {
-                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
+            if let group = groups.groups[i] {
+                // Sibling decode linears (q/k/v, gate/up): bind the weights between them, then one parallel region
+                // for all of them when their weights share a dtype and their outputs are apart; else one by one.
+                for j in (i + 1)...group.last { if case let .weight(key) = g.nodes[j].op { try bindWeight(j, key) } }
+                if try !runDecodeGroup(group.members, graph: g, plan: plan, bound: &bound, output: output) {
+                    for m in group.members { try runNode(m) }
+                }
+                for j in i...group.last { if let done = plan.releaseAfter[j] { weights.release(done) } }
+                resume = group.last + 1
+                continue
             }
-            let args = node.op.inputs.map { bound[$0.index]! }
-            if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
-                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
-                                            reasons: ["input dtype \(bad.dtype) (the CPU kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
-            }
-            var call = CPUKernelCall(node: node, graph: g, inputs: args, out: out, executor: self, cache: cache)
-            try entry.kernel(&call)
-            if let e = call.log { log.append(e) }
-            bound[i] = call.view ?? out
+            try runNode(i)
             if let done = plan.releaseAfter[i] { weights.release(done) }
         }
         completed = true
@@ -155,6 +178,42 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         plans[key] = plan
         bucketKeys[b] = key
         return plan
+    }
+
+    /// The sibling decode linears of `graph`, found once per graph (kept while fewer than 64 graphs were seen).
+    private func decodeGroups(for graph: Graph) -> DecodeGroups {
+        if let d = groupCache[graph] { return d }
+        if groupCache.count >= 64 { groupCache.removeAll() }
+        let d = DecodeGroups(graph: graph)
+        groupCache[graph] = d
+        return d
+    }
+
+    /// Runs the linear nodes `members` (one-row input x shared, weights bound) as one parallel region. Returns false,
+    /// having run nothing, when they cannot share one: weights of different dtypes (or none the matvec kernels
+    /// take), or an output that overlaps another's or x's bytes in the arena.
+    private func runDecodeGroup(_ members: [Int], graph g: Graph, plan: ExecutionPlan, bound: inout [Tensor?],
+                                output: (Int) -> Tensor) throws -> Bool {
+        guard case let .linear(xv, _, _) = g.nodes[members[0]].op, let x = bound[xv.index], x.dtype == .f32 else { return false }
+        var products: [Kernels.DecodeProduct] = []
+        var spans: [Range<Int>] = []
+        if let off = plan.offsets[xv.index] { spans.append(off..<(off + x.byteCount)) }
+        for m in members {
+            guard case let .linear(_, wv, bv) = g.nodes[m].op, let w = bound[wv.index],
+                  let off = plan.offsets[m] else { return false }
+            guard CPUKernelTable.floats.contains(w.dtype), w.dtype == bound[g.nodes[members[0]].op.inputs[1].index]?.dtype,
+                  w.isContiguous else { return false }
+            let out = output(m)
+            let span = off..<(off + out.byteCount)
+            if spans.contains(where: { $0.overlaps(span) }) { return false }
+            spans.append(span)
+            let bias = try bv.map { try f32(bound[$0.index]!, key: g[$0].name) }
+            products.append(Kernels.DecodeProduct(weight: w, bias: bias, out: out))
+        }
+        try Kernels.linearDecode(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels)
+        for (m, p) in zip(members, products) { bound[m] = p.out }
+        decodeGroupRuns += 1
+        return true
     }
 
     /// Number of plans cached (for tests and reports).
@@ -245,7 +304,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         let (backend, log) = try registry.selectAttention(chain: spec.backendChain, shape: shape, mask: mask, device: cpu.id)
         let call = AttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out,
                                  scratch: try attentionScratch(backend.scratchBytes(for: shape, threads: threads)),
-                                 threads: threads, device: cpu.id)
+                                 threads: threads, device: cpu.id, parallel: { n, body in try? parallelFor(n, body) })
         try backend.run(call)
         return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
     }
