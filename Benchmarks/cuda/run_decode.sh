@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Decode on the H200: the 7B thinker shapes (random bf16 weights, Benchmarks/make_synthetic_omni7b.py), batch 1,
 # 128 new tokens from an empty cache (llama-bench's tg128), bf16 and Q8_0 weights, each with CUDA graphs (one replay
-# per token, the default) and without (OMNI_CUDA_GRAPHS=0: the same recorded kernels launched one by one), in
-# rounds A B A B. Prints each row and a table of medians with the roofline fraction (weight bytes on the GPU over
+# per token, the default) and without (OMNI_CUDA_GRAPHS=0: the same recorded kernels launched one by one), and the
+# path before both, in rounds A B A B. Prints each row and a table of medians with the roofline fraction (weight bytes on the GPU over
 # 4.26 TB/s, the H200's measured device-to-device copy bandwidth).
 #
 #   bash Benchmarks/cuda/run_decode.sh OMNI [ROUNDS]     (OMNI: the binary or its .xz; logs under $OUT)
@@ -16,14 +16,16 @@ CKPT=/tmp/omni7b
 [[ -f $CKPT/config.json ]] || python3 Benchmarks/make_synthetic_omni7b.py $CKPT >"$OUTDIR/synthetic.log" 2>&1
 LOG="$OUTDIR/decode.log"
 : >"$LOG"
-# Rows: weights, graphs on (1) or off (0), and q8_0+dp4a: the Q8_0 GEMV over activations quantized per 32
-# (OMNI_CUDA_Q8_DP4A=1, off by default).
+# Rows: weights, graphs on (1) or off (0); bf16+nostep: the path before step mode (OMNI_CUDA_STEP=0: kernels launched
+# as the nodes are walked, key ranges uploaded per attention node); q8_0+dp4a: the Q8_0 GEMV over activations
+# quantized per 32 (OMNI_CUDA_Q8_DP4A=1, off by default).
 for r in $(seq 1 "$ROUNDS"); do
-    for row in "bf16 1" "bf16 0" "q8_0 1" "q8_0 0" "q8_0+dp4a 1"; do
-        set -- $row; w=$1; graphs=$2; dp4a=0
+    for row in "bf16 1" "bf16 0" "bf16+nostep 0" "q8_0 1" "q8_0 0" "q8_0+dp4a 1"; do
+        set -- $row; w=$1; graphs=$2; dp4a=0; stepmode=1
         [[ $w == *+dp4a ]] && { dp4a=1; w=${w%+dp4a}; }
+        [[ $w == *+nostep ]] && { stepmode=0; w=${w%+nostep}; }
         echo "[$1 graphs=$graphs round $r]" >>"$LOG"
-        OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
+        OMNI_CUDA_STEP=$stepmode OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
             --compute-dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 >>"$LOG" 2>&1
         echo "[$1 graphs=$graphs round $r] $(grep '^decode' "$LOG" | tail -1)"
     done
@@ -37,8 +39,8 @@ for line in open(sys.argv[1]):
     m = re.match(r"decode: ([0-9.]+) tokens/s", line)
     if m and key: rows.setdefault(key, []).append(float(m.group(1)))
     m = re.match(r"\s*weights: ([0-9.]+) (GiB|MiB)", line)
-    if m and key: weights[key[0]] = float(m.group(1)) * (2**30 if m.group(2) == "GiB" else 2**20)
-llama = {"bf16": 194, "q8_0": 252, "q8_0+dp4a": 252}
+    if m and key: weights[key[0]] = weights[key[0].split("+")[0]] = float(m.group(1)) * (2**30 if m.group(2) == "GiB" else 2**20)
+llama = {"bf16": 194, "bf16+nostep": 194, "q8_0": 252, "q8_0+dp4a": 252}
 print(f"{'weights':<10} {'graphs':>6} {'tokens/s':>9} {'roofline':>9} {'llama.cpp (issue)':>18}")
 for (w, g), v in sorted(rows.items()):
     med = statistics.median(v)

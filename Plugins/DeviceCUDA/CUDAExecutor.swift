@@ -79,7 +79,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                     cache: KVCache?, keep: Set<String>) throws -> GraphResult {
         let plan = cachedPlan(graph, bucket: bucket, keep: keep)
         var state: CUDAStepState?
-        if bucket != nil, let cache {
+        if bucket != nil, let cache, CUDAStepState.stepModeEnabled {
             let key = PlanKey(graph: graph, keep: keep)
             if let s = steps[key], s.slots >= cache.slots {
                 state = s

@@ -63,6 +63,9 @@ struct CUDAStepShortcut {
 final class CUDAStepState {
     /// Whether CUDA graphs are used (OMNI_CUDA_GRAPHS=0 turns them off: the recorded launches are issued one by one).
     static let graphsEnabled = ProcessInfo.processInfo.environment["OMNI_CUDA_GRAPHS"] != "0"
+    /// OMNI_CUDA_STEP=0: no step mode at all (every node launched as it is walked, key ranges uploaded per
+    /// attention node: the path before CUDA graphs, kept for comparison).
+    static let stepModeEnabled = ProcessInfo.processInfo.environment["OMNI_CUDA_STEP"] != "0"
     /// OMNI_CUDA_TRACE=1: each capture, and the counts when a plan's state goes, on stderr.
     static let trace = ProcessInfo.processInfo.environment["OMNI_CUDA_TRACE"] == "1"
 
