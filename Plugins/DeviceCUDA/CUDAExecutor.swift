@@ -146,6 +146,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         let narrow = precision == .bf16 ? Self.gemmWeights(g) : []
         let q8 = precision == .bf16 ? Self.linearWeights(g, among: narrow) : []
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
+        var fusion = CUDAFusion()
         var log: [String] = []
         let committed = cache?.length
         var completed = false
@@ -188,10 +189,17 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                                             reasons: ["input dtype \(bad) (the CUDA kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
             }
             var call = CUDAKernelCall(node: node, index: i, graph: g, inputs: args, out: out, executor: self, cache: cache)
+            if try fusion.closes(call) { bound[i] = out; continue }
+            if CUDAFusion.opensPair(g, i, args) {
+                fusion.hold(call, alone: entry.kernel)
+                bound[i] = out
+                continue
+            }
             try entry.kernel(&call)
             if let e = call.log { log.append(e) }
             bound[i] = call.view ?? out
         }
+        try fusion.flush()
         var pairs = g.outputs.map { (name: g[$0].name, tensor: bound[$0.index]!) }
         for name in keep.sorted() { if let v = g.value(named: name), let t = bound[v.index] { pairs.append((name: name, tensor: t)) } }
         if let state, let cache, let recorder = context.recorder {

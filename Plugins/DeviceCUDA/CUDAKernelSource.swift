@@ -1528,6 +1528,23 @@ extern "C" __global__ void omni_softmax_f32(const float *x, float *y, int d) {
     float inv = 1.f / omni_block_sum(s);
     for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = expf(xr[j] - m) * inv;
 }
+
+/// A residual add and the RMSNorm that reads it, in one launch (the decode step's add → norm pairs):
+/// s = a + b (written: later nodes read it), y = s / sqrt(mean(s²) + eps) · w, one block per row, the same arithmetic
+/// in the same order as omni_add_f32 then omni_rms_norm_f32. y may alias a or b (the block reads them before the
+/// reduction and writes y after it).
+extern "C" __global__ void omni_add_rms_norm_f32(const float *a, const float *b, float *s, const float *w, float *y,
+                                                 int d, float eps) {
+    const long long row = (long long)blockIdx.x * d;
+    float q = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) {
+        float v = a[row + j] + b[row + j];
+        s[row + j] = v;
+        q += v * v;
+    }
+    float inv = rsqrtf(omni_block_sum(q) / d + eps);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) y[row + j] = s[row + j] * inv * w[j];
+}
 """#),
         ("rope.cu", #"""
 // Rotary embeddings. The executor computes, per (headDim, θ, kind), inv[j] (the frequency of pair j, in f32 as the
@@ -1546,6 +1563,31 @@ extern "C" __global__ void omni_rope_f32(const float *x, const long long *pos, c
         float c = cosf(angle), s = sinf(angle);
         int ia = interleaved ? 2 * j : j, ib = interleaved ? ia + 1 : j + half;
         long long base = (long long)t * heads * hd + (long long)h * hd;
+        float a = x[base + ia], b = x[base + ib];
+        y[base + ia] = a * c - b * s;
+        y[base + ib] = b * c + a * s;
+    }
+}
+
+/// Two rotary embeddings at the same positions in one launch (the decode step's q and k): heads [0, h1) of x1 → y1,
+/// then heads [0, h2) of x2 → y2, each element computed as omni_rope_f32 computes it.
+extern "C" __global__ void omni_rope2_f32(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,
+                                          const long long *pos, const float *inv, const int *rowOf, int T, int hd,
+                                          int interleaved) {
+    int half = hd / 2, heads = h1 + h2;
+    long long n = (long long)T * heads * half;
+    OMNI_GRID_STRIDE(i, n) {
+        int j = (int)(i % half);
+        long long th = i / half;
+        int hh = (int)(th % heads), t = (int)(th / heads);
+        const bool first = hh < h1;
+        const float *x = first ? x1 : x2;
+        float *y = first ? y1 : y2;
+        int hn = first ? h1 : h2, h = first ? hh : hh - h1;
+        float angle = (float)pos[(long long)rowOf[j] * T + t] * inv[j];
+        float c = cosf(angle), s = sinf(angle);
+        int ia = interleaved ? 2 * j : j, ib = interleaved ? ia + 1 : j + half;
+        long long base = (long long)t * hn * hd + (long long)h * hd;
         float a = x[base + ia], b = x[base + ib];
         y[base + ia] = a * c - b * s;
         y[base + ib] = b * c + a * s;
