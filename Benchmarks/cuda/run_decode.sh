@@ -18,16 +18,19 @@ LOG="$OUTDIR/decode.log"
 : >"$LOG"
 # Rows: weights, graphs on (1) or off (0); bf16+nostep: the path before step mode (OMNI_CUDA_STEP=0: kernels launched
 # as the nodes are walked, key ranges uploaded per attention node); q8_0+dp4a: the Q8_0 GEMV over activations
-# quantized per 32 (OMNI_CUDA_Q8_DP4A=1, off by default).
+# quantized per 32 (OMNI_CUDA_Q8_DP4A=1, off by default); +nofuse: without the add+norm and q/k RoPE fusions
+# (OMNI_CUDA_FUSE=0). DECODE_ROWS="label:graphs …" picks rows.
 for r in $(seq 1 "$ROUNDS"); do
-    for row in "bf16 1" "bf16 0" "bf16+nostep 0" "q8_0 1" "q8_0 0" "q8_0+dp4a 1"; do
-        set -- $row; w=$1; graphs=$2; dp4a=0; stepmode=1
-        [[ $w == *+dp4a ]] && { dp4a=1; w=${w%+dp4a}; }
-        [[ $w == *+nostep ]] && { stepmode=0; w=${w%+nostep}; }
-        echo "[$1 graphs=$graphs round $r]" >>"$LOG"
-        OMNI_CUDA_STEP=$stepmode OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
+    for row in ${DECODE_ROWS:-bf16:1 bf16:0 bf16+nostep:0 q8_0:1 q8_0:0 q8_0+dp4a:1}; do
+        label=${row%%:*}; graphs=${row##*:}; dp4a=0; stepmode=1; fuse=1
+        [[ $label == *+dp4a* ]] && dp4a=1
+        [[ $label == *+nostep* ]] && stepmode=0
+        [[ $label == *+nofuse* ]] && fuse=0
+        w=${label%%+*}
+        echo "[$label graphs=$graphs round $r]" >>"$LOG"
+        OMNI_CUDA_FUSE=$fuse OMNI_CUDA_STEP=$stepmode OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
             --compute-dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 >>"$LOG" 2>&1
-        echo "[$1 graphs=$graphs round $r] $(grep '^decode' "$LOG" | tail -1)"
+        echo "[$label graphs=$graphs round $r] $(grep '^decode' "$LOG" | tail -1)"
     done
 done
 python3 - "$LOG" <<'EOF'
@@ -40,12 +43,12 @@ for line in open(sys.argv[1]):
     if m and key: rows.setdefault(key, []).append(float(m.group(1)))
     m = re.match(r"\s*weights: ([0-9.]+) (GiB|MiB)", line)
     if m and key: weights[key[0]] = weights[key[0].split("+")[0]] = float(m.group(1)) * (2**30 if m.group(2) == "GiB" else 2**20)
-llama = {"bf16": 194, "bf16+nostep": 194, "q8_0": 252, "q8_0+dp4a": 252}
-print(f"{'weights':<10} {'graphs':>6} {'tokens/s':>9} {'roofline':>9} {'llama.cpp (issue)':>18}")
+llama = {"bf16": 194, "q8_0": 252}
+print(f"{'row':<16} {'graphs':>6} {'tokens/s':>9} {'roofline':>9} {'llama.cpp (issue)':>18}")
 for (w, g), v in sorted(rows.items()):
     med = statistics.median(v)
     roof = 4.26e12 / weights[w] if w in weights else None
     frac = f"{med / roof:.0%}" if roof else "-"
-    print(f"{w:<10} {'on' if g == '1' else 'off':>6} {med:>9.1f} {frac:>9} {llama[w]:>18}")
+    print(f"{w:<16} {'on' if g == '1' else 'off':>6} {med:>9.1f} {frac:>9} {llama[w.split('+')[0]]:>18}")
 print("roofline: weight bytes on the GPU / 4.26 TB/s; medians over rounds of the per-run medians")
 EOF
