@@ -5,9 +5,14 @@ import OmniCore
 /// kernel node is the `rmsNorm` of its result runs as one `omni_add_rms_norm_f32`, and a `rope` whose next kernel
 /// node is a `rope` at the same positions (q then k) as one `omni_rope2_f32`. Both compute every element as the
 /// separate kernels do; the first node of a pair is held back until the second arrives (only weight nodes lie
-/// between), and launched alone if it does not. OMNI_CUDA_FUSE=0 turns this off.
+/// between), and launched alone if it does not.
+///
+/// Off by default (OMNI_CUDA_FUSE=1 turns it on): the first version raced where the planner had given the second
+/// node's output the memory of the first node's input (freed after the first node): the fused kernel then wrote rows
+/// other blocks were still reading (fixture parity failed in prefill on the H200). A pair whose outputs overlap its
+/// inputs is now launched as two kernels; that guard has not run on a GPU yet.
 struct CUDAFusion {
-    static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] != "0"
+    static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] == "1"
 
     /// A node held back: its index, its call (inputs and output), and the kernel that runs it alone.
     private var held: (index: Int, call: CUDAKernelCall, alone: CUDAKernelTable.Kernel)?
@@ -46,7 +51,11 @@ struct CUDAFusion {
         guard let h = held else { return false }
         held = nil
         let a = h.call
-        switch (a.node.op, call.node.op) {
+        // The fused kernel reads both nodes' inputs while writing both outputs: none may overlap.
+        // (The add's result, which the norm reads, is the pair's own value.)
+        let reads = a.inputs + call.inputs.filter { $0.address != a.out.address }, writes = [a.out, call.out]
+        let disjoint = writes.allSatisfy { w in reads.allSatisfy { r in !Self.overlap(w, r) } }
+        if disjoint { switch (a.node.op, call.node.op) {
         case let (.add, .rmsNorm(x, _, eps)) where x.index == h.index:
             let d = call.out.shape.dims.last ?? 1, rows = call.out.elementCount / max(d, 1)
             try call.module.launch("omni_add_rms_norm_f32", grid: rows, block: 256, [
@@ -70,10 +79,16 @@ struct CUDAFusion {
             return true
         default:
             break
-        }
+        } }
         var alone = a
         try h.alone(&alone)
         return false
+    }
+
+    /// Whether two device tensors share bytes.
+    static func overlap(_ x: Tensor, _ y: Tensor) -> Bool {
+        guard x.byteCount > 0, y.byteCount > 0 else { return false }
+        return x.address < y.address + UInt64(y.byteCount) && y.address < x.address + UInt64(x.byteCount)
     }
 
     /// Runs a node still held at the end of the walk.
