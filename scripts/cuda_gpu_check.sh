@@ -48,11 +48,24 @@ for model in Models/tiny-omni Tests/Fixtures/variants/gqa5; do
 import json,struct,numpy as np
 f=open('$ref','rb');n=struct.unpack('<Q',f.read(8))[0];h=json.loads(f.read(n));d=f.read();v=h['generated'];a,b=v['data_offsets']
 print(np.frombuffer(d[a:b],dtype=np.int64).tolist())")
-        for dev in cuda:0 cpu; do
-            got=$("$omni" generate "$model" --inputs "$ref" --greedy --json --max-new-tokens $n --min-new-tokens $n --device-map $dev 2>"$out/gen.err" \
-                | python3 -c "import json,sys; print(json.load(sys.stdin)['tokens'])" 2>/dev/null)
+        # Decode steps run as one CUDA graph replay per token; OMNI_CUDA_GRAPHS=0 launches the same kernels one by one.
+        # f32 compute: every GPU mode must give the reference's tokens; bf16 compute: graphs on and off must agree.
+        bf16=()
+        for mode in cuda:0 cuda:0/nographs cuda:0/bf16 cuda:0/bf16/nographs cpu; do
+            dev=${mode%%/*}; graphs=1; cd_=f32
+            [[ $mode == */nographs ]] && graphs=0
+            [[ $mode == */bf16* ]] && cd_=bf16
+            got=$(OMNI_CUDA_GRAPHS=$graphs "$omni" generate "$model" --inputs "$ref" --greedy --json --max-new-tokens $n --min-new-tokens $n \
+                --device-map $dev --compute-dtype $cd_ 2>"$out/gen.err" | python3 -c "import json,sys; print(json.load(sys.stdin)['tokens'])" 2>/dev/null)
+            [ -s "$out/gen.err" ] && { echo "  stderr of $mode:"; tail -3 "$out/gen.err"; }
+            if [ $cd_ = bf16 ]; then
+                bf16+=("$got"); r="bf16, reference $want"
+                [ ${#bf16[@]} = 2 ] && { if [ "${bf16[0]}" = "${bf16[1]}" ] && [ -n "${bf16[0]}" ]; then r="$r; graphs on = off: ok"; else r="$r; graphs on = off: FAIL"; status=1; fi; }
+                echo "generate $(basename $model) $kind $mode: $got ($r)"
+                continue
+            fi
             r=ok; [ "$got" = "$want" ] || { r=FAIL; status=1; }
-            echo "generate $(basename $model) $kind $dev: $r ($got vs reference $want)"
+            echo "generate $(basename $model) $kind $mode: $r ($got vs reference $want)"
         done
     done
 done

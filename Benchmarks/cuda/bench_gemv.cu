@@ -182,8 +182,27 @@ int main() {
             }
         }
     }
-    // One token: every projection of every layer once, distinct weights, chosen split; M = 1.
-    for (int q8 = 0; q8 < 2; ++q8) {
+    // dp4a Q8_0 (activations quantized per 32) against the f32-activation Q8_0 kernel on one shape.
+    signed char* xq; float* xd;
+    CK(cudaMalloc(&xq, 8 * 18944)); CK(cudaMalloc(&xd, 8 * 18944 / 32 * 4));
+    {
+        const int N = 3584, K = 3584, wpr = chooseWpr(N, sms, true);
+        float* y2; CK(cudaMalloc(&y2, N * 4));
+        pickQ(1)<<<blocksFor(N, wpr), 256>>>(x, K, qAll, dAll, nullptr, y, N, 1, N, K, wpr);
+        omni_quantize_q8_rows<<<(K + 255) / 256, 256>>>(x, K, 1, K, xq, xd);
+        omni_gemv_q8_0_dp4a_m1<<<blocksFor(N, wpr), 256>>>(xq, xd, qAll, dAll, nullptr, y2, N, 1, N, K, wpr);
+        CK(cudaDeviceSynchronize());
+        std::vector<float> a(N), b(N);
+        CK(cudaMemcpy(a.data(), y, N * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), y2, N * 4, cudaMemcpyDeviceToHost));
+        double num = 0, den = 0;
+        for (int i = 0; i < N; ++i) { num = std::max(num, (double)fabs(a[i] - b[i])); den = std::max(den, (double)fabs(a[i])); }
+        printf("dp4a q8_0 vs f32-activation q8_0 (3584x3584): rel max err %.2e (%s, bound 2e-2)\n", num / den,
+               num / den <= 2e-2 ? "ok" : "FAIL");
+        if (!(num / den <= 2e-2)) ++g_failures;
+        CK(cudaFree(y2));
+    }
+    // One token: every projection of every layer once, distinct weights, chosen split; M = 1. Variant 2: dp4a.
+    for (int q8 = 0; q8 < 3; ++q8) {
         QFn qf = pickQ(1);
         auto token = [&] {
             size_t o = 0;
@@ -192,7 +211,11 @@ int main() {
                     int reps = l == layers ? (sh.perLayer == 0) : sh.perLayer;
                     for (int r = 0; r < reps; ++r) {
                         int wpr = chooseWpr(sh.N, sms, q8);
-                        if (q8) qf<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y, sh.N,
+                        if (q8 == 2) {
+                            omni_quantize_q8_rows<<<(sh.K + 255) / 256, 256>>>(x, sh.K, 1, sh.K, xq, xd);
+                            omni_gemv_q8_0_dp4a_m1<<<blocksFor(sh.N, wpr), 256>>>(xq, xd, qAll + o, dAll + o / 32, nullptr,
+                                                                                   y, sh.N, 1, sh.N, sh.K, wpr);
+                        } else if (q8) qf<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y, sh.N,
                                                                          1, sh.N, sh.K, wpr);
                         else pickBf(1)<<<blocksFor(sh.N, wpr), 256>>>(x, sh.K, wAll + o, nullptr, y, sh.N, 1, sh.N, sh.K, wpr);
                         o += (size_t)sh.N * sh.K;
@@ -211,7 +234,11 @@ int main() {
                     int reps = l == layers ? (sh.perLayer == 0) : sh.perLayer;
                     for (int r = 0; r < reps; ++r) {
                         int wpr = chooseWpr(sh.N, sms, q8);
-                        if (q8) qf<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y,
+                        if (q8 == 2) {
+                            omni_quantize_q8_rows<<<(sh.K + 255) / 256, 256, 0, st>>>(x, sh.K, 1, sh.K, xq, xd);
+                            omni_gemv_q8_0_dp4a_m1<<<blocksFor(sh.N, wpr), 256, 0, st>>>(xq, xd, qAll + o, dAll + o / 32,
+                                                                                          nullptr, y, sh.N, 1, sh.N, sh.K, wpr);
+                        } else if (q8) qf<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, qAll + o, dAll + o / 32, nullptr, y,
                                                                                 sh.N, 1, sh.N, sh.K, wpr);
                         else pickBf(1)<<<blocksFor(sh.N, wpr), 256, 0, st>>>(x, sh.K, wAll + o, nullptr, y, sh.N, 1, sh.N,
                                                                               sh.K, wpr);
@@ -226,7 +253,7 @@ int main() {
         double bytes = q8 ? totalParams * 34.0 / 32 : totalParams * 2.0;
         printf("TOKEN %-6s all GEMVs of one 7B decode token: %.3f ms launched, %.3f ms graph = %.0f GB/s = %.1f%% of "
                "copy bw -> %.0f tokens/s GEMV-only bound\n",
-               q8 ? "q8_0" : "bf16", msPlain, msGraph, bytes / (msGraph * 1e-3) / 1e9,
+               q8 == 2 ? "dp4a" : q8 ? "q8_0" : "bf16", msPlain, msGraph, bytes / (msGraph * 1e-3) / 1e9,
                100 * bytes / (msGraph * 1e-3) / bw, 1e3 / msGraph);
         CK(cudaGraphExecDestroy(ge)); CK(cudaGraphDestroy(g)); CK(cudaStreamDestroy(st));
     }

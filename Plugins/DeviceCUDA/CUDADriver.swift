@@ -47,6 +47,9 @@ final class CUDAContext: @unchecked Sendable {
     private var staging: UnsafeMutableRawPointer?
     private var stagingBytes = 0
     private let lock = NSLock()
+    /// While set, kernel launches, device copies and GEMMs are recorded here instead of issued (the executor then
+    /// issues them directly or under a CUDA graph capture; see CUDAStepGraph.swift).
+    var recorder: CUDARecorder?
 
     init(ordinal: Int) throws {
         let api = try CUDALibrary.loaded.get()
@@ -177,9 +180,28 @@ final class CUDAContext: @unchecked Sendable {
         }
     }
 
-    /// Device → device on the stream.
+    /// Device → device on the stream (recorded while a recorder is set).
     func copy(from src: UInt64, to dst: UInt64, bytes: Int) throws {
         guard bytes > 0 else { return }
+        if let r = recorder { r.ops.append(.copy(src: src, dst: dst, bytes: bytes)); return }
         try check(api.pointee.cuMemcpyDtoDAsync(dst, src, bytes, stream), "device copy")
+    }
+
+    /// Host → device on the stream without waiting: `host` must stay unchanged until the stream has passed the copy
+    /// (pinned memory, reused only after the next synchronize).
+    func uploadAsync(_ host: UnsafeRawPointer, bytes: Int, to address: UInt64) throws {
+        guard bytes > 0 else { return }
+        try check(api.pointee.cuMemcpyHtoDAsync(address, host, bytes, stream), "host→device copy")
+    }
+
+    /// Launches `fn` on the stream with `args` (their C types must match the kernel's parameters).
+    func issueLaunch(_ fn: omni_CUfunction, grid: Int, block: Int, shared: Int, _ args: [CUDAArg], name: String) throws {
+        let slots = args.map { $0.allocate() }
+        defer { slots.forEach { $0.deallocate() } }
+        var params: [UnsafeMutableRawPointer?] = slots
+        let rc = params.withUnsafeMutableBufferPointer {
+            api.pointee.cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(shared), stream, $0.baseAddress, nil)
+        }
+        try check(rc, "launch of \(name) (grid \(grid), block \(block))")
     }
 }

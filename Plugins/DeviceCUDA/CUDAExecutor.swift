@@ -21,11 +21,20 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     private var arena: Storage?
     private var plans: [PlanKey: ExecutionPlan] = [:]
     private var bucketKeys: [String: PlanKey] = [:]
+    /// Step-mode state of decode plans (CUDAStepGraph.swift), and the plans that cannot run in step mode.
+    private var steps: [PlanKey: CUDAStepState] = [:]
+    private var plainPlans: Set<PlanKey> = []
+    /// The running step, while a decode plan runs in step mode (the cache kernels read its lengths).
+    private(set) var step: CUDAStepState?
     private var resident = ResidentWeights()
     private var constants: [[Int32]: Storage] = [:]
     private var ropeTables: [RopeKey: (inv: Tensor, rowOf: Tensor)] = [:]
     private var sourceModules: [String: CUDAModule] = [:]
     private var gemmScratch: Storage?
+    /// A Q8_0 weight widened to bf16 for a GEMM (more than 8 rows), one weight at a time.
+    private var widenScratch: Storage?
+    /// Activations quantized to int8 for the dp4a Q8_0 GEMV.
+    private var quantScratch: Storage?
     private var attentionScratch: Storage?
     /// Host copies of the run's inputs by node index (for checks such as embedding ids).
     private var hostInputs: [Int: Tensor] = [:]
@@ -68,7 +77,32 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
 
     public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache?, keep: Set<String>) throws -> GraphResult {
-        try run(cachedPlan(graph, bucket: bucket, keep: keep), inputs: inputs, weights: weights, cache: cache, keep: keep)
+        let plan = cachedPlan(graph, bucket: bucket, keep: keep)
+        var state: CUDAStepState?
+        if bucket != nil, let cache, CUDAStepState.stepModeEnabled {
+            let key = PlanKey(graph: graph, keep: keep)
+            if let s = steps[key], s.slots >= cache.slots {
+                state = s
+            } else if !plainPlans.contains(key) {
+                if let why = CUDAStepState.ineligible(graph) {
+                    if CUDAStepState.trace { CUDAStepState.say("cuda: plan \(bucket ?? "") runs kernel by kernel: \(why)") }
+                    plainPlans.insert(key)
+                } else {
+                    try context.makeCurrent()
+                    state = try CUDAStepState(graph: graph, slots: cache.slots, context: context, device: cuda)
+                    steps[key] = state
+                }
+            }
+        }
+        return try run(plan, inputs: inputs, weights: weights, cache: cache, keep: keep, step: state)
+    }
+
+    /// How the step-mode plans ran: graphs captured and replayed, or why graphs are off (for benchmarks and tests).
+    public var stepGraphReport: String {
+        if steps.isEmpty { return "no decode plan ran in step mode" }
+        return steps.values.map { s in
+            s.graphOff.map { "step mode without graphs (\($0))" } ?? "CUDA graphs: \(s.captures) captured, \(s.replays) replayed"
+        }.joined(separator: "; ")
     }
 
     /// The plan for `graph` under `bucket` (cached as the CPU executor caches it).
@@ -76,7 +110,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         guard let b = bucket else { return ExecutionPlan(graph: graph, keep: keep) }
         let key = PlanKey(graph: graph, keep: keep)
         if let p = plans[key] { return p }
-        if let old = bucketKeys[b] { plans[old] = nil }
+        if let old = bucketKeys[b] { plans[old] = nil; steps[old] = nil; plainPlans.remove(old) }
         let plan = ExecutionPlan(graph: graph, keep: keep)
         plans[key] = plan
         bucketKeys[b] = key
@@ -86,6 +120,13 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// Runs `plan` on the GPU. A failed run is undone in the cache, as on the CPU.
     public func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider, cache: KVCache? = nil,
                     keep: Set<String> = []) throws -> GraphResult {
+        try run(plan, inputs: inputs, weights: weights, cache: cache, keep: keep, step: nil)
+    }
+
+    /// Runs `plan`; with `step` (a decode plan and its state) the operations are recorded and then replayed as one
+    /// CUDA graph (CUDAStepGraph.swift).
+    func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider, cache: KVCache?,
+             keep: Set<String>, step state: CUDAStepState?) throws -> GraphResult {
         let g = plan.graph
         try context.makeCurrent()
         if let cache, cache.device != cuda.id {
@@ -93,9 +134,19 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         }
         try ensureArena(plan.arenaBytes)
         hostInputs = [:]
-        defer { hostInputs = [:]; runBuffers = [] }
+        defer { hostInputs = [:]; runBuffers = []; step = nil; context.recorder = nil }
+        if let state, let cache {
+            try state.begin(cache: cache)
+            if let sc = state.shortcut(buffers: stepBuffers, cache: cache, weights: weights as AnyObject) {
+                return try replay(sc, state: state, inputs: inputs, cache: cache)
+            }
+            step = state
+            context.recorder = CUDARecorder()
+        }
         let narrow = precision == .bf16 ? Self.gemmWeights(g) : []
+        let q8 = precision == .bf16 ? Self.linearWeights(g, among: narrow) : []
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
+        var fusion = CUDAFusion()
         var log: [String] = []
         let committed = cache?.length
         var completed = false
@@ -110,7 +161,10 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 guard t.shape.elementCount == node.shape.elementCount, t.dtype == node.dtype else {
                     throw OmniError.invalidArgument(name: name, expected: "\(node.shape) \(node.dtype)", actual: "\(t.shape) \(t.dtype)")
                 }
-                if t.device == cuda.id {
+                if let state {
+                    if t.device != cuda.id { hostInputs[i] = t.contiguous() }
+                    bound[i] = try state.stage(t, node: i, shape: node.shape)
+                } else if t.device == cuda.id {
                     bound[i] = Tensor(storage: t.storage, byteOffset: t.byteOffset, shape: node.shape, dtype: t.dtype)
                 } else {
                     let host = t.contiguous()
@@ -120,7 +174,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 continue
             case let .weight(key):
                 let target: DType = narrow.contains(i) ? .bf16 : .f32
-                bound[i] = try residentWeight(key, shape: node.shape, dtype: target, from: weights)
+                bound[i] = try residentWeight(key, shape: node.shape, dtype: target, keepQ8: q8.contains(i), from: weights)
                 continue
             default:
                 break
@@ -135,16 +189,67 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                                             reasons: ["input dtype \(bad) (the CUDA kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
             }
             var call = CUDAKernelCall(node: node, index: i, graph: g, inputs: args, out: out, executor: self, cache: cache)
+            if try fusion.closes(call) { bound[i] = out; continue }
+            if CUDAFusion.opensPair(g, i, args) {
+                fusion.hold(call, alone: entry.kernel)
+                bound[i] = out
+                continue
+            }
             try entry.kernel(&call)
             if let e = call.log { log.append(e) }
             bound[i] = call.view ?? out
         }
+        try fusion.flush()
+        var pairs = g.outputs.map { (name: g[$0].name, tensor: bound[$0.index]!) }
+        for name in keep.sorted() { if let v = g.value(named: name), let t = bound[v.index] { pairs.append((name: name, tensor: t)) } }
+        if let state, let cache, let recorder = context.recorder {
+            context.recorder = nil
+            try state.finish(recorder.ops, blas: blas)
+            state.keepShortcut(buffers: stepBuffers, cache: cache, weights: weights as AnyObject, results: pairs, log: log)
+        }
         var result: [String: Tensor] = [:]
-        for v in g.outputs { result[g[v].name] = try download(bound[v.index]!) }
-        for name in keep { if let v = g.value(named: name), let t = bound[v.index] { result[name] = try download(t) } }
+        for (name, t) in pairs { result[name] = try download(t) }
         try context.synchronize()
         completed = true
         return GraphResult(values: result, attentionLog: log)
+    }
+
+    /// The buffers a recorded step points into besides weights, caches and per-plan buffers: if one moved, the step
+    /// is walked again.
+    private var stepBuffers: [UInt64] {
+        [arena?.deviceAddress ?? 0, gemmScratch?.deviceAddress ?? 0, attentionScratch?.deviceAddress ?? 0,
+         widenScratch?.deviceAddress ?? 0, quantScratch?.deviceAddress ?? 0]
+    }
+
+    /// A decode step whose operations equal the last step's: inputs staged, the cache's host lengths advanced as the
+    /// walk did, the graph replayed, results read back. No node is walked.
+    private func replay(_ sc: CUDAStepShortcut, state: CUDAStepState, inputs: [String: Tensor], cache: KVCache) throws -> GraphResult {
+        for n in state.inputNodes {
+            guard let t = inputs[n.name] else {
+                throw OmniError.invalidArgument(name: n.name, expected: "input \(n.shape) \(n.dtype)", actual: "missing")
+            }
+            guard t.shape.elementCount == n.shape.elementCount, t.dtype == n.dtype else {
+                throw OmniError.invalidArgument(name: n.name, expected: "\(n.shape) \(n.dtype)", actual: "\(t.shape) \(t.dtype)")
+            }
+            if let vocab = n.vocab, t.device != cuda.id,
+               let bad = try t.contiguous().int64s().first(where: { $0 < 0 || $0 >= Int64(vocab) }) {
+                throw OmniError.invalidArgument(name: "\(n.name) ids", expected: "0..<\(vocab)", actual: "\(bad)")
+            }
+            _ = try state.stage(t, node: n.index, shape: n.shape)
+        }
+        let committed = cache.length
+        var completed = false
+        defer { if !completed { cache.truncate(to: committed) } }
+        for c in sc.commits {
+            try cache.checkAppend(slot: c.slot, rows: c.rows, width: c.width)
+            cache.commit(slot: c.slot, count: c.rows)
+        }
+        try state.replay(blas: blas)
+        var result: [String: Tensor] = [:]
+        for (name, t) in sc.results { result[name] = try download(t) }
+        try context.synchronize()
+        completed = true
+        return GraphResult(values: result, attentionLog: sc.log)
     }
 
     // MARK: services for kernels
@@ -210,15 +315,27 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             let s = try scratch(&gemmScratch, n * 2)
             try module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(n), block: 256, [.ptr(x.address), .ptr(s.deviceAddress), .long(n)])
             try blas.matmul(x: s.deviceAddress, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 14)
+        case .q8_0:
+            // A Q8_0-resident weight (the speed mode): widened to bf16 into one reused buffer, then the bf16 GEMM.
+            let w = try scratch(&widenScratch, outF * inF * 2)
+            try module.launch("omni_q8_0_to_bf16", grid: CUDAModule.blocks(outF * inF), block: 256, [
+                .ptr(weight.address), .ptr(weight.address + UInt64(outF * inF)), .ptr(w.deviceAddress), .long(outF * inF)])
+            let n = rows * inF
+            let s = try scratch(&gemmScratch, n * 2)
+            try module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(n), block: 256, [.ptr(x.address), .ptr(s.deviceAddress), .long(n)])
+            try blas.matmul(x: s.deviceAddress, w: w.deviceAddress, y: out.address, rows: rows, inF: inF, outF: outF, type: 14)
         default:
-            throw OmniError.unsupported(what: "linear weight \(weight.dtype) on \(cuda.id)", reasons: ["weights are uploaded as f32 or bf16"])
+            throw OmniError.unsupported(what: "linear weight \(weight.dtype) on \(cuda.id)", reasons: ["weights are uploaded as f32, bf16 or Q8_0"])
         }
     }
+
+    /// A scratch buffer of at least `bytes` for quantized activations (grow-only).
+    func quantizedActivations(_ bytes: Int) throws -> Storage { try scratch(&quantScratch, bytes + 16) }
 
     /// Runs one attention call through the first implementation of `spec.backendChain` the GPU has (then eager, the
     /// oracle); returns the fallback log line, if any.
     func attention(q: Tensor, k: Tensor, v: Tensor, kStride: Int, vStride: Int, mask: AttentionMask, spec: AttentionSpec,
-                   out: Tensor, name: String) throws -> String? {
+                   out: Tensor, name: String, dynamic: CUDADynamicKeys? = nil) throws -> String? {
         let shape = AttentionShape(queryLength: q.shape[0], keyLength: k.shape[0], heads: spec.heads, kvHeads: spec.kvHeads,
                                    headDim: spec.headDim)
         guard spec.kvHeads > 0, spec.heads % spec.kvHeads == 0 else {
@@ -233,18 +350,36 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 log.append("\(n) → \(next): no CUDA kernel"); continue
             }
             if let why = kernel.unsupportedReason(shape, mask) { log.append("\(n) → \(next): \(why)"); continue }
-            var ranges: [Int32] = []
-            ranges.reserveCapacity(2 * shape.queryLength)
-            for qi in 0..<shape.queryLength {
-                let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
-                ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
+            let rangesT: Tensor
+            if let d = dynamic, let state = step {
+                // Step mode: the ranges follow the cache length on the device (kernels/step.cu).
+                let bytes = 8 * shape.queryLength
+                let buf: Storage
+                if let b = state.nodeBuffers[d.node], b.byteCount >= bytes { buf = b } else {
+                    buf = try cuda.allocate(bytes, kind: .scratch)
+                    state.nodeBuffers[d.node] = buf
+                }
+                // The split-K decode kernel reads the key count itself; the others take ranges.
+                if !(kernel.name == CUDAAttentionKernels.flash2.name && CUDAFlash.usesDecode(shape, mask)) {
+                    try module.launch("omni_attn_ranges_dyn", grid: 1, block: 32 * ((shape.queryLength + 31) / 32), [
+                        .ptr(buf.deviceAddress), .int(shape.queryLength), .ptr(d.lens), .int(d.slot), .int(d.delta),
+                        .int(mask.causal ? 1 : 0), .int(mask.window ?? 0)])
+                }
+                rangesT = Tensor(storage: buf, shape: [2 * shape.queryLength], dtype: .i32)
+            } else {
+                var ranges: [Int32] = []
+                ranges.reserveCapacity(2 * shape.queryLength)
+                for qi in 0..<shape.queryLength {
+                    let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
+                    ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
+                }
+                rangesT = try uploadForRun(ranges)
             }
-            let rangesT = try uploadForRun(ranges)
             let s = try scratch(&attentionScratch, kernel.scratchBytes(shape))
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
                                              kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
                                              ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,
-                                             precision: precision))
+                                             precision: precision, dynamic: dynamic))
             return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
         }
         throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log)
@@ -262,7 +397,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// A grow-only scratch buffer of at least `bytes` (accounted as scratch).
     private func scratch(_ slot: inout Storage?, _ bytes: Int) throws -> Storage {
         if let s = slot, s.byteCount >= bytes { return s }
-        if slot != nil { try context.synchronize() }
+        // The old buffer may be read by launches still queued or recorded: it lives until the run ends.
+        if let old = slot { runBuffers.append(old) }
         slot = nil
         let s = try cuda.allocate(max(bytes, 256), kind: .scratch)
         slot = s
@@ -293,16 +429,42 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     }
 
     /// Weight `key` on the device in `dtype` (f32, or bf16 for GEMM weights in the speed mode), uploaded once per
-    /// weight provider and kept.
-    private func residentWeight(_ key: String, shape: Shape, dtype: DType, from weights: any WeightProvider) throws -> Tensor {
+    /// weight provider and kept. With `keepQ8`, a Q8_0 weight stays Q8_0 (1.06 bytes a weight), repacked for the GEMV
+    /// (kernels/gemv.cu: int8 quants [N, K] then f16 scales [N, K / 32] in one buffer).
+    private func residentWeight(_ key: String, shape: Shape, dtype: DType, keepQ8: Bool = false,
+                                from weights: any WeightProvider) throws -> Tensor {
+        if keepQ8, let t = resident.lookup(provider: weights, key: key, dtype: .q8_0) { return t }
         if let t = resident.lookup(provider: weights, key: key, dtype: dtype) { return t }
         let host = try weights.tensor(key)
         guard host.shape == shape else { throw OmniError.shapeMismatch(key: key, expected: shape, actual: host.shape) }
+        if keepQ8, host.dtype == .q8_0, shape.rank == 2, shape[1] % 32 == 0 {
+            let t = try uploadQ8(host.contiguous(), shape: shape)
+            weights.release([key])
+            resident.store(t, provider: weights, key: key, dtype: .q8_0)
+            return t
+        }
         let converted = try convert(host.contiguous(), to: dtype, key: key)
         let t = try upload(converted, shape: shape, kind: .weights, keepForRun: false)
         weights.release([key])
         resident.store(t, provider: weights, key: key, dtype: dtype)
         return t
+    }
+
+    /// A Q8_0 host tensor (GGUF blocks) on the device, repacked: quants [N·K] int8, then scales [N·K / 32] f16.
+    private func uploadQ8(_ host: Tensor, shape: Shape) throws -> Tensor {
+        let count = shape.elementCount, blocks = count / 32
+        let raw = try cuda.allocate(blocks * 34, kind: .scratch)
+        try context.upload(host.rawPointer, bytes: blocks * 34, to: raw.deviceAddress)
+        withExtendedLifetime(host) {}
+        let s = try cuda.allocate(blocks * 34, kind: .weights)
+        // Issued now even while a step records: the staging buffer is freed when this returns.
+        let recorder = context.recorder
+        context.recorder = nil
+        defer { context.recorder = recorder }
+        try module.launch("omni_q8_0_repack", grid: CUDAModule.blocks(blocks), block: 256, [
+            .ptr(raw.deviceAddress), .long(blocks), .ptr(s.deviceAddress), .ptr(s.deviceAddress + UInt64(count))])
+        try context.synchronize()
+        return Tensor(storage: s, shape: shape, dtype: .q8_0)
     }
 
     private func convert(_ t: Tensor, to dtype: DType, key: String) throws -> Tensor {
@@ -337,6 +499,16 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             }
         }
         return Set(ok.subtracting(bad).filter { g.nodes[$0].op.isWeight && g.nodes[$0].shape.rank == 2 })
+    }
+}
+
+extension CUDAExecutor {
+    /// Of `gemm` (weights kept narrow), those read only as linear weights (not embedding tables): a Q8_0 checkpoint
+    /// keeps them Q8_0 on the device.
+    static func linearWeights(_ g: Graph, among gemm: Set<Int>) -> Set<Int> {
+        var tables = Set<Int>()
+        for node in g.nodes { if case let .embedding(table, _) = node.op { tables.insert(table.index) } }
+        return gemm.subtracting(tables)
     }
 }
 

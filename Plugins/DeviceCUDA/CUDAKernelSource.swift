@@ -165,7 +165,10 @@ extern "C" __global__ void omni_conv_transpose1d_f32(const float *x, const float
 // Entry points
 //   omni_attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
 //        int ldv, float* part, int Tq, int Tk, int H, int KV, int causal, int keyOffset, int window,
-//        float scale, int chunk)
+//        float scale, int chunk, const int* lens, int slot, int delta)
+//       With lens non-null (a decode step replayed as a CUDA graph): Tk = lens[slot] + delta and
+//       keyOffset = Tk − Tq are read on the device, the grid covers the most keys the graph serves, and a
+//       block past Tk writes an empty part (max −∞, sum 0).
 //       Grid KV * nSplit (one dimension; nSplit = ceil(Tk / chunk)); block 128; dynamic shared memory 4 * R * (D + chunk) bytes with
 //       R = (H / KV) * Tq ≤ 32. Query i sits at absolute position keyOffset + i; causal drops keys
 //       j > keyOffset + i; window > 0 drops keys with (keyOffset + i) − j ≥ window.
@@ -188,7 +191,12 @@ template <int D>
 static __device__ __forceinline__ void decode_split(const float* __restrict__ q, int ldq, const float* __restrict__ k,
                                                     int ldk, const float* __restrict__ v, int ldv,
                                                     float* __restrict__ part, int Tq, int Tk, int H, int KV,
-                                                    int causal, int off, int window, float scale, int chunk) {
+                                                    int causal, int off, int window, float scale, int chunk,
+                                                    const int* __restrict__ lens, int slot, int delta) {
+    if (lens) {
+        Tk = lens[slot] + delta;
+        off = Tk - Tq;
+    }
     constexpr int NV = D / 16;  // float4 per lane per key (4 lanes a key)
     extern __shared__ __align__(16) float da_smem[];
     const int G = H / KV, R = G * Tq;
@@ -348,8 +356,9 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
 
 #define DA_PARAMS                                                                                          \
     const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, float *part, int Tq, int Tk, \
-        int H, int KV, int causal, int keyOffset, int window, float scale, int chunk
-#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk
+        int H, int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, \
+        int delta
+#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk, lens, slot, delta
 
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d64(DA_PARAMS) { decode_split<64>(DA_ARGS); }
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d80(DA_PARAMS) { decode_split<80>(DA_ARGS); }
@@ -1308,6 +1317,111 @@ extern "C" __global__ void omni_q8_0_repack(const unsigned char* __restrict__ bl
         for (int i = 0; i < 32; ++i) dst[i] = (signed char)src[2 + i];
     }
 }
+
+// Q8_0 by dp4a (off by default: OMNI_CUDA_Q8_DP4A=1): the activations quantized per 32 as llama.cpp's q8_1 does
+// (int8 with one f32 scale a block), then four int8 products a dp4a instruction instead of widening each weight.
+//   omni_quantize_q8_rows(const float* x, int ldx, int M, int K, signed char* xq, float* xd)
+//       xq [M, K] int8, xd [M, K / 32] f32 with d = max|x| / 127 over each 32; one warp a block of 32, grid-stride.
+//   omni_gemv_q8_0_dp4a_mC(const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d,
+//        const float* bias, float* y, int ldy, int M, int N, int K, int wpr)
+//       As omni_gemv_q8_0_mC, with the quantized activations.
+extern "C" __global__ void omni_quantize_q8_rows(const float* __restrict__ x, int ldx, int M, int K,
+                                                 signed char* __restrict__ xq, float* __restrict__ xd) {
+    const int K32 = K >> 5, lane = threadIdx.x & 31;
+    const long long nb = (long long)M * K32;
+    const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
+    for (long long b = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; b < nb; b += warps) {
+        const int m = (int)(b / K32), kb = (int)(b % K32);
+        const float v = x[(long long)m * ldx + kb * 32 + lane];
+        float a = fabsf(v);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) a = fmaxf(a, __shfl_xor_sync(0xffffffffu, a, o));
+        const float d = a / 127.f;
+        const int q = d > 0.f ? __float2int_rn(v / d) : 0;
+        xq[(long long)m * K + kb * 32 + lane] = (signed char)q;
+        if (lane == 0) xd[(long long)m * K32 + kb] = d;
+    }
+}
+
+static __device__ __forceinline__ int gv_dp4a(unsigned a, unsigned b, int c) {
+    int r;
+    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+static __device__ __forceinline__ int gv_dot16(uint4 w, uint4 x) {
+    return gv_dp4a(w.w, x.w, gv_dp4a(w.z, x.z, gv_dp4a(w.y, x.y, gv_dp4a(w.x, x.x, 0))));
+}
+
+template <int M>
+static __device__ __forceinline__ void gemv_q8dp_t(const signed char* __restrict__ xq, const float* __restrict__ xd,
+                                                   const signed char* __restrict__ qs, const unsigned short* __restrict__ d,
+                                                   const float* __restrict__ bias, float* __restrict__ y, int ldy, int rows,
+                                                   int N, int K, int wpr) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int groups = GV_WARPS / wpr;
+    const int grp = blockIdx.x * groups + warp / wpr, part = warp % wpr;
+    const int n0 = grp * GV_NR;
+    const int K16 = K >> 4, K32 = K >> 5;
+    const uint4* wr[GV_NR];
+    const unsigned short* dr[GV_NR];
+#pragma unroll
+    for (int r = 0; r < GV_NR; ++r) {
+        long long n = min(n0 + r, N - 1);
+        wr[r] = (const uint4*)(qs + n * K);
+        dr[r] = d + n * K32;
+    }
+    float acc[M][GV_NR];
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+#pragma unroll
+        for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
+    const int stride = 32 * wpr;
+    if (n0 < N) {
+        for (int c = part * 32 + lane; c < K16; c += 2 * stride) {
+            const bool two = c + stride < K16;
+            uint4 a[GV_NR], b[GV_NR];
+            float da[GV_NR], db[GV_NR];
+#pragma unroll
+            for (int r = 0; r < GV_NR; ++r) {
+                a[r] = gv_ld_stream(wr[r] + c);
+                da[r] = gv_f16(dr[r][c >> 1]);
+            }
+            if (two) {
+#pragma unroll
+                for (int r = 0; r < GV_NR; ++r) {
+                    b[r] = gv_ld_stream(wr[r] + c + stride);
+                    db[r] = gv_f16(dr[r][(c + stride) >> 1]);
+                }
+            }
+#pragma unroll
+            for (int m = 0; m < M; ++m) {
+                const long long mm = m < rows ? m : 0;
+                const uint4 xa = *(const uint4*)(xq + mm * K + c * 16);
+                const float sa = xd[mm * K32 + (c >> 1)];
+#pragma unroll
+                for (int r = 0; r < GV_NR; ++r) acc[m][r] = fmaf(da[r] * sa, (float)gv_dot16(a[r], xa), acc[m][r]);
+                if (two) {
+                    const uint4 xb = *(const uint4*)(xq + mm * K + (c + stride) * 16);
+                    const float sb = xd[mm * K32 + ((c + stride) >> 1)];
+#pragma unroll
+                    for (int r = 0; r < GV_NR; ++r) acc[m][r] = fmaf(db[r] * sb, (float)gv_dot16(b[r], xb), acc[m][r]);
+                }
+            }
+        }
+    }
+    gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
+}
+
+#define GV_DP4A_ENTRY(MM)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(256) omni_gemv_q8_0_dp4a_m##MM(                                 \
+        const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d, const float* bias, \
+        float* y, int ldy, int M, int N, int K, int wpr) {                                                        \
+        gemv_q8dp_t<MM>(xq, xd, qs, d, bias, y, ldy, M, N, K, wpr);                                               \
+    }
+GV_DP4A_ENTRY(1)
+GV_DP4A_ENTRY(2)
+GV_DP4A_ENTRY(4)
+GV_DP4A_ENTRY(8)
 """#),
         ("layout.cu", #"""
 // Data movement: strided copies (rows, slice, permute, concat, reshape), pooling, gathers, padding, embeddings.
@@ -1414,6 +1528,23 @@ extern "C" __global__ void omni_softmax_f32(const float *x, float *y, int d) {
     float inv = 1.f / omni_block_sum(s);
     for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = expf(xr[j] - m) * inv;
 }
+
+/// A residual add and the RMSNorm that reads it, in one launch (the decode step's add → norm pairs):
+/// s = a + b (written: later nodes read it), y = s / sqrt(mean(s²) + eps) · w, one block per row, the same arithmetic
+/// in the same order as omni_add_f32 then omni_rms_norm_f32. y may alias a or b (the block reads them before the
+/// reduction and writes y after it).
+extern "C" __global__ void omni_add_rms_norm_f32(const float *a, const float *b, float *s, const float *w, float *y,
+                                                 int d, float eps) {
+    const long long row = (long long)blockIdx.x * d;
+    float q = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) {
+        float v = a[row + j] + b[row + j];
+        s[row + j] = v;
+        q += v * v;
+    }
+    float inv = rsqrtf(omni_block_sum(q) / d + eps);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) y[row + j] = s[row + j] * inv * w[j];
+}
 """#),
         ("rope.cu", #"""
 // Rotary embeddings. The executor computes, per (headDim, θ, kind), inv[j] (the frequency of pair j, in f32 as the
@@ -1435,6 +1566,80 @@ extern "C" __global__ void omni_rope_f32(const float *x, const long long *pos, c
         float a = x[base + ia], b = x[base + ib];
         y[base + ia] = a * c - b * s;
         y[base + ib] = b * c + a * s;
+    }
+}
+
+/// Two rotary embeddings at the same positions in one launch (the decode step's q and k): heads [0, h1) of x1 → y1,
+/// then heads [0, h2) of x2 → y2, each element computed as omni_rope_f32 computes it.
+extern "C" __global__ void omni_rope2_f32(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,
+                                          const long long *pos, const float *inv, const int *rowOf, int T, int hd,
+                                          int interleaved) {
+    int half = hd / 2, heads = h1 + h2;
+    long long n = (long long)T * heads * half;
+    OMNI_GRID_STRIDE(i, n) {
+        int j = (int)(i % half);
+        long long th = i / half;
+        int hh = (int)(th % heads), t = (int)(th / heads);
+        const bool first = hh < h1;
+        const float *x = first ? x1 : x2;
+        float *y = first ? y1 : y2;
+        int hn = first ? h1 : h2, h = first ? hh : hh - h1;
+        float angle = (float)pos[(long long)rowOf[j] * T + t] * inv[j];
+        float c = cosf(angle), s = sinf(angle);
+        int ia = interleaved ? 2 * j : j, ib = interleaved ? ia + 1 : j + half;
+        long long base = (long long)t * hn * hd + (long long)h * hd;
+        float a = x[base + ia], b = x[base + ib];
+        y[base + ia] = a * c - b * s;
+        y[base + ib] = b * c + a * s;
+    }
+}
+"""#),
+        ("step.cu", #"""
+// step.cu: the decode step's per-token values read on the device, so that one captured CUDA graph serves every
+// token. The host uploads each cache slot's committed length once per step (`lens`, int32 per slot); a node that
+// needs "how many keys" or "where to write" reads lens[slot] + delta, where delta (rows the same run appended to
+// that slot before the node) is the same every step.
+//
+// Entry points
+//   omni_cache_write_dyn(const float* k, const float* v, float* K, float* V, int rows, int width, const int* lens,
+//        int slot, int delta)
+//       K[(lens[slot] + delta + r) * width + c] = k[r * width + c] (and V from v) for r < rows, c < width.
+//       Grid-stride.
+//   omni_attn_ranges_dyn(int* ranges, int rows, const int* lens, int slot, int delta, int causal, int window)
+//       Each query's visible key range after the write: keys = lens[slot] + delta, query i at position
+//       keys − rows + i; causal stops at the position, window > 0 starts at position − window + 1.
+//       One block of ≥ rows threads.
+//   omni_q8_0_to_bf16(const signed char* qs, const unsigned short* d, unsigned short* out, long long n)
+//       Widens repacked Q8_0 (gemv.cu's layout) to bf16 row-major, n elements (a multiple of 32): the GEMM
+//       path (prefill) of a Q8_0-resident weight. Grid-stride.
+
+extern "C" __global__ void omni_cache_write_dyn(const float* __restrict__ k, const float* __restrict__ v,
+                                                float* __restrict__ K, float* __restrict__ V, int rows, int width,
+                                                const int* __restrict__ lens, int slot, int delta) {
+    const long long start = (long long)(lens[slot] + delta) * width;
+    const long long n = (long long)rows * width;
+    OMNI_GRID_STRIDE(i, n) {
+        K[start + i] = k[i];
+        V[start + i] = v[i];
+    }
+}
+
+extern "C" __global__ void omni_attn_ranges_dyn(int* __restrict__ ranges, int rows, const int* __restrict__ lens,
+                                                int slot, int delta, int causal, int window) {
+    const int i = threadIdx.x;
+    if (i >= rows) return;
+    const int keys = lens[slot] + delta, pos = keys - rows + i;
+    int lo = 0, hi = keys;
+    if (causal) hi = min(hi, pos + 1);
+    if (window > 0) lo = max(lo, pos - window + 1);
+    ranges[2 * i] = lo;
+    ranges[2 * i + 1] = max(lo, hi);
+}
+
+extern "C" __global__ void omni_q8_0_to_bf16(const signed char* __restrict__ qs, const unsigned short* __restrict__ d,
+                                             unsigned short* __restrict__ out, long long n) {
+    OMNI_GRID_STRIDE(i, n) {
+        out[i] = omni_f32_to_bf16(gv_f16(d[i >> 5]) * (float)qs[i]);
     }
 }
 """#),

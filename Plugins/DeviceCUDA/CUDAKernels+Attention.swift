@@ -15,6 +15,9 @@ struct CUDAAttentionCall {
     let module: CUDAModule
     /// The executor's compute mode: f32 (parity) or bf16 (tensor cores allowed).
     var precision: ComputePrecision = .f32
+    /// In step mode (a decode graph): the key count is read on the device; `shape.keyLength` is then the span the
+    /// launch covers (≥ the keys), and `ranges` already follow the device count.
+    var dynamic: CUDADynamicKeys? = nil
 }
 
 /// An attention implementation on the GPU, under the name users select it by (`eager`, later `flash_attention_2`).
@@ -72,20 +75,38 @@ extension CUDAKernels {
             let cache = try c.executor.requireCache(c.cache, c.node.name)
             let k = c.inputs[0], v = c.inputs[1], rows = k.shape[0], start = cache.length(of: slot)
             try cache.checkAppend(slot: slot, rows: rows, width: k.shape[1])
-            let rowBytes = cache.rowWidth * 4
-            try c.executor.context.copy(from: k.address, to: cache.keys(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
-            try c.executor.context.copy(from: v.address, to: cache.values(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
+            if let step = c.executor.step {
+                // Step mode: the row to write at is read on the device (one graph serves every token).
+                let n = rows * cache.rowWidth
+                try c.module.launch("omni_cache_write_dyn", grid: CUDAModule.blocks(n), block: 256, [
+                    .ptr(k.address), .ptr(v.address), .ptr(cache.keys(slot).address), .ptr(cache.values(slot).address),
+                    .int(rows), .int(cache.rowWidth), .ptr(step.lensAddress), .int(slot), .int(start - step.startLength(slot))])
+                step.noteCommit(slot: slot, rows: rows, width: k.shape[1])
+            } else {
+                let rowBytes = cache.rowWidth * 4
+                try c.executor.context.copy(from: k.address, to: cache.keys(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
+                try c.executor.context.copy(from: v.address, to: cache.values(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
+            }
             cache.commit(slot: slot, count: rows)
         }
         t.register(.cachedAttention, dtypes: f) { c in
             guard case let .cachedAttention(_, _, spec) = c.node.op, let slot = spec.cacheSlot else { throw c.mismatch() }
             let cache = try c.executor.requireCache(c.cache, c.node.name)
-            let keys = cache.length(of: slot), rows = c.inputs[0].shape[0]
+            var keys = cache.length(of: slot)
+            let rows = c.inputs[0].shape[0]
+            var dynamic: CUDADynamicKeys?
+            if let step = c.executor.step {
+                // Step mode: launch over a fixed span; the kernels read the real count (lens[slot] + delta).
+                dynamic = CUDADynamicKeys(lens: step.lensAddress, slot: slot, delta: keys - step.startLength(slot), node: c.index)
+                let capacity = cache.keys(slot).shape[0], delta = keys - step.startLength(slot)
+                keys = CUDAStepState.keySpan(keys: keys, capacity: capacity)
+                step.noteSpan(.init(slot: slot, delta: delta, capacity: capacity, span: keys))
+            }
             let mask = AttentionMask(causal: spec.causal, keyOffset: keys - rows, window: spec.window)
             let kt = Tensor(storage: cache.keys(slot).storage, byteOffset: cache.keys(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
             let vt = Tensor(storage: cache.values(slot).storage, byteOffset: cache.values(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
             c.log = try c.executor.attention(q: c.inputs[0], k: kt, v: vt, kStride: cache.rowWidth, vStride: cache.rowWidth,
-                                             mask: mask, spec: spec, out: c.out, name: c.node.name)
+                                             mask: mask, spec: spec, out: c.out, name: c.node.name, dynamic: dynamic)
         }
     }
 }

@@ -79,7 +79,8 @@ enum CUDAFlash {
         }
     }
 
-    /// Split-K over the key range, then one combine launch.
+    /// Split-K over the key range, then one combine launch. In step mode the grid covers the key span and the kernel
+    /// reads the real key count on the device (blocks past it contribute nothing).
     static func decode(_ c: CUDAAttentionCall) throws {
         let s = c.shape, d = s.headDim
         let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads)
@@ -89,7 +90,8 @@ enum CUDAFlash {
                             shared: 4 * rows * (d + chunk), [
             .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
             .ptr(c.scratch.address), .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads),
-            .int(c.mask.causal ? 1 : 0), .int(c.mask.keyOffset), .int(c.mask.window ?? 0), .f32(s.scale), .int(chunk)])
+            .int(c.mask.causal ? 1 : 0), .int(c.mask.keyOffset), .int(c.mask.window ?? 0), .f32(s.scale), .int(chunk),
+            .ptr(c.dynamic?.lens ?? 0), .int(c.dynamic?.slot ?? 0), .int(c.dynamic?.delta ?? 0)])
         try c.module.launch("omni_attn_decode_combine", grid: s.heads * s.queryLength, block: 128, [
             .ptr(c.scratch.address), .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.heads), .int(d),
             .int(splits)])

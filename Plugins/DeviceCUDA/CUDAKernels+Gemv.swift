@@ -1,3 +1,4 @@
+import Foundation
 import OmniCore
 
 extension CUDAKernels {
@@ -5,6 +6,7 @@ extension CUDAKernels {
     /// with 16-byte loads, four output features a warp, and adds the bias; cuBLASLt's GEMM is tuned for larger
     /// problems. Returns false when the call is not of that form (then the GEMM runs).
     static func gemv(_ c: CUDAKernelCall, x: Tensor, weight w: Tensor, bias: Tensor?, rows: Int, inF: Int, outF: Int) throws -> Bool {
+        if w.dtype == .q8_0 { return try gemvQ8(c, x: x, weight: w, bias: bias, rows: rows, inF: inF, outF: outF) }
         guard rows >= 1, rows <= 8, w.dtype == .bf16, inF % 8 == 0, x.address % 16 == 0, w.address % 16 == 0,
               bias.map({ $0.dtype == .f32 }) ?? true else { return false }
         let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
@@ -16,12 +18,42 @@ extension CUDAKernels {
         return true
     }
 
+    /// The same for a Q8_0-resident weight (repacked: quants [N, K] then f16 scales [N, K / 32]): ~1.06 bytes a
+    /// weight read.
+    static func gemvQ8(_ c: CUDAKernelCall, x: Tensor, weight w: Tensor, bias: Tensor?, rows: Int, inF: Int, outF: Int) throws -> Bool {
+        guard rows >= 1, rows <= 8, inF % 32 == 0, x.address % 16 == 0, w.address % 16 == 0,
+              bias.map({ $0.dtype == .f32 }) ?? true else { return false }
+        let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
+        // 8 warps a multiprocessor (the harness's Q8_0 choice: its kernel runs 3 blocks of 8 warps at most).
+        let wpr = gemvSplit(outFeatures: outF, warpsPerMultiprocessor: 8)
+        let groups = (outF + 3) / 4, perBlock = 8 / wpr
+        if q8ByDP4A {
+            // Activations quantized per 32 (llama.cpp's q8_1), then dp4a: int8 [rows, K] and f32 scales [rows, K / 32].
+            let buf = try c.executor.quantizedActivations(rows * inF + rows * (inF / 32) * 4)
+            let xq = buf.deviceAddress, xd = xq + UInt64((rows * inF + 15) / 16 * 16)
+            try c.module.launch("omni_quantize_q8_rows", grid: CUDAModule.blocks(rows * inF), block: 256, [
+                .ptr(x.address), .int(inF), .int(rows), .int(inF), .ptr(xq), .ptr(xd)])
+            try c.module.launch("omni_gemv_q8_0_dp4a_m\(capacity)", grid: (groups + perBlock - 1) / perBlock, block: 256, [
+                .ptr(xq), .ptr(xd), .ptr(w.address), .ptr(w.address + UInt64(outF * inF)), .ptr(bias?.address ?? 0),
+                .ptr(c.out.address), .int(outF), .int(rows), .int(outF), .int(inF), .int(wpr)])
+            return true
+        }
+        try c.module.launch("omni_gemv_q8_0_m\(capacity)", grid: (groups + perBlock - 1) / perBlock, block: 256, [
+            .ptr(x.address), .int(inF), .ptr(w.address), .ptr(w.address + UInt64(outF * inF)), .ptr(bias?.address ?? 0),
+            .ptr(c.out.address), .int(outF), .int(rows), .int(outF), .int(inF), .int(wpr)])
+        return true
+    }
+
+    /// OMNI_CUDA_Q8_DP4A=1: the Q8_0 GEMV by dp4a over activations quantized per 32 (as llama.cpp); off by default
+    /// (it rounds the activations to int8; the default keeps them f32).
+    static let q8ByDP4A = ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] == "1"
+
     /// Warps per group of four output features (1, 2, 4 or 8): the fewest that still give each of the H200's 132
     /// multiprocessors 16 warps (the harness's sweep: q/o 4, k/v 8, gate/up and lm_head 1, down 4).
-    static func gemvSplit(outFeatures: Int, multiprocessors: Int = 132) -> Int {
+    static func gemvSplit(outFeatures: Int, multiprocessors: Int = 132, warpsPerMultiprocessor: Int = 16) -> Int {
         let groups = (outFeatures + 3) / 4
         var wpr = 1
-        while wpr < 8 && groups * wpr < 16 * multiprocessors { wpr *= 2 }
+        while wpr < 8 && groups * wpr < warpsPerMultiprocessor * multiprocessors { wpr *= 2 }
         return wpr
     }
 }

@@ -47,8 +47,18 @@ final class CUDABlas: @unchecked Sendable {
     }
 
     /// y [rows, outF] (f32) = x [rows, inF] · W [outF, inF]ᵀ, with x and W both f32 or both bf16 (`type`).
-    /// Column-major view: Y (outF × rows) = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows).
+    /// Column-major view: Y (outF × rows) = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows). Recorded while the
+    /// context records (a decode step), issued otherwise.
     func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32) throws {
+        if let r = context.recorder {
+            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type))
+            return
+        }
+        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type)
+    }
+
+    /// `matmul` issued on the stream now.
+    func issueMatmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32) throws {
         let f = context.api.pointee
         var desc: omni_cublasLtMatmulDesc?
         try check(f.cublasLtMatmulDescCreate(&desc, Int32(OMNI_CUBLAS_COMPUTE_32F), Int32(OMNI_CUDA_R_32F)), "matmul desc")

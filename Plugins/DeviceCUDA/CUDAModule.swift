@@ -91,7 +91,8 @@ final class CUDAModule: @unchecked Sendable {
         return f
     }
 
-    /// Launches `name` on the stream with `args` (their C types must match the kernel's parameters).
+    /// Launches `name` on the stream with `args` (their C types must match the kernel's parameters); while the
+    /// context records (a decode step), the launch is recorded instead.
     func launch(_ name: String, grid: Int, block: Int, shared: Int = 0, _ args: [CUDAArg]) throws {
         guard grid > 0 else { return }
         let fn = try function(name)
@@ -100,14 +101,11 @@ final class CUDAModule: @unchecked Sendable {
             try context.check(context.api.pointee.cuFuncSetAttribute(fn, 8, Int32(shared)), "shared memory limit of \(name)")
             sharedLimits[name] = shared
         }
-        let slots = args.map { $0.allocate() }
-        defer { slots.forEach { $0.deallocate() } }
-        var params: [UnsafeMutableRawPointer?] = slots
-        let rc = params.withUnsafeMutableBufferPointer {
-            context.api.pointee.cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(shared), context.stream,
-                                               $0.baseAddress, nil)
+        if let r = context.recorder {
+            r.ops.append(.launch(function: fn, grid: grid, block: block, shared: shared, args: args, name: name))
+            return
         }
-        try context.check(rc, "launch of \(name) (grid \(grid), block \(block))")
+        try context.issueLaunch(fn, grid: grid, block: block, shared: shared, args, name: name)
     }
 
     /// Blocks for a grid-stride loop over `n` elements.
@@ -115,7 +113,7 @@ final class CUDAModule: @unchecked Sendable {
 }
 
 /// One kernel argument, by value.
-enum CUDAArg {
+enum CUDAArg: Equatable {
     case ptr(UInt64)
     case i32(Int32)
     case i64(Int64)

@@ -55,6 +55,9 @@ static void *open_first(const char *dir1, const char *dir2, const char *const *n
         }                                                                                            \
     } while (0)
 
+/// A symbol that may be missing (older drivers): NULL then, and the caller does without.
+#define OPTIONAL_SYM(lib, field, name) (*(void **)&g_api.field = dlsym(lib, name))
+
 static int load_driver(const char *libdir) {
     const char *env = getenv("OMNI_CUDA_LIB_DIR");
     char tried[256] = "";
@@ -89,6 +92,12 @@ static int load_driver(const char *libdir) {
     SYM(cuda, cuLaunchKernel, "cuLaunchKernel");
     SYM(cuda, cuGetErrorString, "cuGetErrorString");
     SYM(cuda, cuFuncSetAttribute, "cuFuncSetAttribute");
+    OPTIONAL_SYM(cuda, cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    OPTIONAL_SYM(cuda, cuStreamEndCapture, "cuStreamEndCapture");
+    OPTIONAL_SYM(cuda, cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    OPTIONAL_SYM(cuda, cuGraphLaunch, "cuGraphLaunch");
+    OPTIONAL_SYM(cuda, cuGraphDestroy, "cuGraphDestroy");
+    OPTIONAL_SYM(cuda, cuGraphExecDestroy, "cuGraphExecDestroy");
     return OMNI_CUDA_OK;
 }
 

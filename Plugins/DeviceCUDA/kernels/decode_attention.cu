@@ -10,7 +10,10 @@
 // Entry points
 //   omni_attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
 //        int ldv, float* part, int Tq, int Tk, int H, int KV, int causal, int keyOffset, int window,
-//        float scale, int chunk)
+//        float scale, int chunk, const int* lens, int slot, int delta)
+//       With lens non-null (a decode step replayed as a CUDA graph): Tk = lens[slot] + delta and
+//       keyOffset = Tk − Tq are read on the device, the grid covers the most keys the graph serves, and a
+//       block past Tk writes an empty part (max −∞, sum 0).
 //       Grid KV * nSplit (one dimension; nSplit = ceil(Tk / chunk)); block 128; dynamic shared memory 4 * R * (D + chunk) bytes with
 //       R = (H / KV) * Tq ≤ 32. Query i sits at absolute position keyOffset + i; causal drops keys
 //       j > keyOffset + i; window > 0 drops keys with (keyOffset + i) − j ≥ window.
@@ -33,7 +36,12 @@ template <int D>
 static __device__ __forceinline__ void decode_split(const float* __restrict__ q, int ldq, const float* __restrict__ k,
                                                     int ldk, const float* __restrict__ v, int ldv,
                                                     float* __restrict__ part, int Tq, int Tk, int H, int KV,
-                                                    int causal, int off, int window, float scale, int chunk) {
+                                                    int causal, int off, int window, float scale, int chunk,
+                                                    const int* __restrict__ lens, int slot, int delta) {
+    if (lens) {
+        Tk = lens[slot] + delta;
+        off = Tk - Tq;
+    }
     constexpr int NV = D / 16;  // float4 per lane per key (4 lanes a key)
     extern __shared__ __align__(16) float da_smem[];
     const int G = H / KV, R = G * Tq;
@@ -193,8 +201,9 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
 
 #define DA_PARAMS                                                                                          \
     const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, float *part, int Tq, int Tk, \
-        int H, int KV, int causal, int keyOffset, int window, float scale, int chunk
-#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk
+        int H, int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, \
+        int delta
+#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk, lens, slot, delta
 
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d64(DA_PARAMS) { decode_split<64>(DA_ARGS); }
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d80(DA_PARAMS) { decode_split<80>(DA_ARGS); }

@@ -267,3 +267,108 @@ extern "C" __global__ void omni_q8_0_repack(const unsigned char* __restrict__ bl
         for (int i = 0; i < 32; ++i) dst[i] = (signed char)src[2 + i];
     }
 }
+
+// Q8_0 by dp4a (off by default: OMNI_CUDA_Q8_DP4A=1): the activations quantized per 32 as llama.cpp's q8_1 does
+// (int8 with one f32 scale a block), then four int8 products a dp4a instruction instead of widening each weight.
+//   omni_quantize_q8_rows(const float* x, int ldx, int M, int K, signed char* xq, float* xd)
+//       xq [M, K] int8, xd [M, K / 32] f32 with d = max|x| / 127 over each 32; one warp a block of 32, grid-stride.
+//   omni_gemv_q8_0_dp4a_mC(const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d,
+//        const float* bias, float* y, int ldy, int M, int N, int K, int wpr)
+//       As omni_gemv_q8_0_mC, with the quantized activations.
+extern "C" __global__ void omni_quantize_q8_rows(const float* __restrict__ x, int ldx, int M, int K,
+                                                 signed char* __restrict__ xq, float* __restrict__ xd) {
+    const int K32 = K >> 5, lane = threadIdx.x & 31;
+    const long long nb = (long long)M * K32;
+    const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
+    for (long long b = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; b < nb; b += warps) {
+        const int m = (int)(b / K32), kb = (int)(b % K32);
+        const float v = x[(long long)m * ldx + kb * 32 + lane];
+        float a = fabsf(v);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) a = fmaxf(a, __shfl_xor_sync(0xffffffffu, a, o));
+        const float d = a / 127.f;
+        const int q = d > 0.f ? __float2int_rn(v / d) : 0;
+        xq[(long long)m * K + kb * 32 + lane] = (signed char)q;
+        if (lane == 0) xd[(long long)m * K32 + kb] = d;
+    }
+}
+
+static __device__ __forceinline__ int gv_dp4a(unsigned a, unsigned b, int c) {
+    int r;
+    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+static __device__ __forceinline__ int gv_dot16(uint4 w, uint4 x) {
+    return gv_dp4a(w.w, x.w, gv_dp4a(w.z, x.z, gv_dp4a(w.y, x.y, gv_dp4a(w.x, x.x, 0))));
+}
+
+template <int M>
+static __device__ __forceinline__ void gemv_q8dp_t(const signed char* __restrict__ xq, const float* __restrict__ xd,
+                                                   const signed char* __restrict__ qs, const unsigned short* __restrict__ d,
+                                                   const float* __restrict__ bias, float* __restrict__ y, int ldy, int rows,
+                                                   int N, int K, int wpr) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int groups = GV_WARPS / wpr;
+    const int grp = blockIdx.x * groups + warp / wpr, part = warp % wpr;
+    const int n0 = grp * GV_NR;
+    const int K16 = K >> 4, K32 = K >> 5;
+    const uint4* wr[GV_NR];
+    const unsigned short* dr[GV_NR];
+#pragma unroll
+    for (int r = 0; r < GV_NR; ++r) {
+        long long n = min(n0 + r, N - 1);
+        wr[r] = (const uint4*)(qs + n * K);
+        dr[r] = d + n * K32;
+    }
+    float acc[M][GV_NR];
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+#pragma unroll
+        for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
+    const int stride = 32 * wpr;
+    if (n0 < N) {
+        for (int c = part * 32 + lane; c < K16; c += 2 * stride) {
+            const bool two = c + stride < K16;
+            uint4 a[GV_NR], b[GV_NR];
+            float da[GV_NR], db[GV_NR];
+#pragma unroll
+            for (int r = 0; r < GV_NR; ++r) {
+                a[r] = gv_ld_stream(wr[r] + c);
+                da[r] = gv_f16(dr[r][c >> 1]);
+            }
+            if (two) {
+#pragma unroll
+                for (int r = 0; r < GV_NR; ++r) {
+                    b[r] = gv_ld_stream(wr[r] + c + stride);
+                    db[r] = gv_f16(dr[r][(c + stride) >> 1]);
+                }
+            }
+#pragma unroll
+            for (int m = 0; m < M; ++m) {
+                const long long mm = m < rows ? m : 0;
+                const uint4 xa = *(const uint4*)(xq + mm * K + c * 16);
+                const float sa = xd[mm * K32 + (c >> 1)];
+#pragma unroll
+                for (int r = 0; r < GV_NR; ++r) acc[m][r] = fmaf(da[r] * sa, (float)gv_dot16(a[r], xa), acc[m][r]);
+                if (two) {
+                    const uint4 xb = *(const uint4*)(xq + mm * K + (c + stride) * 16);
+                    const float sb = xd[mm * K32 + ((c + stride) >> 1)];
+#pragma unroll
+                    for (int r = 0; r < GV_NR; ++r) acc[m][r] = fmaf(db[r] * sb, (float)gv_dot16(b[r], xb), acc[m][r]);
+                }
+            }
+        }
+    }
+    gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
+}
+
+#define GV_DP4A_ENTRY(MM)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(256) omni_gemv_q8_0_dp4a_m##MM(                                 \
+        const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d, const float* bias, \
+        float* y, int ldy, int M, int N, int K, int wpr) {                                                        \
+        gemv_q8dp_t<MM>(xq, xd, qs, d, bias, y, ldy, M, N, K, wpr);                                               \
+    }
+GV_DP4A_ENTRY(1)
+GV_DP4A_ENTRY(2)
+GV_DP4A_ENTRY(4)
+GV_DP4A_ENTRY(8)

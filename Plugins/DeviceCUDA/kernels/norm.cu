@@ -40,3 +40,20 @@ extern "C" __global__ void omni_softmax_f32(const float *x, float *y, int d) {
     float inv = 1.f / omni_block_sum(s);
     for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = expf(xr[j] - m) * inv;
 }
+
+/// A residual add and the RMSNorm that reads it, in one launch (the decode step's add → norm pairs):
+/// s = a + b (written: later nodes read it), y = s / sqrt(mean(s²) + eps) · w, one block per row, the same arithmetic
+/// in the same order as omni_add_f32 then omni_rms_norm_f32. y may alias a or b (the block reads them before the
+/// reduction and writes y after it).
+extern "C" __global__ void omni_add_rms_norm_f32(const float *a, const float *b, float *s, const float *w, float *y,
+                                                 int d, float eps) {
+    const long long row = (long long)blockIdx.x * d;
+    float q = 0.f;
+    for (int j = threadIdx.x; j < d; j += blockDim.x) {
+        float v = a[row + j] + b[row + j];
+        s[row + j] = v;
+        q += v * v;
+    }
+    float inv = rsqrtf(omni_block_sum(q) / d + eps);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) y[row + j] = s[row + j] * inv * w[j];
+}

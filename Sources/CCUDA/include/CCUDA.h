@@ -12,9 +12,11 @@ extern "C" {
 
 #if defined(__clang__)
 #define OMNI_NONNULL _Nonnull
+#define OMNI_NULLABLE _Nullable
 #pragma clang diagnostic ignored "-Wnullability-completeness"
 #else
 #define OMNI_NONNULL
+#define OMNI_NULLABLE
 #endif
 
 typedef int omni_CUresult;
@@ -23,6 +25,8 @@ typedef void *omni_CUcontext;
 typedef void *omni_CUmodule;
 typedef void *omni_CUfunction;
 typedef void *omni_CUstream;
+typedef void *omni_CUgraph;
+typedef void *omni_CUgraphExec;
 typedef uint64_t omni_CUdeviceptr;
 typedef void *omni_nvrtcProgram;
 typedef int omni_nvrtcResult;
@@ -75,6 +79,15 @@ typedef struct {
     omni_CUresult (* OMNI_NONNULL cuGetErrorString)(omni_CUresult, const char **);
     /// For kernels that take more than 48 KiB of dynamic shared memory (attribute 8, the dynamic limit).
     omni_CUresult (* OMNI_NONNULL cuFuncSetAttribute)(omni_CUfunction, int, int);
+    // CUDA graphs (decode replays one graph per token). Optional: NULL where the driver lacks them, and the
+    // executor then launches kernel by kernel.
+    /// cuStreamBeginCapture_v2(stream, mode): mode 2 = CU_STREAM_CAPTURE_MODE_RELAXED.
+    omni_CUresult (* OMNI_NULLABLE cuStreamBeginCapture)(omni_CUstream, int);
+    omni_CUresult (* OMNI_NULLABLE cuStreamEndCapture)(omni_CUstream, omni_CUgraph *);
+    omni_CUresult (* OMNI_NULLABLE cuGraphInstantiateWithFlags)(omni_CUgraphExec *, omni_CUgraph, unsigned long long);
+    omni_CUresult (* OMNI_NULLABLE cuGraphLaunch)(omni_CUgraphExec, omni_CUstream);
+    omni_CUresult (* OMNI_NULLABLE cuGraphDestroy)(omni_CUgraph);
+    omni_CUresult (* OMNI_NULLABLE cuGraphExecDestroy)(omni_CUgraphExec);
     // NVRTC.
     omni_nvrtcResult (* OMNI_NONNULL nvrtcVersion)(int *, int *);
     omni_nvrtcResult (* OMNI_NONNULL nvrtcCreateProgram)(omni_nvrtcProgram *, const char *, const char *, int, const char *const *,

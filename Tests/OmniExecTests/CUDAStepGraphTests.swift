@@ -1,0 +1,121 @@
+import BuiltinPlugins
+@testable import DeviceCUDA
+import Foundation
+import OmniCore
+import OmniExec
+import OmniTestSupport
+import XCTest
+
+/// Decode as one CUDA graph per token (CUDAStepGraph.swift) and Q8_0-resident weights: the step mode against the CPU
+/// executor where a GPU is present (skipped with the probe's reason elsewhere); the span and eligibility rules
+/// everywhere.
+final class CUDAStepGraphTests: XCTestCase {
+    let registry = BuiltinPlugins.registry()
+    let layers = 2, d = 32, heads = 4, kvHeads = 2
+
+    func gpuExecutor(_ precision: ComputePrecision = .f32) throws -> CUDAExecutor {
+        if case let .unavailable(reason) = CUDAPlugin().probe() { throw XCTSkip("no CUDA device: \(reason)") }
+        return try CUDAExecutor(ordinal: 0, registry: registry, precision: precision, host: CPUDevice())
+    }
+
+    /// x [n, d] through `layers` residual blocks of cached attention (slot l) with head dim `hd`.
+    func graph(_ n: Int, hd: Int) -> Graph {
+        var g = Graph()
+        var x = g.input("x", shape: [n, d])
+        for l in 0..<layers {
+            let q = g.linear(x, g.weight("L\(l).wq", shape: [heads * hd, d]), name: "L\(l).q")
+            let k = g.linear(x, g.weight("L\(l).wk", shape: [kvHeads * hd, d]), name: "L\(l).k")
+            let v = g.linear(x, g.weight("L\(l).wv", shape: [kvHeads * hd, d]), name: "L\(l).v")
+            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: l)
+            let a = g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn")
+            x = g.add(x, g.linear(a, g.weight("L\(l).wo", shape: [d, heads * hd]), name: "L\(l).o"), name: "L\(l).out")
+        }
+        g.markOutput(x)
+        return g
+    }
+
+    func weights(hd: Int, _ rng: inout SeededGenerator) -> InMemoryWeights {
+        var w: [String: Tensor] = [:]
+        for l in 0..<layers {
+            for (name, shape) in [("wq", [heads * hd, d]), ("wk", [kvHeads * hd, d]), ("wv", [kvHeads * hd, d]), ("wo", [d, heads * hd])] {
+                let s = Shape(shape)
+                w["L\(l).\(name)"] = Tensor((0..<s.elementCount).map { _ in rng.normal() * 0.3 }, shape: s)
+            }
+        }
+        return InMemoryWeights(w)
+    }
+
+    /// A prompt of 5 rows, then decode steps through one bucketed plan (step mode: recorded, captured once, replayed)
+    /// must match the CPU executor step by step, for the split-K head dim (64) and the generic one (8).
+    func testDecodeStepsReplayedAsOneGraphMatchTheCPU() throws {
+        for hd in [8, 64] {
+            let gpu = try gpuExecutor()
+            let cpu = Executor(registry: registry, threads: 2)
+            var rng = SeededGenerator(seed: 5)
+            let w = weights(hd: hd, &rng)
+            let t = 12, prompt = 5
+            let x = (0..<(t * d)).map { _ in rng.normal() }
+            func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
+            let gCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: gpu.device)
+            let cCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: cpu.device)
+            let out = "L\(layers - 1).out"
+            _ = try gpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: gCache, keep: [])
+            _ = try cpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: cCache, keep: [])
+            let step = graph(1, hd: hd)
+            for i in prompt..<t {
+                let a = try gpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: gCache, keep: [])[out]!.floats()
+                let b = try cpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cCache, keep: [])[out]!.floats()
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), 1e-5, "head dim \(hd), step \(i)")
+                XCTAssertEqual(gCache.length(of: 1), i + 1)
+            }
+            if CUDAStepState.graphsEnabled {
+                XCTAssertEqual(gpu.stepGraphReport, "CUDA graphs: 1 captured, \(t - prompt - 1) replayed", "head dim \(hd)")
+            } else {
+                XCTAssertTrue(gpu.stepGraphReport.contains("OMNI_CUDA_GRAPHS=0"), gpu.stepGraphReport)
+            }
+        }
+    }
+
+    /// Q8_0 weights in the bf16 mode stay Q8_0 on the GPU: the GEMV (≤ 8 rows) and the widened GEMM (more rows) match
+    /// the CPU's f32 linear over the same (widened) values.
+    func testQ8_0ResidentLinearMatchesTheCPU() throws {
+        let gpu = try gpuExecutor(.bf16)
+        let cpu = Executor(registry: registry, threads: 2)
+        var rng = SeededGenerator(seed: 9)
+        let (n, k) = (96, 128)
+        let wf = Tensor((0..<(n * k)).map { _ in rng.normal() * 0.2 }, shape: [n, k])
+        let q8 = Tensor(zeros: [n, k], dtype: .q8_0)
+        try registry.converter(from: .f32, to: .q8_0).convert(wf.rawPointer, from: .f32, to: q8.mutableRawPointer, .q8_0, count: n * k)
+        let w = InMemoryWeights(["w": q8])
+        // The oracle: the same Q8_0 values widened to f32, on the CPU in f32.
+        let wide = Tensor(zeros: [n, k], dtype: .f32)
+        try registry.converter(from: .q8_0, to: .f32).convert(q8.rawPointer, from: .q8_0, to: wide.mutableRawPointer, .f32, count: n * k)
+        let wOracle = InMemoryWeights(["w": wide])
+        for rows in [1, 3, 12] {
+            var g = Graph()
+            g.markOutput(g.linear(g.input("x", shape: [rows, k]), g.weight("w", shape: [n, k]), name: "y"))
+            let x = Tensor((0..<(rows * k)).map { _ in rng.normal() }, shape: [rows, k])
+            let a = try gpu.run(g, bucket: nil, inputs: ["x": x], weights: w, cache: nil, keep: [])["y"]!.floats()
+            let b = try cpu.run(g, bucket: nil, inputs: ["x": x], weights: wOracle, cache: nil, keep: [])["y"]!.floats()
+            // ≤ 8 rows: f32 activations against the Q8_0 weights; more: bf16 activations (the GEMM path).
+            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), rows <= 8 ? 1e-5 : 2e-2, "rows \(rows)")
+        }
+        XCTAssertEqual(gpu.memoryReport().current[.weights], n * k / 32 * 34, "the weight stays Q8_0 on the GPU")
+    }
+
+    func testTheKeySpanIsAPowerOfTwoCappedByTheCache() {
+        XCTAssertEqual(CUDAStepState.keySpan(keys: 1, capacity: 4096), 256)
+        XCTAssertEqual(CUDAStepState.keySpan(keys: 256, capacity: 4096), 256)
+        XCTAssertEqual(CUDAStepState.keySpan(keys: 257, capacity: 4096), 512)
+        XCTAssertEqual(CUDAStepState.keySpan(keys: 100, capacity: 128), 128)
+        XCTAssertEqual(CUDAStepState.keySpan(keys: 128, capacity: 128), 128)
+    }
+
+    func testOnlyCachedGraphsOfFewRowsRunInStepMode() {
+        XCTAssertNil(CUDAStepState.ineligible(graph(1, hd: 8)))
+        XCTAssertNotNil(CUDAStepState.ineligible(graph(5, hd: 8)), "5 query rows")
+        var g = Graph()
+        g.markOutput(g.linear(g.input("x", shape: [1, 4]), g.weight("w", shape: [4, 4]), name: "y"))
+        XCTAssertEqual(CUDAStepState.ineligible(g), "no KV cache in the graph")
+    }
+}
