@@ -44,6 +44,7 @@ final class WeightFormatConformanceTests: XCTestCase {
         XCTAssertFalse(formats.isEmpty)
         for format in formats {
             let folder = dir.appendingPathComponent(format.name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let ext = format.capabilities.fileExtensions.first ?? "bin"
             try WeightFormatConformance.checkWriter(format, folder: folder, single: "one.\(ext)", sharding: false)
             try WeightFormatConformance.checkReader(format, url: folder.appendingPathComponent("one.\(ext)"))
