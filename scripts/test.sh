@@ -21,8 +21,8 @@ swift build -c release --product omni
 OMNI_CLI="$PWD/.build/release/omni" swift test --skip-build --disable-swift-testing --filter 'OmniCLITests.(CLITests|HostileInputTests)' 2>&1 | tee "$release_log"
 total=0 failed=0
 for l in "$log" "$release_log"; do
-    summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$l" | tail -1)
+    summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$l" | tail -1)
     total=$((total + $(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')))
-    failed=$((failed + $(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')))
+    failed=$((failed + $(echo "$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/')))
 done
 echo "tests: $((total - failed)) passed, $failed failed"
