@@ -50,7 +50,9 @@ let package = Package(
         // The one executor.
         .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"]),
         // The model: configs, graph builders, tokenizer, processors, generation.
-        .target(name: "Qwen25Omni", dependencies: ["OmniCore"]),
+        // CKernels only for the bodies of its fused ops' CPU kernels (BigVGAN's anti-aliased SnakeBeta): C intrinsics
+        // with run-time dispatch, which Swift cannot express without unsafe flags.
+        .target(name: "Qwen25Omni", dependencies: ["OmniCore", "CKernels"]),
 
         // Runtime plugins.
         plugin("DTypeStandard", ["CKernels"]),

@@ -49,9 +49,25 @@ final class LayoutOpTests: XCTestCase {
     }
 
     func testConv1dMatchesDirectSumWithStridePaddingDilationGroups() throws {
+        try checkConv1d([(4, 6, 3, 11, 1, 1, 1, 1), (4, 6, 3, 11, 2, 1, 1, 1), (6, 4, 5, 17, 1, 4, 2, 2), (3, 3, 3, 9, 1, 1, 1, 3)])
+    }
+
+    /// Each conv1d path on several column tiles: shifted GEMMs (≥ 64 input channels, stride 1, with dilation and
+    /// padding) and tiled im2col (stride 1 and 2, groups), with the tile sizes shrunk so that short inputs cross tiles;
+    /// then the same shapes through the whole-im2col path.
+    func testConv1dPathsAcrossColumnTiles() throws {
+        let shapes = [(64, 5, 3, 40, 1, 3, 3, 1), (64, 3, 1, 37, 1, 0, 1, 1), (4, 6, 3, 40, 1, 2, 2, 1), (6, 4, 5, 40, 2, 4, 2, 2)]
+        let (whole, tile) = (Kernels.im2colWholeFloats, Kernels.convTileFloats)
+        defer { (Kernels.im2colWholeFloats, Kernels.convTileFloats) = (whole, tile); Executor.convolutionThreading = .pool }
+        (Kernels.im2colWholeFloats, Kernels.convTileFloats) = (256, 64)
+        try checkConv1d(shapes)
+        Executor.convolutionThreading = .wholeIm2col
+        try checkConv1d(shapes)
+    }
+
+    func checkConv1d(_ cases: [(Int, Int, Int, Int, Int, Int, Int, Int)]) throws {
         var rng = SeededGenerator(seed: 12)
-        for (cin, cout, k, len, s, p, d, groups) in [(4, 6, 3, 11, 1, 1, 1, 1), (4, 6, 3, 11, 2, 1, 1, 1),
-                                                     (6, 4, 5, 17, 1, 4, 2, 2), (3, 3, 3, 9, 1, 1, 1, 3)] {
+        for (cin, cout, k, len, s, p, d, groups) in cases {
             let x = (0..<(cin * len)).map { _ in rng.normal() }
             let w = (0..<(cout * cin / groups * k)).map { _ in rng.normal() }
             let bias = (0..<cout).map { _ in rng.normal() }

@@ -115,6 +115,13 @@ void omni_layernorm_row(const float *x, const float *w, const float *b, float *y
 /// Copies `row` (cols floats) into `rows` rows of y with leading dimension `ld` (a GEMM's bias, before beta = 1).
 void omni_fill_rows(float *y, size_t ld, const float *row, size_t rows, size_t cols);
 
+// ---- BigVGAN (snake.c) ----
+/// Anti-aliased SnakeBeta of x [channels, n] into y [channels, n] (y must not overlap x): upsample ×2 with the
+/// 12-tap `filter` (replicate padding), a + sin²(a·e^α[c]) / (e^β[c] + 1e−9), downsample ×2 with the same filter,
+/// one pass per 2048-sample tile, channels × tiles on the kernel pool (`threads`).
+void omni_snake_beta(const float *x, const float *alpha, const float *beta, const float *filter, float *y,
+                     size_t channels, size_t n, int threads);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-import Dispatch
+import CKernels
 import Foundation
 import OmniCore
 
@@ -74,41 +74,15 @@ public struct AntiAliasedSnakeBeta: FusedOp {
         return f.map { Float($0) }
     }()
 
-    /// inputs: x [C, L], alpha [C], beta [C] (f32, host memory); out [C, L]. Channels are split over `threads`.
+    /// inputs: x [C, L], alpha [C], beta [C] (f32, host memory); out [C, L]. One pass per 2048-sample tile of a
+    /// channel (CKernels/snake.c: the upsampled signal stays in two tile buffers, AVX2 sin), channels × tiles on the
+    /// kernel pool's `threads`.
     static func cpu(_ inputs: [Tensor], _ out: Tensor, _ threads: Int) throws {
         let x = inputs[0], alpha = inputs[1], beta = inputs[2]
-        let c = x.shape[0], n = x.shape[1]
-        let f = filter, taps = f.count
-        let xp = x.floatPointer, yp = out.floatPointer, ap = alpha.floatPointer, bp = beta.floatPointer
-        let workers = max(1, min(threads, c))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var up = [Float](repeating: 0, count: 2 * n)
-            var ch = w
-            while ch < c {
-                let src = xp + ch * n, dst = yp + ch * n
-                let ea = Foundation.exp(ap[ch]), inv = 1 / (Foundation.exp(bp[ch]) + 1e-9)
-                // Upsample ×2: replicate-pad 5, transposed conv stride 2 (×2), keep [15, 15 + 2n).
-                for m in 0..<(2 * n) {
-                    let full = m + 15
-                    var s: Float = 0
-                    var k = full & 1
-                    while k < taps {
-                        let i = (full - k) / 2   // padded input index
-                        if i >= 0 && i < n + 10 { s += src[min(max(i - 5, 0), n - 1)] * f[k] }
-                        k += 2
-                    }
-                    let u = 2 * s
-                    let sn = Foundation.sin(u * ea)
-                    up[m] = u + sn * sn * inv
-                }
-                // Downsample ×2: replicate-pad 5 left, 6 right, conv stride 2.
-                for m in 0..<n {
-                    var s: Float = 0
-                    for k in 0..<taps { s += up[min(max(2 * m + k - 5, 0), 2 * n - 1)] * f[k] }
-                    dst[m] = s
-                }
-                ch += workers
-            }
+        precondition(out.floatPointer != x.floatPointer, "bigvgan.anti_aliased_snake_beta: out must not alias x")
+        filter.withUnsafeBufferPointer { f in
+            omni_snake_beta(x.floatPointer, alpha.floatPointer, beta.floatPointer, f.baseAddress, out.floatPointer,
+                            x.shape[0], x.shape[1], Int32(max(1, threads)))
         }
         withExtendedLifetime(inputs) {}
     }
