@@ -27,8 +27,8 @@ extension CPUKernelTable {
             try Kernels.layerNorm(x: c.inputs[0], weight: w == nil ? nil : try c.f32(1),
                               bias: b == nil ? nil : try c.f32(w == nil ? 1 : 2), eps: eps, out: c.out)
         }
-        t.register(.add, dtypes: f) { c in Kernels.add(c.inputs[0], c.inputs[1], out: c.out) }
-        t.register(.mul, dtypes: f) { c in Kernels.mul(c.inputs[0], c.inputs[1], out: c.out) }
+        t.register(.add, dtypes: f) { c in try Kernels.add(c.inputs[0], c.inputs[1], out: c.out) }
+        t.register(.mul, dtypes: f) { c in try Kernels.mul(c.inputs[0], c.inputs[1], out: c.out) }
         t.register(.silu, dtypes: f) { c in Kernels.silu(c.inputs[0], out: c.out) }
         t.register(.swiglu, dtypes: f) { c in try Kernels.swiglu(gate: c.inputs[0], up: c.inputs[1], out: c.out) }
         t.register(.gelu, dtypes: f) { c in

@@ -44,18 +44,39 @@ enum Kernels {
         }
     }
 
-    /// a + b; b may be a [D] row broadcast over a's rows.
-    static func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
-        let n = a.elementCount, bn = b.elementCount
+    /// a + b; b may be a [D] row broadcast over a's rows. Blocks on the pool above 64 Ki floats.
+    static func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
         let ap = a.floatPointer, bp = b.floatPointer, yp = out.floatPointer
-        if bn == n { for i in 0..<n { yp[i] = ap[i] + bp[i] } } else { for i in 0..<n { yp[i] = ap[i] + bp[i % bn] } }
+        try broadcastBlocks(a.elementCount, b.elementCount) { r, bOff in
+            for i in r { yp[i] = ap[i] + bp[i - bOff] }
+        }
     }
 
-    /// a ⊙ b (b the same size, or one row broadcast over a's rows).
-    static func mul(_ a: Tensor, _ b: Tensor, out: Tensor) {
-        let n = a.elementCount, bn = b.elementCount
+    /// a ⊙ b (b the same size, or one row broadcast over a's rows). Blocks on the pool above 64 Ki floats.
+    static func mul(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
         let ap = a.floatPointer, bp = b.floatPointer, yp = out.floatPointer
-        if bn == n { for i in 0..<n { yp[i] = ap[i] * bp[i] } } else { for i in 0..<n { yp[i] = ap[i] * bp[i % bn] } }
+        try broadcastBlocks(a.elementCount, b.elementCount) { r, bOff in
+            for i in r { yp[i] = ap[i] * bp[i - bOff] }
+        }
+    }
+
+    /// Cuts an elementwise op over n elements of a and bn of b (bn == n, or a row of bn broadcast over n / bn rows)
+    /// into spans on the pool: `body(span, bOffset)` handles a[span] with b[i − bOffset] for each i of the span, so
+    /// its inner loop has no modulo (and vectorizes).
+    @inline(__always)
+    static func broadcastBlocks(_ n: Int, _ bn: Int, _ body: (Range<Int>, Int) -> Void) throws {
+        if bn == n || bn <= 1 {
+            let blocks = split(n, parts: rowBlocks(n, width: 1), multiple: 64)
+            try parallelFor(blocks.count) { j in
+                if bn == n { body(blocks[j], 0) } else { for i in blocks[j] { body(i..<(i + 1), i) } }
+            }
+            return
+        }
+        let rows = n / bn
+        let blocks = split(rows, parts: rowBlocks(rows, width: bn))
+        try parallelFor(blocks.count) { j in
+            for r in blocks[j] { body((r * bn)..<((r + 1) * bn), r * bn) }
+        }
     }
 
     /// x · sigmoid(x).

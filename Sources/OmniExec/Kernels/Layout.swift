@@ -34,9 +34,30 @@ extension Kernels {
         }
     }
 
-    /// Copies a (possibly strided) f32 view into the contiguous `out`.
+    /// Copies a (possibly strided) f32 view into the contiguous `out`. A view whose last axis is dense (a column
+    /// slice: the DiT's first head, AdaLN chunks) is copied row by row, without an intermediate contiguous copy.
     static func copy(_ x: Tensor, into out: Tensor) {
-        x.withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: x.byteCount) }
+        let dims = x.shape.dims
+        guard !x.isContiguous, dims.count >= 2, x.strides[dims.count - 1] == 1, !x.dtype.isQuantized,
+              let last = dims.last, last > 0 else {
+            x.withContiguousBytes { out.mutableRawPointer.copyMemory(from: $0, byteCount: x.byteCount) }
+            return
+        }
+        let size = x.dtype.blockBytes, rowBytes = last * size, outer = dims.count - 1
+        let src = x.rawPointer, dst = out.mutableRawPointer
+        var index = [Int](repeating: 0, count: outer)
+        for r in 0..<(x.elementCount / last) {
+            var off = 0
+            for d in 0..<outer { off += index[d] * x.strides[d] }
+            (dst + r * rowBytes).copyMemory(from: src + off * size, byteCount: rowBytes)
+            var d = outer - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < dims[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
     }
 
     /// Concatenation along `axis`: for every outer index, the inputs' blocks one after another.
