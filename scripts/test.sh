@@ -4,8 +4,8 @@
 # a throwaway package depends on a tagged clone by version and generates), then the CLI end-to-end tests once more
 # against a release build of `omni` (the optimizer shortens object lifetimes, so some memory bugs show only
 # there), and last the session tests under the thread sanitizer (8 sessions generating at once on one model, each
-# getting its own tokens, with no data race reported; a separate build in .build-tsan). Ends with a
-# "N passed, N failed" line.
+# getting its own tokens, and the video reader's decoding thread, with no data race reported; a separate build in
+# .build-tsan). Ends with a "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
@@ -24,7 +24,7 @@ OMNI_CLI="$PWD/.build/release/omni" swift test --skip-build --disable-swift-test
 echo "== thread sanitizer: many sessions on one model"
 swift build --build-tests --build-path .build-tsan --sanitize=thread
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" swift test --skip-build --build-path .build-tsan --sanitize=thread \
-    --disable-swift-testing --filter 'Qwen25OmniTests.SessionConcurrencyTests' 2>&1 | tee "$tsan_log"
+    --disable-swift-testing --filter 'Qwen25OmniTests.SessionConcurrencyTests|PluginTests.MediaDecoderTests' 2>&1 | tee "$tsan_log"
 total=0 failed=0
 for l in "$log" "$release_log" "$tsan_log"; do
     summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$l" | tail -1)
