@@ -63,8 +63,10 @@ let package = Package(
         plugin("PlacementStrategies"),
         plugin("MediaBasic"),
         plugin("MediaFFmpeg", ["CFFmpeg", "CMediaJPEG"]),
-        // The CUDA device; its kernels are CUDA C in kernels/ (embedded by scripts/embed_cuda_kernels.sh).
-        .target(name: "DeviceCUDA", dependencies: ["OmniCore", "CCUDA"], path: "Plugins/DeviceCUDA", exclude: ["kernels"]),
+        // The CUDA device; its kernels are CUDA C in kernels/, embedded into a generated Swift file at build time.
+        .target(name: "DeviceCUDA", dependencies: ["OmniCore", "CCUDA"], path: "Plugins/DeviceCUDA", exclude: ["kernels"],
+                plugins: ["EmbedCUDAKernels"]),
+        .plugin(name: "EmbedCUDAKernels", capability: .buildTool(), path: "BuildTools/EmbedCUDAKernels"),
         .target(name: "BuiltinPlugins", dependencies: [
             "OmniCore", "DTypeStandard", "FormatSafetensors", "FormatTorchPickle", "FormatGGUF", "FormatZstd",
             "AttentionEager", "AttentionFlash2", "PlacementStrategies", "MediaBasic", "DeviceCUDA",

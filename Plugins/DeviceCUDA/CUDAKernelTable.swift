@@ -4,8 +4,9 @@ import OmniCore
 // 1. Source: write it as `extern "C" __global__` CUDA C in Plugins/DeviceCUDA/kernels/<family>.cu. No #include
 //    (NVRTC built-ins only; bf16 through omni_bf16_to_f32 / omni_f32_to_bf16 in common.cu; tensor cores, if any,
 //    through inline PTX), so nothing but the driver and NVRTC is needed at run time.
-// 2. Embedding: run scripts/embed_cuda_kernels.sh, which regenerates CUDAKernelSource.swift (CUDAKernelSourceTests
-//    fails while it is stale). NVRTC compiles all files as one program per architecture, cached on disk.
+// 2. Embedding: nothing to do. The EmbedCUDAKernels build-tool plugin (BuildTools/) runs
+//    scripts/embed_cuda_kernels.sh at build time and generates `CUDAKernelSource` from every kernels/*.cu. NVRTC
+//    compiles all files as one program per architecture, cached on disk.
 // 3. Launch: in a small Swift file per family (CUDAKernels+<Family>.swift), call
 //    `c.module.launch("omni_name", grid:, block:, [.ptr(x.address), .int(n), …])` with arguments in the kernel's
 //    parameter order and C types (`.int` → int, `.long` → long long, `.f32` → float, `.ptr` → any pointer).

@@ -28,9 +28,13 @@ static _Atomic uint64_t ticket = 0;
 static _Atomic long done_count = 0;
 static _Atomic int sleepers = 0;
 static int workers = 0;
-static omni_task_fn task_fn;
-static void *task_ctx;
-static long task_count;
+// Written by the caller while the ticket is BLOCKED, read by workers after they see the region published; atomics
+// (relaxed: the ticket's release/acquire orders them) because a lagging worker may read them while the next
+// region's caller writes them — it then never runs a task with them (its claim on the old ticket fails), but the
+// plain read would still be a data race.
+static _Atomic(omni_task_fn) task_fn;
+static _Atomic(void *) task_ctx;
+static _Atomic long task_count;
 
 static inline uint64_t gen_of(uint64_t t) { return t >> 32; }
 static inline uint64_t idx_of(uint64_t t) { return t & 0xFFFFFFFFull; }
@@ -62,9 +66,9 @@ static void *worker(void *arg) {
         }
         seen = gen_of(t);
         // The task fields were written before (seen, 0) was published with release order.
-        omni_task_fn fn = task_fn;
-        void *ctx = task_ctx;
-        long n = task_count;
+        omni_task_fn fn = atomic_load_explicit(&task_fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&task_ctx, memory_order_relaxed);
+        long n = atomic_load_explicit(&task_count, memory_order_relaxed);
         if (gen_of(atomic_load(&ticket)) == seen) run(seen, fn, ctx, n);
     }
     return 0;
@@ -87,7 +91,9 @@ void omni_pool_run(long n, omni_task_fn fn, void *ctx, int threads) {
     ensure_workers(threads - 1);
     uint64_t gen = gen_of(atomic_load(&ticket)) + 1;
     atomic_store(&ticket, (gen << 32) | BLOCKED);
-    task_fn = fn; task_ctx = ctx; task_count = n;
+    atomic_store_explicit(&task_fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&task_ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&task_count, n, memory_order_relaxed);
     atomic_store(&done_count, 0);
     atomic_store_explicit(&ticket, gen << 32, memory_order_release);
     if (atomic_load(&sleepers) > 0) {

@@ -57,10 +57,10 @@ final class CUDABackendTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("Plugins/DeviceCUDA/kernels")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".cu") }.sorted()
         let expected = ["common.cu"] + names.filter { $0 != "common.cu" }
-        XCTAssertEqual(CUDAKernelSource.files.map(\.name), expected, "run scripts/embed_cuda_kernels.sh")
+        XCTAssertEqual(CUDAKernelSource.files.map(\.name), expected, "the EmbedCUDAKernels build plugin embeds every kernels/*.cu, common.cu first")
         for (name, text) in CUDAKernelSource.files {
             let onDisk = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
-            XCTAssertEqual(text + "\n", onDisk, "\(name) changed: run scripts/embed_cuda_kernels.sh")
+            XCTAssertEqual(text + "\n", onDisk, "\(name): the embedded text differs from the file")
         }
     }
 
