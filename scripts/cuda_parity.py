@@ -4,7 +4,7 @@
 usage: cuda_parity.py OUTDIR CASE... where OUTDIR holds <mode>_<case>.safetensors written by
 scripts/cuda_gpu_check.sh and CASE is model-dir:reference-file:label. Needs numpy only.
 """
-import json, struct, sys
+import json, os, struct, sys
 import numpy as np
 
 def load(path):
@@ -45,7 +45,8 @@ for spec in sys.argv[2:]:
     _, refpath, label = spec.split(":")
     ref = load(refpath)
     want = ref["logits"] if "logits" in ref else ref["logits_tail"]
-    for mode, bound in (("cpu", 1e-4), ("f32", 1e-4), ("bf16", 2e-2)):
+    modes = os.environ.get("FORWARD_MODES", "cpu f32 bf16").split()
+    for mode, bound in ((m, b) for m, b in (("cpu", 1e-4), ("f32", 1e-4), ("bf16", 2e-2)) if m in modes):
         try:
             got = load(f"{outdir}/{mode}_{label}.safetensors")
         except OSError:

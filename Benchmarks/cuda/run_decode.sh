@@ -17,13 +17,13 @@ CKPT=/tmp/omni7b
 LOG="$OUTDIR/decode.log"
 : >"$LOG"
 # Rows: weights, graphs on (1) or off (0); bf16+nostep: the path before step mode (OMNI_CUDA_STEP=0: kernels launched
-# as the nodes are walked, key ranges uploaded per attention node); q8_0+dp4a: the Q8_0 GEMV over activations
-# quantized per 32 (OMNI_CUDA_Q8_DP4A=1, off by default); +nofuse: without the add+norm and q/k RoPE fusions
-# (OMNI_CUDA_FUSE=0). DECODE_ROWS="label:graphs …" picks rows.
+# as the nodes are walked, key ranges uploaded per attention node); q8_0 runs the GEMV by dp4a over activations
+# quantized per 32 (the default), q8_0+nodp4a keeps them f32 (OMNI_CUDA_Q8_DP4A=0); +nofuse: without the fused groups
+# (add+norm, q/k RoPE, q/k/v and gate/up GEMVs; OMNI_CUDA_FUSE=0). DECODE_ROWS="label:graphs …" picks rows.
 for r in $(seq 1 "$ROUNDS"); do
-    for row in ${DECODE_ROWS:-bf16:1 bf16:0 bf16+nostep:0 q8_0:1 q8_0:0 q8_0+dp4a:1}; do
-        label=${row%%:*}; graphs=${row##*:}; dp4a=0; stepmode=1; fuse=1
-        [[ $label == *+dp4a* ]] && dp4a=1
+    for row in ${DECODE_ROWS:-bf16:1 bf16+nofuse:1 q8_0:1 q8_0+nofuse:1 q8_0+nodp4a:1}; do
+        label=${row%%:*}; graphs=${row##*:}; dp4a=1; stepmode=1; fuse=1
+        [[ $label == *+nodp4a* ]] && dp4a=0
         [[ $label == *+nostep* ]] && stepmode=0
         [[ $label == *+nofuse* ]] && fuse=0
         w=${label%%+*}

@@ -1,21 +1,68 @@
 import Foundation
 import OmniCore
 
-/// Launches the executor fuses on the way (fewer, fatter kernels on the decode path): a residual `add` whose next
-/// kernel node is the `rmsNorm` of its result runs as one `omni_add_rms_norm_f32`, and a `rope` whose next kernel
-/// node is a `rope` at the same positions (q then k) as one `omni_rope2_f32`. Both compute every element as the
-/// separate kernels do; the first node of a pair is held back until the second arrives (only weight nodes lie
-/// between), and launched alone if it does not.
+/// Groups of consecutive nodes the executor runs as one kernel on the way (fewer, fatter launches on the decode path):
+/// - a residual `add` whose next kernel node is the `rmsNorm` of its result: one `omni_add_rms_norm_f32`;
+/// - a `rope` whose next kernel node is a `rope` at the same positions (q then k): one `omni_rope2_f32`;
+/// - two or three `linear`s over the same activations with stored weights (q/k/v, gate/up): with ≤ 8 rows and bf16
+///   or Q8_0-resident weights of one kind, one `omni_gemv3_*` launch (CUDAKernels+Gemv); with more rows and bf16
+///   weights, the activations rounded to bf16 once for all the GEMMs instead of once per GEMM;
+/// - a `swiglu` whose next kernel node is the `linear` reading it (down), with more than 8 rows and a bf16 weight:
+///   `omni_swiglu_bf16` writes the GEMM's bf16 input directly (no f32 SwiGLU output, no separate rounding pass).
+/// Each fused kernel computes every element as the separate kernels do (same arithmetic in the same order), so the
+/// results are bit-identical. The group's first nodes are held until its last arrives (only weight and input nodes
+/// lie between members); a group that cannot run fused (shapes, dtypes, rows) runs node by node.
 ///
-/// Off by default (OMNI_CUDA_FUSE=1 turns it on): the first version raced where the planner had given the second
-/// node's output the memory of the first node's input (freed after the first node): the fused kernel then wrote rows
-/// other blocks were still reading (fixture parity failed in prefill on the H200). A pair whose outputs overlap its
-/// inputs is now launched as two kernels; that guard has not run on a GPU yet.
+/// Memory: a fused kernel reads every member's inputs while it writes every member's output, but the shared planner
+/// frees an input right after its last reader, so a later member's output could be given an earlier member's input
+/// (the first version raced that way on the H200). `holdUntil(_:)` tells the planner to keep each group's inputs alive
+/// until the group's last node (`ExecutionPlan(graph:keep:holdUntil:)`); a group whose outputs still overlap its
+/// inputs (a plan made without it) runs node by node. On by default; OMNI_CUDA_FUSE=0 turns it off.
 struct CUDAFusion {
-    static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] == "1"
+    static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] != "0"
 
-    /// A node held back: its index, its call (inputs and output), and the kernel that runs it alone.
-    private var held: (index: Int, call: CUDAKernelCall, alone: CUDAKernelTable.Kernel)?
+    /// What a group computes.
+    enum Kind: Equatable { case addNorm, rope2, linears, swigluLinear }
+
+    /// A group: its kind and member node indices, in graph order.
+    struct Group: Equatable {
+        let kind: Kind
+        let members: [Int]
+    }
+
+    /// The groups of `g`, keyed by their first member.
+    static func groups(_ g: Graph) -> [Int: Group] {
+        var out: [Int: Group] = [:]
+        var i = 0
+        while i < g.nodes.count {
+            if let grp = group(g, at: i) {
+                out[i] = grp
+                i = grp.members.last! + 1
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// For the planner: every activation a group reads that the group does not produce → the group's last node.
+    static func holdUntil(_ g: Graph) -> [Int: Int] {
+        var out: [Int: Int] = [:]
+        // swigluLinear runs as two launches in stream order (the SwiGLU pass has read its inputs before the GEMM
+        // writes): its inputs need no holding.
+        for grp in groups(g).values where grp.kind != .swigluLinear {
+            let last = grp.members.last!, inside = Set(grp.members)
+            for m in grp.members {
+                for v in g.nodes[m].op.inputs where !inside.contains(v.index) {
+                    switch g.nodes[v.index].op {
+                    case .weight, .input: continue
+                    default: out[v.index] = max(out[v.index] ?? 0, last)
+                    }
+                }
+            }
+        }
+        return out
+    }
 
     /// The next node after `i` that is not a weight or input (a kernel node), if any.
     static func nextKernelNode(_ g: Graph, after i: Int) -> Int? {
@@ -29,40 +76,111 @@ struct CUDAFusion {
         return nil
     }
 
-    /// Whether node `i` opens a pair (it is then held).
-    static func opensPair(_ g: Graph, _ i: Int, _ args: [Tensor]) -> Bool {
-        guard enabled, let j = nextKernelNode(g, after: i) else { return false }
+    /// The group that node `i` opens, if any.
+    static func group(_ g: Graph, at i: Int) -> Group? {
+        guard let j = nextKernelNode(g, after: i) else { return nil }
         switch (g.nodes[i].op, g.nodes[j].op) {
-        case let (.add, .rmsNorm(x, _, _)):
-            return x.index == i && args.count == 2 && args[0].elementCount == args[1].elementCount
-                && g.nodes[i].dtype == .f32 && g.nodes[i].shape.rank >= 1
+        case let (.add(a, b), .rmsNorm(x, _, _)):
+            guard x.index == i, g[a].shape.elementCount == g[b].shape.elementCount, g.nodes[i].dtype == .f32,
+                  g.nodes[i].shape.rank >= 1 else { return nil }
+            return Group(kind: .addNorm, members: [i, j])
         case let (.rope(_, p1, _, hd1, t1, k1), .rope(x2, p2, _, hd2, t2, k2)):
-            return p1 == p2 && hd1 == hd2 && t1 == t2 && k1 == k2 && x2.index != i
+            guard p1 == p2, hd1 == hd2, t1 == t2, k1 == k2, x2.index != i else { return nil }
+            return Group(kind: .rope2, members: [i, j])
+        case let (.linear(x, w, _), .linear(x2, w2, _)):
+            guard x == x2, storedWeight(g, w), storedWeight(g, w2) else { return nil }
+            var members = [i, j]
+            if let k = nextKernelNode(g, after: j), case let .linear(x3, w3, _) = g.nodes[k].op, x3 == x, storedWeight(g, w3) {
+                members.append(k)
+            }
+            return Group(kind: .linears, members: members)
+        case let (.swiglu, .linear(x, w, _)):
+            guard x.index == i, storedWeight(g, w) else { return nil }
+            return Group(kind: .swigluLinear, members: [i, j])
         default:
-            return false
+            return nil
         }
     }
 
-    /// Holds `call` (node `index`); it runs with the next kernel node, or alone through `alone`.
-    mutating func hold(_ call: CUDAKernelCall, alone: @escaping CUDAKernelTable.Kernel) { held = (index: call.index, call: call, alone: alone) }
+    /// Whether `w` is a weight node (the GEMV reads it in place).
+    private static func storedWeight(_ g: Graph, _ w: ValueID) -> Bool {
+        if case .weight = g[w].op { return true }
+        return false
+    }
 
-    /// Runs `call` fused with the held node when they pair; else runs the held node alone and returns false.
-    mutating func closes(_ call: CUDAKernelCall) throws -> Bool {
-        guard let h = held else { return false }
-        held = nil
-        let a = h.call
-        // The fused kernel reads both nodes' inputs while writing both outputs: none may overlap.
-        // (The add's result, which the norm reads, is the pair's own value.)
-        let reads = a.inputs + call.inputs.filter { $0.address != a.out.address }, writes = [a.out, call.out]
-        let disjoint = writes.allSatisfy { w in reads.allSatisfy { r in !Self.overlap(w, r) } }
-        if disjoint { switch (a.node.op, call.node.op) {
-        case let (.add, .rmsNorm(x, _, eps)) where x.index == h.index:
-            let d = call.out.shape.dims.last ?? 1, rows = call.out.elementCount / max(d, 1)
-            try call.module.launch("omni_add_rms_norm_f32", grid: rows, block: 256, [
-                .ptr(a.inputs[0].address), .ptr(a.inputs[1].address), .ptr(a.out.address), .ptr(call.inputs[1].address),
-                .ptr(call.out.address), .int(d), .f32(eps)])
+    /// The groups of the graph being walked.
+    private let groups: [Int: Group]
+    /// The members held so far, with the kernels that run them alone.
+    private var held: [(call: CUDAKernelCall, alone: CUDAKernelTable.Kernel)] = []
+    private var open: Group?
+
+    /// Fusion for a walk of `g` (no groups when off).
+    init(_ g: Graph) { groups = Self.enabled ? Self.groups(g) : [:] }
+
+    /// Takes `call` when it belongs to a group: held until the group is complete, then run (fused, or node by node).
+    /// Returns false when the call is not a member (the caller runs it); a pending group is flushed first.
+    mutating func take(_ call: CUDAKernelCall, alone: @escaping CUDAKernelTable.Kernel) throws -> Bool {
+        if let grp = open {
+            if grp.members[held.count] == call.index {
+                held.append((call, alone))
+                if held.count < grp.members.count { return true }
+                try run(grp)
+                return true
+            }
+            try flush()
+        }
+        guard let grp = groups[call.index] else { return false }
+        open = grp
+        held = [(call, alone)]
+        return true
+    }
+
+    /// Runs a group still held at the end of the walk (or interrupted) node by node.
+    mutating func flush() throws {
+        let calls = held
+        held = []
+        open = nil
+        for h in calls {
+            var c = h.call
+            try h.alone(&c)
+        }
+    }
+
+    private mutating func run(_ grp: Group) throws {
+        let calls = held.map(\.call)
+        if grp.kind == .swigluLinear || Self.disjoint(calls), try Self.fused(grp.kind, calls) {
+            held = []
+            open = nil
+            return
+        }
+        try flush()
+    }
+
+    /// Whether no output of the group overlaps an input it reads (inputs produced inside the group are its own).
+    static func disjoint(_ calls: [CUDAKernelCall]) -> Bool {
+        let inside = Set(calls.map(\.index))
+        var reads: [Tensor] = []
+        for c in calls {
+            for (v, t) in zip(c.node.op.inputs, c.inputs) where !inside.contains(v.index) { reads.append(t) }
+        }
+        let writes = calls.map(\.out)
+        return writes.allSatisfy { w in reads.allSatisfy { r in !overlap(w, r) } }
+    }
+
+    /// Launches the fused kernel; false when the group's tensors do not fit it (then it runs node by node).
+    private static func fused(_ kind: Kind, _ calls: [CUDAKernelCall]) throws -> Bool {
+        switch kind {
+        case .addNorm:
+            let a = calls[0], n = calls[1]
+            guard case let .rmsNorm(_, _, eps) = n.node.op else { return false }
+            let d = n.out.shape.dims.last ?? 1, rows = n.out.elementCount / max(d, 1)
+            try n.module.launch("omni_add_rms_norm_f32", grid: rows, block: 256, [
+                .ptr(a.inputs[0].address), .ptr(a.inputs[1].address), .ptr(a.out.address), .ptr(n.inputs[1].address),
+                .ptr(n.out.address), .int(d), .f32(eps)])
             return true
-        case let (.rope(_, _, h1, hd, theta, kind), .rope(_, _, h2, _, _, _)):
+        case .rope2:
+            let a = calls[0], b = calls[1]
+            guard case let .rope(_, _, h1, hd, theta, kind) = a.node.op, case let .rope(_, _, h2, _, _, _) = b.node.op else { return false }
             let rows = a.out.shape[0], pos = a.inputs[1]
             let posRows: Int
             switch kind {
@@ -70,32 +188,23 @@ struct CUDAFusion {
             case .multimodal: posRows = 3
             case .axial2D: posRows = 2
             }
-            guard pos.elementCount == posRows * rows, call.out.shape[0] == rows else { break }
+            guard pos.elementCount == posRows * rows, b.out.shape[0] == rows else { return false }
             let table = try a.executor.ropeTable(headDim: hd, theta: theta, kind: kind)
-            try call.module.launch("omni_rope2_f32", grid: CUDAModule.blocks(rows * (h1 + h2) * hd / 2), block: 256, [
-                .ptr(a.inputs[0].address), .ptr(a.out.address), .int(h1), .ptr(call.inputs[0].address), .ptr(call.out.address),
+            try b.module.launch("omni_rope2_f32", grid: CUDAModule.blocks(rows * (h1 + h2) * hd / 2), block: 256, [
+                .ptr(a.inputs[0].address), .ptr(a.out.address), .int(h1), .ptr(b.inputs[0].address), .ptr(b.out.address),
                 .int(h2), .ptr(pos.address), .ptr(table.inv.address), .ptr(table.rowOf.address), .int(rows), .int(hd),
                 .int(kind == .interleaved ? 1 : 0)])
             return true
-        default:
-            break
-        } }
-        var alone = a
-        try h.alone(&alone)
-        return false
+        case .linears:
+            return try CUDAKernels.gemvMany(calls) || CUDAKernels.gemmMany(calls)
+        case .swigluLinear:
+            return try CUDAKernels.swigluGemm(calls[0], calls[1])
+        }
     }
 
     /// Whether two device tensors share bytes.
     static func overlap(_ x: Tensor, _ y: Tensor) -> Bool {
         guard x.byteCount > 0, y.byteCount > 0 else { return false }
         return x.address < y.address + UInt64(y.byteCount) && y.address < x.address + UInt64(x.byteCount)
-    }
-
-    /// Runs a node still held at the end of the walk.
-    mutating func flush() throws {
-        guard let h = held else { return }
-        held = nil
-        var alone = h.call
-        try h.alone(&alone)
     }
 }

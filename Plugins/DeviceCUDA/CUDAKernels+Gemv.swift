@@ -44,9 +44,53 @@ extension CUDAKernels {
         return true
     }
 
-    /// OMNI_CUDA_Q8_DP4A=1: the Q8_0 GEMV by dp4a over activations quantized per 32 (as llama.cpp); off by default
-    /// (it rounds the activations to int8; the default keeps them f32).
-    static let q8ByDP4A = ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] == "1"
+    /// Two or three decode linears over the same activations (a `CUDAFusion` group: q/k/v, gate/up) as one launch of
+    /// `omni_gemv3_*`, each weight computed exactly as `gemv` would (same kernel body, same split); with dp4a the
+    /// activations are quantized once for all. Returns false (nothing launched) unless every member would run the
+    /// GEMV with the same kind of weight.
+    static func gemvMany(_ calls: [CUDAKernelCall]) throws -> Bool {
+        guard calls.count == 2 || calls.count == 3, let c0 = calls.first else { return false }
+        let x = c0.inputs[0], w0 = c0.inputs[1]
+        let inF = w0.shape[w0.shape.rank - 1], rows = x.elementCount / max(inF, 1)
+        let q8 = w0.dtype == .q8_0
+        guard rows >= 1, rows <= 8, x.address % 16 == 0, x.shape.dims.last == inF, w0.dtype == .bf16 || q8,
+              inF % (q8 ? 32 : 8) == 0 else { return false }
+        var segs: [(w: UInt64, bias: UInt64, y: UInt64, n: Int, wpr: Int, blocks: Int)] = []
+        for c in calls {
+            let w = c.inputs[1], bias = c.inputs.count > 2 ? c.inputs[2] : nil
+            guard c.inputs[0].address == x.address, w.dtype == w0.dtype, w.shape.rank == 2, w.shape[1] == inF,
+                  w.address % 16 == 0, bias.map({ $0.dtype == .f32 }) ?? true, c.out.elementCount == rows * w.shape[0] else { return false }
+            let outF = w.shape[0]
+            let wpr = q8 ? gemvSplit(outFeatures: outF, warpsPerMultiprocessor: 8) : gemvSplit(outFeatures: outF)
+            let groups = (outF + 3) / 4, perBlock = 8 / wpr
+            segs.append((w.address, bias?.address ?? 0, c.out.address, outF, wpr, (groups + perBlock - 1) / perBlock))
+        }
+        if segs.count == 2 { segs.append((0, 0, 0, 0, 1, 0)) }
+        let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
+        let args: [CUDAArg] = segs.flatMap { s -> [CUDAArg] in
+            [.ptr(s.w), .ptr(s.bias), .ptr(s.y), .int(s.n), .int(s.wpr), .int(s.blocks)]
+        }
+        let grid = segs.reduce(0) { $0 + $1.blocks }
+        if !q8 {
+            try c0.module.launch("omni_gemv3_bf16_m\(capacity)", grid: grid, block: 256,
+                                 [.ptr(x.address), .int(inF), .int(rows), .int(inF)] + args)
+        } else if q8ByDP4A {
+            let buf = try c0.executor.quantizedActivations(rows * inF + rows * (inF / 32) * 4)
+            let xq = buf.deviceAddress, xd = xq + UInt64((rows * inF + 15) / 16 * 16)
+            try c0.module.launch("omni_quantize_q8_rows", grid: CUDAModule.blocks(rows * inF), block: 256, [
+                .ptr(x.address), .int(inF), .int(rows), .int(inF), .ptr(xq), .ptr(xd)])
+            try c0.module.launch("omni_gemv3_q8_0_dp4a_m\(capacity)", grid: grid, block: 256,
+                                 [.ptr(xq), .ptr(xd), .int(rows), .int(inF)] + args)
+        } else {
+            try c0.module.launch("omni_gemv3_q8_0_m\(capacity)", grid: grid, block: 256,
+                                 [.ptr(x.address), .int(inF), .int(rows), .int(inF)] + args)
+        }
+        return true
+    }
+
+    /// The Q8_0 GEMV by dp4a over activations quantized per 32 (as llama.cpp and the CPU's Q8_0 path do), on by
+    /// default; OMNI_CUDA_Q8_DP4A=0 keeps the activations f32 (exact products, slower).
+    static let q8ByDP4A = ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] != "0"
 
     /// Warps per group of four output features (1, 2, 4 or 8): the fewest that still give each of the H200's 132
     /// multiprocessors 16 warps (the harness's sweep: q/o 4, k/v 8, gate/up and lm_head 1, down 4).

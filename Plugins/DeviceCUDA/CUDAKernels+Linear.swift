@@ -1,4 +1,5 @@
 import CCUDA
+import Foundation
 import OmniCore
 
 extension CUDAKernels {
@@ -23,6 +24,62 @@ extension CUDAKernels {
                                     [.ptr(c.out.address), .ptr(c.inputs[2].address), .long(n), .long(outF)])
             }
         }
+    }
+}
+
+extension CUDAKernels {
+    /// Linears over the same activations with more than 8 rows and bf16 weights (a CUDAFusion group in prefill):
+    /// x rounded to bf16 once, then each GEMM and its bias as `linear` runs them. False (nothing launched) otherwise.
+    static func gemmMany(_ calls: [CUDAKernelCall]) throws -> Bool {
+        guard let c0 = calls.first else { return false }
+        let x = c0.inputs[0], inF = c0.inputs[1].shape[1], rows = x.elementCount / max(inF, 1)
+        guard rows > 8, x.shape.dims.last == inF, x.dtype == .f32 else { return false }
+        for c in calls {
+            let w = c.inputs[1]
+            guard c.inputs[0].address == x.address, w.dtype == .bf16, w.shape.rank == 2, w.shape[1] == inF,
+                  c.out.elementCount == rows * w.shape[0] else { return false }
+        }
+        let xb = try c0.executor.bf16Input(elements: rows * inF)
+        try c0.module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(rows * inF), block: 256,
+                             [.ptr(x.address), .ptr(xb), .long(rows * inF)])
+        for c in calls {
+            let outF = c.inputs[1].shape[0]
+            try c.executor.gemm(bf16Input: xb, weight: c.inputs[1], out: c.out, rows: rows, inF: inF, outF: outF)
+            if c.inputs.count > 2 { try biasAdd(c, outF: outF) }
+        }
+        return true
+    }
+
+    /// SwiGLU and the linear that reads it (down) with more than 8 rows and a bf16 weight: the GEMM's bf16 input
+    /// written by `omni_swiglu_bf16` (the SwiGLU node's f32 output is not written), `swigluChunkRows` rows at a time
+    /// so the bf16 buffer stays small (2048 × 18944 × 2 B = 74 MiB for the 7B, not 296 MiB at 8192 tokens). False
+    /// (nothing launched) otherwise.
+    static func swigluGemm(_ s: CUDAKernelCall, _ l: CUDAKernelCall) throws -> Bool {
+        let gate = s.inputs[0], up = s.inputs[1], w = l.inputs[1]
+        let inF = w.shape[w.shape.rank - 1], outF = w.shape[0], n = gate.elementCount, rows = n / max(inF, 1)
+        guard rows > 8, w.dtype == .bf16, w.shape.rank == 2, up.elementCount == n, s.out.elementCount == n,
+              s.out.shape.dims.last == inF, l.out.elementCount == rows * outF else { return false }
+        let chunk = min(rows, swigluChunkRows)
+        let xb = try s.executor.bf16Input(elements: chunk * inF)
+        for r0 in stride(from: 0, to: rows, by: chunk) {
+            let r = min(chunk, rows - r0), off = UInt64(r0 * inF * 4)
+            try s.module.launch("omni_swiglu_bf16", grid: CUDAModule.blocks(r * inF), block: 256,
+                                [.ptr(gate.address + off), .ptr(up.address + off), .ptr(xb), .long(r * inF)])
+            let out = Tensor(storage: l.out.storage, byteOffset: l.out.byteOffset + r0 * outF * 4, shape: [r, outF], dtype: .f32)
+            try l.executor.gemm(bf16Input: xb, weight: w, out: out, rows: r, inF: inF, outF: outF)
+        }
+        if l.inputs.count > 2 { try biasAdd(l, outF: outF) }
+        return true
+    }
+
+    /// Rows of SwiGLU → down per GEMM in `swigluGemm` (OMNI_CUDA_SWIGLU_CHUNK, default 2048).
+    static let swigluChunkRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_CHUNK"] ?? "") ?? 2048)
+
+    /// out += bias (per output feature), after a GEMM.
+    static func biasAdd(_ c: CUDAKernelCall, outF: Int) throws {
+        let n = c.out.elementCount
+        try c.module.launch("omni_bias_add_f32", grid: CUDAModule.blocks(n), block: 256,
+                            [.ptr(c.out.address), .ptr(c.inputs[2].address), .long(n), .long(outF)])
     }
 }
 

@@ -35,7 +35,8 @@ struct BenchPrefillCommand: ParsableCommand {
         var seconds: [Double] = []
         for r in 0...runs {
             let session = try model.newSession(capacity: tokens)
-            let s = try BenchTiming.time { try session.prefill(ids: ids, chunk: prefillChunk) }
+            // Logits only, as generation without the talker (and transformers' forward) returns them.
+            let s = try BenchTiming.time { try session.prefill(ids: ids, chunk: prefillChunk, hidden: false) }
             if r > 0 { seconds.append(s) }
         }
         let (med, lo, hi) = BenchTiming.rates(seconds, work: tokens)

@@ -45,4 +45,5 @@ do {
 if !(try checkFlashAgainstEager(registry: registry)) { failed = true }
 if !(try checkDecodeAgainstEager(registry: registry)) { failed = true }
 if !(try checkGemvAgainstCPU(registry: registry)) { failed = true }
+if !(try checkGroupedGemvAgainstCPU(registry: registry)) { failed = true }
 exit(failed ? 1 : 0)

@@ -97,8 +97,10 @@ final class CUDAStepGraphTests: XCTestCase {
             let x = Tensor((0..<(rows * k)).map { _ in rng.normal() }, shape: [rows, k])
             let a = try gpu.run(g, bucket: nil, inputs: ["x": x], weights: w, cache: nil, keep: [])["y"]!.floats()
             let b = try cpu.run(g, bucket: nil, inputs: ["x": x], weights: wOracle, cache: nil, keep: [])["y"]!.floats()
-            // ≤ 8 rows: f32 activations against the Q8_0 weights; more: bf16 activations (the GEMM path).
-            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), rows <= 8 ? 1e-5 : 2e-2, "rows \(rows)")
+            // ≤ 8 rows: the GEMV, by default over activations quantized per 32 by dp4a (the CPU's Q8_0 rule, 2e-2),
+            // exact f32 activations with OMNI_CUDA_Q8_DP4A=0 (1e-5); more: bf16 activations (the GEMM path).
+            let bound: Float = rows > 8 || CUDAKernels.q8ByDP4A ? 2e-2 : 1e-5
+            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), bound, "rows \(rows)")
         }
         XCTAssertEqual(gpu.memoryReport().current[.weights], n * k / 32 * 34, "the weight stays Q8_0 on the GPU")
     }

@@ -25,6 +25,12 @@ extern "C" __global__ void omni_swiglu_f32(const float *g, const float *u, float
     OMNI_GRID_STRIDE(i, n) { float v = g[i]; y[i] = v / (1.f + expf(-v)) * u[i]; }
 }
 
+/// omni_swiglu_f32 then omni_cast_f32_bf16 in one pass (the down projection's GEMM input in the bf16 mode): the same
+/// f32 value, rounded to bf16 as the cast rounds it.
+extern "C" __global__ void omni_swiglu_bf16(const float *g, const float *u, unsigned short *y, long long n) {
+    OMNI_GRID_STRIDE(i, n) { float v = g[i]; y[i] = omni_f32_to_bf16(v / (1.f + expf(-v)) * u[i]); }
+}
+
 /// GELU: exact (erf) or, with tanhApprox, the tanh approximation.
 extern "C" __global__ void omni_gelu_f32(const float *x, float *y, long long n, int tanhApprox) {
     OMNI_GRID_STRIDE(i, n) {

@@ -95,13 +95,13 @@ static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int row
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_bf16_t(const float* __restrict__ x, int ldx,
+static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restrict__ x, int ldx,
                                                    const unsigned short* __restrict__ W,
                                                    const float* __restrict__ bias, float* __restrict__ y, int ldy,
                                                    int rows, int N, int K, int wpr) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int groups = GV_WARPS / wpr;
-    const int grp = blockIdx.x * groups + warp / wpr, part = warp % wpr;
+    const int grp = blk * groups + warp / wpr, part = warp % wpr;
     const int n0 = grp * GV_NR;
     const int K8 = K >> 3;
     const uint4* wr[GV_NR];
@@ -169,12 +169,12 @@ static __device__ __forceinline__ float gv_f16(unsigned short h) {
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_q8_t(const float* __restrict__ x, int ldx, const signed char* __restrict__ qs,
+static __device__ __forceinline__ void gemv_q8_t(int blk, const float* __restrict__ x, int ldx, const signed char* __restrict__ qs,
                                                  const unsigned short* __restrict__ d, const float* __restrict__ bias,
                                                  float* __restrict__ y, int ldy, int rows, int N, int K, int wpr) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int groups = GV_WARPS / wpr;
-    const int grp = blockIdx.x * groups + warp / wpr, part = warp % wpr;
+    const int grp = blk * groups + warp / wpr, part = warp % wpr;
     const int n0 = grp * GV_NR;
     const int K16 = K >> 4, K32 = K >> 5;
     const uint4* wr[GV_NR];
@@ -242,12 +242,12 @@ static __device__ __forceinline__ void gemv_q8_t(const float* __restrict__ x, in
     extern "C" __global__ void __launch_bounds__(256) omni_gemv_bf16_m##MM(                                        \
         const float* x, int ldx, const unsigned short* W, const float* bias, float* y, int ldy, int M, int N,  \
         int K, int wpr) {                                                                                    \
-        gemv_bf16_t<MM>(x, ldx, W, bias, y, ldy, M, N, K, wpr);                                             \
+        gemv_bf16_t<MM>(blockIdx.x, x, ldx, W, bias, y, ldy, M, N, K, wpr);                                             \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, QMIN) omni_gemv_q8_0_m##MM(                                        \
         const float* x, int ldx, const signed char* qs, const unsigned short* d, const float* bias, float* y, \
         int ldy, int M, int N, int K, int wpr) {                                                             \
-        gemv_q8_t<MM>(x, ldx, qs, d, bias, y, ldy, M, N, K, wpr);                                           \
+        gemv_q8_t<MM>(blockIdx.x, x, ldx, qs, d, bias, y, ldy, M, N, K, wpr);                                           \
     }
 // Q8_0 with one row asks for 3 blocks a multiprocessor (≤ 85 registers, a few bytes spilled): measured on the
 // H200, 55% of the copy bandwidth over a whole token against 48% when the compiler was free to take more.
@@ -303,13 +303,13 @@ static __device__ __forceinline__ int gv_dot16(uint4 w, uint4 x) {
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_q8dp_t(const signed char* __restrict__ xq, const float* __restrict__ xd,
+static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* __restrict__ xq, const float* __restrict__ xd,
                                                    const signed char* __restrict__ qs, const unsigned short* __restrict__ d,
                                                    const float* __restrict__ bias, float* __restrict__ y, int ldy, int rows,
                                                    int N, int K, int wpr) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int groups = GV_WARPS / wpr;
-    const int grp = blockIdx.x * groups + warp / wpr, part = warp % wpr;
+    const int grp = blk * groups + warp / wpr, part = warp % wpr;
     const int n0 = grp * GV_NR;
     const int K16 = K >> 4, K32 = K >> 5;
     const uint4* wr[GV_NR];
@@ -366,9 +366,55 @@ static __device__ __forceinline__ void gemv_q8dp_t(const signed char* __restrict
     extern "C" __global__ void __launch_bounds__(256) omni_gemv_q8_0_dp4a_m##MM(                                 \
         const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d, const float* bias, \
         float* y, int ldy, int M, int N, int K, int wpr) {                                                        \
-        gemv_q8dp_t<MM>(xq, xd, qs, d, bias, y, ldy, M, N, K, wpr);                                               \
+        gemv_q8dp_t<MM>(blockIdx.x, xq, xd, qs, d, bias, y, ldy, M, N, K, wpr);                                               \
     }
 GV_DP4A_ENTRY(1)
 GV_DP4A_ENTRY(2)
 GV_DP4A_ENTRY(4)
 GV_DP4A_ENTRY(8)
+
+// Two or three linear layers over the same activations in one launch (q/k/v, gate/up of a decode step): blocks
+// [0, nb0) compute segment 0, the next nb1 blocks segment 1, the rest segment 2, each exactly as the one-weight
+// kernel of its kind computes it (same split wpr, same order of additions). A segment: its weight (bf16 W, or Q8_0
+// quants with their f16 scales right after the N·K quants, as repacked), bias (or null), y [M, N], N, wpr and its
+// block count; an absent third segment has nb2 = 0 and is never reached.
+//   omni_gemv3_bf16_mC(x, ldx, M, K, W0, b0, y0, N0, wpr0, nb0, W1, …, nb1, W2, …, nb2)
+//   omni_gemv3_q8_0_mC(x, ldx, M, K, qs0, b0, y0, N0, wpr0, nb0, …)
+//   omni_gemv3_q8_0_dp4a_mC(xq, xd, M, K, qs0, b0, y0, N0, wpr0, nb0, …)   (activations quantized once for all three)
+#define GV3_SEGS                                                                                                   \
+    const void *w0, const float *b0, float *y0, int n0, int wpr0, int nb0, const void *w1, const float *b1, float *y1, \
+        int n1, int wpr1, int nb1, const void *w2, const float *b2, float *y2, int n2, int wpr2, int nb2
+#define GV3_SELECT                                                                                                 \
+    int blk = blockIdx.x;                                                                                          \
+    const void *w = w0;                                                                                            \
+    const float *bias = b0;                                                                                        \
+    float *y = y0;                                                                                                 \
+    int N = n0, wpr = wpr0;                                                                                        \
+    if (blk >= nb0) {                                                                                              \
+        blk -= nb0;                                                                                                \
+        w = w1; bias = b1; y = y1; N = n1; wpr = wpr1;                                                             \
+        if (blk >= nb1) { blk -= nb1; w = w2; bias = b2; y = y2; N = n2; wpr = wpr2; }                             \
+    }                                                                                                              \
+    (void)nb2;
+#define GV3_ENTRY(MM, QMIN)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) omni_gemv3_bf16_m##MM(const float *x, int ldx, int M, int K,  \
+                                                                           GV3_SEGS) {                             \
+        GV3_SELECT                                                                                                 \
+        gemv_bf16_t<MM>(blk, x, ldx, (const unsigned short *)w, bias, y, N, M, N, K, wpr);                         \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, QMIN) omni_gemv3_q8_0_m##MM(const float *x, int ldx, int M,   \
+                                                                                 int K, GV3_SEGS) {                \
+        GV3_SELECT                                                                                                 \
+        const signed char *qs = (const signed char *)w;                                                            \
+        gemv_q8_t<MM>(blk, x, ldx, qs, (const unsigned short *)(qs + (long long)N * K), bias, y, N, M, N, K, wpr);  \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) omni_gemv3_q8_0_dp4a_m##MM(                                   \
+        const signed char *xq, const float *xd, int M, int K, GV3_SEGS) {                                          \
+        GV3_SELECT                                                                                                 \
+        const signed char *qs = (const signed char *)w;                                                            \
+        gemv_q8dp_t<MM>(blk, xq, xd, qs, (const unsigned short *)(qs + (long long)N * K), bias, y, N, M, N, K, wpr); \
+    }
+GV3_ENTRY(1, 3)
+GV3_ENTRY(2, 1)
+GV3_ENTRY(4, 1)
+GV3_ENTRY(8, 1)

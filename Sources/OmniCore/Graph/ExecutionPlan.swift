@@ -15,8 +15,14 @@ public struct ExecutionPlan: Sendable {
     /// Node index → weight keys whose last reader is that node (released right after it runs).
     public let releaseAfter: [Int: [String]]
 
-    /// Plans `graph`, keeping `keep` names (and the graph's outputs) alive until the end.
-    public init(graph: Graph, keep: Set<String> = []) {
+    /// Plans `graph`, keeping `keep` names (and the graph's outputs) alive until the end. `holdUntil` maps a node
+    /// index to a later node index its result must outlive: an executor that runs several nodes as one kernel (a
+    /// fused group, which reads every member's inputs while writing every member's output) holds the group's inputs
+    /// until the group's last node, so that no member's output is given the memory of an input still to be read.
+    /// `inPlace` names nodes whose kernel may write over an input element by element (y[i] from x[i] alone, as an
+    /// elementwise GPU kernel): such a node takes the memory of an input of its size that dies with it, first input
+    /// first, instead of a new slot (SwiGLU's output over the gate halves the MLP's peak). The CPU plans without it.
+    public init(graph: Graph, keep: Set<String> = [], holdUntil: [Int: Int] = [:], inPlace: Set<Int> = []) {
         self.graph = graph
         let n = graph.nodes.count
         var lastUse = [Int](repeating: -1, count: n)
@@ -27,6 +33,7 @@ public struct ExecutionPlan: Sendable {
         for (i, node) in graph.nodes.enumerated() {
             if case let .reshape(x, _) = node.op, graph[x].op.isWeight { lastUse[x.index] = max(lastUse[x.index], lastUse[i]) }
         }
+        for (v, until) in holdUntil where v >= 0 && v < n && lastUse[v] >= 0 { lastUse[v] = max(lastUse[v], min(until, n)) }
         for o in graph.outputs { lastUse[o.index] = n }
         for (i, node) in graph.nodes.enumerated() where keep.contains(node.name) { lastUse[i] = n }
 
@@ -36,6 +43,7 @@ public struct ExecutionPlan: Sendable {
         var unshared = 0
         var keys: [String] = []
         var expiring = [[Int]](repeating: [], count: n + 1)
+        var inherited: Set<Int> = []
         for (i, node) in graph.nodes.enumerated() {
             switch node.op {
             case let .weight(key): keys.append(key); continue
@@ -45,8 +53,18 @@ public struct ExecutionPlan: Sendable {
             }
             let size = Self.align(node.dtype.byteCount(elements: node.shape.elementCount) ?? 0)
             unshared += size
-            // First fit in the free list, else grow the arena.
-            if let slot = free.firstIndex(where: { $0.size >= size }) {
+            var taken: Int?
+            if inPlace.contains(i) {
+                taken = node.op.inputs.map(\.index).first { v in
+                    lastUse[v] == i && offsets[v] != nil && !inherited.contains(v)
+                        && Self.align(graph.nodes[v].dtype.byteCount(elements: graph.nodes[v].shape.elementCount) ?? 0) == size
+                }
+            }
+            // In place over a dying input; else first fit in the free list; else grow the arena.
+            if let v = taken {
+                offsets[i] = offsets[v]
+                inherited.insert(v)   // its memory is now node i's: not released when v dies here
+            } else if let slot = free.firstIndex(where: { $0.size >= size }) {
                 offsets[i] = free[slot].offset
                 if free[slot].size == size { free.remove(at: slot) } else {
                     free[slot].offset += size
@@ -59,7 +77,7 @@ public struct ExecutionPlan: Sendable {
             // Free what dies at this node only after the node ran (inputs must stay intact while it writes).
             let dieAt = max(lastUse[i], i)
             expiring[min(dieAt, n)].append(i)
-            for dead in expiring[i] {
+            for dead in expiring[i] where !inherited.contains(dead) {
                 guard let off = offsets[dead] else { continue }
                 let sz = Self.align(graph.nodes[dead].dtype.byteCount(elements: graph.nodes[dead].shape.elementCount) ?? 0)
                 Self.release(&free, offset: off, size: sz)

@@ -58,8 +58,10 @@ extension OmniModel {
         let embeds = ThinkerTextModel.embeds, hidden = ThinkerTextModel.lastHidden
         let features = input.hasFeatures ? try inputEmbeddings(input) : nil
         let chunk = gen.prefillChunk
-        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input), chunk: chunk) }
-            ?? session.prefill(ids: ids, chunk: chunk, keep: record == nil ? [] : [embeds])
+        // The prompt's final hidden states come back only for the talker (a record).
+        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input), chunk: chunk,
+                                                           hidden: record != nil) }
+            ?? session.prefill(ids: ids, chunk: chunk, keep: record == nil ? [] : [embeds], hidden: record != nil)
         if let record {
             record.promptEmbeds = try (features ?? first[embeds].orThrow(embeds)).floats()
             record.promptHidden = try first[hidden].orThrow(hidden).floats()

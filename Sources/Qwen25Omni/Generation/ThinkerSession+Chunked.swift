@@ -22,13 +22,14 @@ extension DecoderSession where Model == ThinkerTextModel {
     /// after the cache) in chunks of at most `chunk` rows (nil: one shot). A chunk may split an audio, image or
     /// video span anywhere: the embeddings already hold the towers' rows and the positions travel with them.
     /// Returns `thinker.logits` of the last row [1, vocab] (every row's [T, vocab] when `allLogits`),
-    /// `thinker.last_hidden` [T, D] and what `keep` names, each concatenated over the chunks.
+    /// `thinker.last_hidden` [T, D] (unless `hidden` is false) and what `keep` names, each concatenated over the chunks.
     @discardableResult
     public func prefill(ids: [Int]? = nil, embeddings: Tensor? = nil, positions: [[Int64]]? = nil,
-                        chunk: Int?, allLogits: Bool = false, keep: Set<String> = []) throws -> GraphResult {
+                        chunk: Int?, allLogits: Bool = false, keep: Set<String> = [], hidden: Bool = true) throws -> GraphResult {
         let t = ids?.count ?? embeddings?.shape[0] ?? 0
         guard let n = chunk, n < t else {
-            return try prefill(ids: ids, embeddings: embeddings, positions: positions, allLogits: allLogits, keep: keep)
+            return try prefill(ids: ids, embeddings: embeddings, positions: positions, allLogits: allLogits, keep: keep,
+                               hidden: hidden)
         }
         try Self.checkPrefillChunk(n, config: model.config)
         let start = nextPosition
@@ -40,7 +41,7 @@ extension DecoderSession where Model == ThinkerTextModel {
         for lo in stride(from: 0, to: t, by: n) {
             let range = lo..<min(lo + n, t)
             let io = ThinkerTextModel.Inputs(tokens: range.count, fromEmbeddings: embeddings != nil,
-                                             lastLogitsOnly: !allLogits)
+                                             lastLogitsOnly: !allLogits, returnsHidden: hidden)
             var inputs: [String: Tensor] = [:]
             if let e = embeddings { inputs[ThinkerTextModel.inputsEmbeds] = e.slice(range) }
             if let ids {
@@ -48,7 +49,7 @@ extension DecoderSession where Model == ThinkerTextModel {
             }
             // Full chunks share one plan; the shorter last chunk has its own bucket, so neither evicts the other.
             let kind = range.count == n ? "chunk" : "last"
-            let bucket = (["thinker.prefill.\(kind)"] + keep.sorted()).joined(separator: "+")
+            let bucket = (["thinker.prefill.\(kind)" + (hidden ? "" : ".nohidden")] + keep.sorted()).joined(separator: "+")
             parts.append(try run(model.graph(io), bucket: bucket, inputs: inputs, tokens: range.count,
                                  positions: rows.map { Array($0[range]) }, keep: keep))
         }

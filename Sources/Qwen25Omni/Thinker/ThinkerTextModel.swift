@@ -37,13 +37,17 @@ public struct ThinkerTextModel: Sendable {
         /// A batched decode step: the `tokens` rows are that many sessions' next tokens, row b in cache slots
         /// b·layers + i of a joined cache (`KVCache(joining:)`); logits for every row. Needs `useCache`.
         public var lanes: Bool = false
+        /// Return `thinker.last_hidden` [T, D] (what the talker reads). Without it the final hidden states stay
+        /// inside the run (no [T, D] copy back from a GPU) and only the logits come back.
+        public var returnsHidden: Bool = true
         public init(tokens: Int, fromEmbeddings: Bool = false, lastLogitsOnly: Bool = false, useCache: Bool = true,
-                    lanes: Bool = false) {
+                    lanes: Bool = false, returnsHidden: Bool = true) {
             self.tokens = tokens
             self.fromEmbeddings = fromEmbeddings
             self.lastLogitsOnly = lastLogitsOnly
             self.useCache = useCache
             self.lanes = lanes
+            self.returnsHidden = returnsHidden
         }
     }
 
@@ -53,7 +57,7 @@ public struct ThinkerTextModel: Sendable {
     public static let logits = "thinker.logits", lastHidden = "thinker.last_hidden", embeds = "thinker.embeds"
 
     /// Graph for one step. Inputs: `input_ids` [T] i64 or `inputs_embeds` [T, D]; `position_ids` [3, T] i64.
-    /// Outputs: `thinker.logits` [T or 1, vocab], `thinker.last_hidden` [T, D] (final-normed).
+    /// Outputs: `thinker.logits` [T or 1, vocab], `thinker.last_hidden` [T, D] (final-normed; when `returnsHidden`).
     public func graph(_ io: Inputs) -> Graph {
         let c = config
         let t = io.tokens, d = c.hiddenSize
@@ -73,7 +77,7 @@ public struct ThinkerTextModel: Sendable {
         let rows = io.lastLogitsOnly ? g.rows(h, (t - 1)..<t, name: "thinker.last_row") : h
         let logits = g.linear(rows, head, name: Self.logits)
         g.markOutput(logits)
-        g.markOutput(h)
+        if io.returnsHidden { g.markOutput(h) }
         return g
     }
 
