@@ -11,15 +11,25 @@ public enum TensorLayout: String, Sendable, Equatable {
     /// f16 scales, then 8 runs of 32 bytes, run k holding quants 4k…4k+3 of the group's rows 0…7. As many bytes as
     /// `.standard`; one broadcast of 4 quants of x then feeds 8 output rows.
     case q8_0Rows8
+    /// The same for Q4_0 (`omni_q4_0_r8_pack`): per group of 8 rows and block, 144 bytes: the 8 scales, then 4 runs
+    /// of 32 bytes, run k holding nibble bytes 4k…4k+3 of rows 0…7.
+    case q4_0Rows8
 
-    /// Rows per interleaved group (1 for `.standard`).
-    public var rowGroup: Int { self == .standard ? 1 : 8 }
+    /// The CPU decode kernels' layout for weights of `dtype`, if they have one.
+    public static func interleaved(for dtype: DType) -> TensorLayout? {
+        switch dtype {
+        case .q8_0: return .q8_0Rows8
+        case .q4_0: return .q4_0Rows8
+        default: return nil
+        }
+    }
 
     /// Whether a tensor of `dtype` and `shape` can be held in this layout.
     public func admits(dtype: DType, shape: Shape) -> Bool {
         switch self {
         case .standard: return true
         case .q8_0Rows8: return dtype == .q8_0 && shape.rank == 2 && shape[0] % 8 == 0 && shape[1] % 32 == 0
+        case .q4_0Rows8: return dtype == .q4_0 && shape.rank == 2 && shape[0] % 8 == 0 && shape[1] % 32 == 0
         }
     }
 }

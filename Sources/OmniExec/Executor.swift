@@ -30,10 +30,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private var groupCache: [Graph: DecodeGroups] = [:]
     /// Weight nodes only linears read, per graph (`LinearWeights`).
     private var linearWeightCache: [Graph: LinearWeights] = [:]
-    /// Whether Q8_0 weights that only linears read are bound with their rows interleaved by 8
-    /// (`TensorLayout.q8_0Rows8`, kept so by the weight provider), the layout of the decode and small-batch
-    /// kernels (matvec_q8r8.c). On by default; off binds the stored layout (for A/B comparisons and tests).
-    public var interleavesQ8Weights = true
+    /// Whether Q8_0 and Q4_0 weights that only linears read are bound with their rows interleaved by 8
+    /// (`TensorLayout.q8_0Rows8` / `.q4_0Rows8`, kept so by the weight provider), the layout of the decode and
+    /// small-batch kernels (matvec_q8r8.c). On by default; off binds the stored layout (for A/B comparisons and tests).
+    public var interleavesQuantizedWeights = true
     /// Decode groups run as one parallel region so far (for tests and reports).
     private(set) var decodeGroupRuns = 0
     private var scratch: [Storage?]
@@ -91,11 +91,13 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         func bindWeight(_ i: Int, _ key: String) throws {
             var t = try weights.tensor(key)
             guard t.shape == g.nodes[i].shape else { throw OmniError.shapeMismatch(key: key, expected: g.nodes[i].shape, actual: t.shape) }
-            let interleave = interleavesQ8Weights && linearOnly.contains(i) && !keep.contains(g.nodes[i].name)
-            if interleave, t.layout == .standard, TensorLayout.q8_0Rows8.admits(dtype: t.dtype, shape: t.shape),
-               let r = try weights.tensor(key, layout: .q8_0Rows8, prepare: { src, dst in
-                   omni_q8_0_r8_pack(src.rawPointer.assumingMemoryBound(to: UInt8.self), dst.assumingMemoryBound(to: UInt8.self),
-                                     src.shape[1], src.shape[0])
+            let interleave = interleavesQuantizedWeights && linearOnly.contains(i) && !keep.contains(g.nodes[i].name)
+            if interleave, t.layout == .standard, let layout = TensorLayout.interleaved(for: t.dtype),
+               layout.admits(dtype: t.dtype, shape: t.shape),
+               let r = try weights.tensor(key, layout: layout, prepare: { src, dst in
+                   let s = src.rawPointer.assumingMemoryBound(to: UInt8.self), d = dst.assumingMemoryBound(to: UInt8.self)
+                   if layout == .q8_0Rows8 { omni_q8_0_r8_pack(s, d, src.shape[1], src.shape[0]) }
+                   else { omni_q4_0_r8_pack(s, d, src.shape[1], src.shape[0]) }
                }) {
                 t = r
             } else if t.layout != .standard, !interleave {
@@ -216,10 +218,11 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private func standardLayout(_ t: Tensor) throws -> Tensor {
         switch t.layout {
         case .standard: return t
-        case .q8_0Rows8:
+        case .q8_0Rows8, .q4_0Rows8:
             let out = Tensor(zeros: t.shape, dtype: t.dtype)
-            omni_q8_0_r8_unpack(t.rawPointer.assumingMemoryBound(to: UInt8.self), out.mutableRawPointer.assumingMemoryBound(to: UInt8.self),
-                                t.shape[1], t.shape[0])
+            let s = t.rawPointer.assumingMemoryBound(to: UInt8.self), d = out.mutableRawPointer.assumingMemoryBound(to: UInt8.self)
+            if t.layout == .q8_0Rows8 { omni_q8_0_r8_unpack(s, d, t.shape[1], t.shape[0]) }
+            else { omni_q4_0_r8_unpack(s, d, t.shape[1], t.shape[0]) }
             return out
         }
     }

@@ -5,21 +5,21 @@ import OmniCore
 import OmniTestSupport
 import XCTest
 
-/// Q8_0 weights bound with their rows interleaved by 8 (`TensorLayout.q8_0Rows8`, matvec_q8r8.c): the executor asks
-/// the provider for that layout only for weights that linears alone read, every linear path reads it (decode,
-/// small batch, prefill widening), a batched row equals its single-row result bit for bit, and results stay within
-/// the bound for quantized activations of the f32 reference.
+/// Q8_0 and Q4_0 weights bound with their rows interleaved by 8 (`TensorLayout.q8_0Rows8` / `.q4_0Rows8`,
+/// matvec_q8r8.c): the executor asks the provider for that layout only for weights that linears alone read, every
+/// linear path reads it (decode, Q8_0's small batch, prefill widening), a batched row equals its single-row result
+/// bit for bit, and results stay within the bound for quantized activations of the f32 reference.
 final class Q8InterleavedTests: XCTestCase {
     let registry = BuiltinPlugins.registry()
 
-    /// A random Q8_0 weight [out, in] and its dequantized values.
-    func q8Weight(out: Int, in inF: Int, _ rng: inout SeededGenerator) throws -> (Tensor, [Float]) {
+    /// A random Q8_0 (or `dtype`) weight [out, in] and its dequantized values.
+    func q8Weight(out: Int, in inF: Int, dtype: DType = .q8_0, _ rng: inout SeededGenerator) throws -> (Tensor, [Float]) {
         let f = Tensor((0..<(out * inF)).map { _ in Float.random(in: -0.1...0.1, using: &rng) }, shape: [out, inF])
-        let w = Tensor(zeros: [out, inF], dtype: .q8_0)
-        try registry.converter(from: .f32, to: .q8_0).convert(f.rawPointer, from: .f32, to: w.mutableRawPointer, .q8_0,
+        let w = Tensor(zeros: [out, inF], dtype: dtype)
+        try registry.converter(from: .f32, to: dtype).convert(f.rawPointer, from: .f32, to: w.mutableRawPointer, dtype,
                                                               count: out * inF)
         let back = Tensor(zeros: [out, inF])
-        try registry.converter(from: .q8_0, to: .f32).convert(w.rawPointer, from: .q8_0, to: back.mutableRawPointer, .f32,
+        try registry.converter(from: dtype, to: .f32).convert(w.rawPointer, from: dtype, to: back.mutableRawPointer, .f32,
                                                               count: out * inF)
         return (w, try back.floats())
     }
@@ -39,6 +39,19 @@ final class Q8InterleavedTests: XCTestCase {
         var rows = [Float](repeating: .nan, count: 13 * 96)
         packed.withUnsafeBufferPointer { omni_q8_0_r8_dequantize_rows($0.baseAddress!, &rows, 96, 5, 18) }
         XCTAssertEqual(rows, Array(values[(5 * 96)..<(18 * 96)]), "rows 5..<18, across a group boundary")
+
+        let (w4, values4) = try q8Weight(out: 16, in: 64, dtype: .q4_0, &rng)
+        let packed4 = [UInt8](repeating: 0, count: w4.byteCount), back4 = [UInt8](repeating: 0, count: w4.byteCount)
+        packed4.withUnsafeBufferPointer { p in
+            omni_q4_0_r8_pack(w4.rawPointer.assumingMemoryBound(to: UInt8.self), UnsafeMutablePointer(mutating: p.baseAddress!), 64, 16)
+            back4.withUnsafeBufferPointer { b in
+                omni_q4_0_r8_unpack(p.baseAddress!, UnsafeMutablePointer(mutating: b.baseAddress!), 64, 16)
+            }
+        }
+        XCTAssertEqual(back4, Array(UnsafeRawBufferPointer(start: w4.rawPointer, count: w4.byteCount)))
+        var rows4 = [Float](repeating: .nan, count: 10 * 64)
+        packed4.withUnsafeBufferPointer { omni_q4_0_r8_dequantize_rows($0.baseAddress!, &rows4, 64, 3, 13) }
+        XCTAssertEqual(rows4, Array(values4[(3 * 64)..<(13 * 64)]))
     }
 
     /// One linear through the executor, weights in `provider`; returns y.
@@ -46,31 +59,35 @@ final class Q8InterleavedTests: XCTestCase {
         var g = Graph()
         g.markOutput(g.linear(g.input("x", shape: [t, inF]), g.weight("w", shape: [outF, inF]), name: "y"))
         let exec = Executor(registry: registry, threads: 2)
-        exec.interleavesQ8Weights = interleave
+        exec.interleavesQuantizedWeights = interleave
         return try exec.run(exec.plan(g), inputs: ["x": Tensor(x, shape: [t, inF])], weights: provider)["y"]!.floats()
     }
 
     func testEveryLinearPathReadsTheInterleavedLayout() throws {
         var rng = SeededGenerator(seed: 11)
-        for (inF, outF) in [(96, 40), (128, 8), (64, 136)] {
-            let (w, values) = try q8Weight(out: outF, in: inF, &rng)
+        let cases = [DType.q8_0, .q4_0].flatMap { d in [(96, 40), (128, 8), (64, 136)].map { (d, $0.0, $0.1) } }
+        for (dtype, inF, outF) in cases {
+            let (w, values) = try q8Weight(out: outF, in: inF, dtype: dtype, &rng)
             let provider = InMemoryWeights(["w": w])
+            // Rows of x quantized as llama.cpp does (ExecutorTests' bound for that): Q8_0 up to 16 (decode and the
+            // small batch), Q4_0 up to 2 (decode); more rows widen the weights for SGEMM.
+            let quantizedRows = dtype == .q8_0 ? 16 : 2
             for t in [1, 2, 3, 5, 8, 16, 20] {
                 let x = (0..<(t * inF)).map { _ in Float.random(in: -1...1, using: &rng) }
                 let got = try run(x, t: t, inF: inF, outF: outF, provider: provider)
-                XCTAssertEqual(try provider.tensor("w").layout, .q8_0Rows8, "the provider keeps the interleaved copy")
+                XCTAssertEqual(try provider.tensor("w").layout, TensorLayout.interleaved(for: dtype), "the provider keeps the interleaved copy")
                 XCTAssertEqual(provider.tensors["w"]!.layout, .standard, "InMemoryWeights keeps what it was given")
                 let want = naiveLinear(x, values, t: t, inF: inF, outF: outF)
-                // ≤ 16 rows quantize x as llama.cpp does (ExecutorTests' bound for that); more rows widen the weights.
-                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(got, want), t <= 16 ? 2e-2 : 1e-5, "in \(inF) out \(outF) T=\(t)")
-                if t > 16 {
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(got, want), t <= quantizedRows ? 2e-2 : 1e-5,
+                                         "\(dtype) in \(inF) out \(outF) T=\(t)")
+                if t > quantizedRows {
                     let stored = try run(x, t: t, inF: inF, outF: outF, provider: InMemoryWeights(["w": w]), interleave: false)
-                    XCTAssertEqual(got, stored, "prefill widens the same values from either layout")
+                    XCTAssertEqual(got, stored, "\(dtype) T=\(t): the widening reads the same values from either layout")
                 }
-                if t >= 2 && t <= 16 {
+                if t >= 2 && t <= quantizedRows {
                     for r in [0, t - 1] {
                         let alone = try run(Array(x[(r * inF)..<((r + 1) * inF)]), t: 1, inF: inF, outF: outF, provider: provider)
-                        XCTAssertEqual(Array(got[(r * outF)..<((r + 1) * outF)]), alone, "in \(inF) T=\(t) row \(r): batch = single")
+                        XCTAssertEqual(Array(got[(r * outF)..<((r + 1) * outF)]), alone, "\(dtype) in \(inF) T=\(t) row \(r): batch = single")
                     }
                 }
             }

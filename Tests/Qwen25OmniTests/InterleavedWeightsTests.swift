@@ -24,7 +24,7 @@ final class InterleavedWeightsTests: XCTestCase {
             let weights = ModelWeights(source: source, registry: registry, policy: DTypePolicy(.q8_0), device: CPUDevice())
             let model = ThinkerTextModel(config: config.thinker.text, attention: ["eager"])
             let exec = Executor(registry: registry)
-            exec.interleavesQ8Weights = interleave
+            exec.interleavesQuantizedWeights = interleave
             let session = try ThinkerSession(model: model, executor: exec, weights: weights, capacity: ids.count)
             // Token by token: every linear runs on the decode kernels (one row of x).
             var last: [Float] = []

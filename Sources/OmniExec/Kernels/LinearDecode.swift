@@ -2,8 +2,8 @@ import CKernels
 import OmniCore
 
 extension Kernels {
-    /// One product of a decode group: weight W [out, in] (f32, f16, bf16, Q8_0 in either layout, Q4_0, Q5_0, Q4_K or
-    /// Q6_K), optional f32 bias [out],
+    /// One product of a decode group: weight W [out, in] (f32, f16, bf16, Q8_0 or Q4_0 in either layout, Q5_0, Q4_K
+    /// or Q6_K), optional f32 bias [out],
     /// result y [T, out] (f32, contiguous).
     struct DecodeProduct {
         let weight: Tensor
@@ -89,6 +89,10 @@ extension Kernels {
                 case .q6_k:
                     omni_matvec_q6_k(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
                                      yr, inF, r0, r1)
+                case .q4_0 where layout == .q4_0Rows8:
+                    // The prepared x starts with its Q8_0 blocks, all the interleaved kernel reads.
+                    omni_matvec_q4_0_r8(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                        yr, inF, r0, r1)
                 default:
                     omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
                                      yr, inF, r0, r1)
