@@ -11,6 +11,7 @@
 // the float work is one multiply, one conversion and one FMA per 8 rows and block. Integer sums are exact on every
 // path (AVX2 maddubs pairs stay below 2^15 since x's quants are in [-127, 127]), and the float steps are the same
 // correctly rounded operations, so the AVX2 and portable paths agree bit for bit, for any number of rows.
+// Dispatch: AVX2 (VNNI machines included) or portable.
 //
 // Q4_0 (`q4_0Rows8`, the same idea): per group and block 144 bytes: the 8 rows' f16 scales, then 4 runs of 32 bytes,
 // run k holding nibble bytes 4k … 4k+3 of rows 0 … 7 (low nibbles: values 4k … 4k+3, high: 16+4k … 16+4k+3, each
@@ -163,8 +164,9 @@ static void r4_group_c(const uint8_t *wg, const uint8_t *xq, const float *sx, co
 #define INLINE static inline __attribute__((always_inline))
 // R rows of x against one group of 8 weight rows; lanes lo … hi-1 of the group are stored (a task's row range may
 // start or end inside a group). sx: x's scales widened to f32, row i's at sx + i·nb. DOT(s, aw, sx) adds the
-// products of |w| and sign(x, w) in groups of four to the int32 lanes of s: AVX2 maddubs then madd with ones,
-// VNNI one vpdpbusd; both exact, so the two paths give the same bits.
+// products of |w| and sign(x, w) in groups of four to the int32 lanes of s (maddubs, then madd with ones). Machines
+// with VNNI run this AVX2 path too: a vpdpbusd DOT would give the same bits (the sums are exact) in fewer
+// instructions, but no VNNI machine was at hand to check it, so it is not written.
 #define R8_TILE(NAME, TARGET, DOT) \
 X86_TARGET(TARGET) INLINE void NAME(const uint8_t *wg, const uint8_t *xq, const float *sx, size_t nb, size_t out, \
                                     float *y, size_t lo, size_t hi, const size_t R) { \
@@ -217,15 +219,11 @@ X86_TARGET(TARGET) static void NAME(const uint8_t *w, const uint8_t *xq, const f
 }
 
 #define R8_DOT_AVX2(s, aw, sx) _mm256_add_epi32((s), _mm256_madd_epi16(_mm256_maddubs_epi16((aw), (sx)), _mm256_set1_epi16(1)))
-#define R8_DOT_VNNI(s, aw, sx) _mm256_dpbusd_epi32((s), (aw), (sx))
 R8_TILE(r8_tile_avx2, "avx2,fma,f16c", R8_DOT_AVX2)
 R8_ROWS(r8_avx2, "avx2,fma,f16c", r8_tile_avx2)
-R8_TILE(r8_tile_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", R8_DOT_VNNI)
-R8_ROWS(r8_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", r8_tile_vnni)
 
 // Q4_0: two maddubs per run (low nibbles against x's values 4k…, high against 16+4k…); the lanes start from cx.
 #define R4_DOT_AVX2(s, nib, xv) _mm256_add_epi32((s), _mm256_madd_epi16(_mm256_maddubs_epi16((nib), (xv)), _mm256_set1_epi16(1)))
-#define R4_DOT_VNNI(s, nib, xv) _mm256_dpbusd_epi32((s), (nib), (xv))
 #define R4_TILE(NAME, TARGET, DOT) \
 X86_TARGET(TARGET) INLINE void NAME(const uint8_t *wg, const uint8_t *xq, const float *sx, const int32_t *cx, size_t nb, \
                                     size_t out, float *y, size_t lo, size_t hi, const size_t R) { \
@@ -278,8 +276,6 @@ X86_TARGET(TARGET) static void NAME(const uint8_t *w, const uint8_t *xq, const f
 }
 R4_TILE(r4_tile_avx2, "avx2,fma,f16c", R4_DOT_AVX2)
 R4_ROWS(r4_avx2, "avx2,fma,f16c", r4_tile_avx2)
-R4_TILE(r4_tile_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", R4_DOT_VNNI)
-R4_ROWS(r4_vnni, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni", r4_tile_vnni)
 #endif
 
 // x's f16 scales widened once per call (exact); on the stack up to R8_SCALES.
@@ -294,8 +290,7 @@ void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, si
     for (size_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, xq + i * 34, 2); sx[i] = f16_to_f32_1(h); }
 #if defined(__x86_64__)
     if (omni_cpu_features() & OMNI_CPU_AVX2) {
-        if (omni_cpu_features() & OMNI_CPU_VNNI) r8_vnni(w, xq, sx, y, in, out, m, r0, r1);
-        else r8_avx2(w, xq, sx, y, in, out, m, r0, r1);
+        r8_avx2(w, xq, sx, y, in, out, m, r0, r1);
         if (sx != stack) free(sx);
         return;
     }
@@ -327,10 +322,8 @@ void omni_matmul_small_q4_0_r8(const uint8_t *w, const uint8_t *xq, float *y, si
         cx[i] = -8 * c;
     }
 #if defined(__x86_64__)
-    if (omni_cpu_features() & OMNI_CPU_AVX2) {
-        if (omni_cpu_features() & OMNI_CPU_VNNI) r4_vnni(w, xq, sx, cx, y, in, out, m, r0, r1);
-        else r4_avx2(w, xq, sx, cx, y, in, out, m, r0, r1);
-    } else
+    if (omni_cpu_features() & OMNI_CPU_AVX2) r4_avx2(w, xq, sx, cx, y, in, out, m, r0, r1);
+    else
 #endif
     for (size_t g = r0 / 8; g * 8 < r1; g++) {
         const size_t lo = g * 8 < r0 ? r0 - g * 8 : 0, hi = g * 8 + 8 > r1 ? r1 - g * 8 : 8;
