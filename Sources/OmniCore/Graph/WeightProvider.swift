@@ -12,9 +12,10 @@ public protocol WeightProvider: AnyObject, Sendable {
     func release(_ keys: [String])
     /// The tensor for `key` in a kernel's `layout`: `prepare(stored, destination)` writes the stored tensor's
     /// values in that layout into `destination` (as many bytes as the stored tensor) once. A provider that keeps
-    /// tensors keeps this copy *instead of* the stored one (memory holds one copy, accounted as before) and
-    /// returns it from `tensor(key)` too from then on. Returns nil when it does not keep `key` (the disk tier) or
-    /// does not support layouts (the default): the caller then uses `tensor(key)` as it is.
+    /// tensors for a model keeps this copy *instead of* the stored one (memory holds one copy, accounted as before)
+    /// and returns it from `tensor(key)` too from then on (`ModelWeights`; the test double `InMemoryWeights` keeps
+    /// both and returns the stored one from `tensor(key)`). Callers check `Tensor.layout`. Returns nil when it does
+    /// not keep `key` (the disk tier) or does not support layouts (the default): the caller then uses `tensor(key)`.
     func tensor(_ key: String, layout: TensorLayout,
                 prepare: (Tensor, UnsafeMutableRawPointer) throws -> Void) throws -> Tensor?
 }
@@ -34,11 +35,12 @@ public final class InMemoryWeights: WeightProvider, @unchecked Sendable {
     private let lock = NSLock()
     public init(_ tensors: [String: Tensor]) { self.tensors = tensors }
     public func tensor(_ key: String) throws -> Tensor {
-        if let t = lock.withLock({ laidOut[key] }) { return t }
         guard let t = tensors[key] else { throw OmniError.missingTensor(key: key, file: nil) }
         return t
     }
-    /// Prepares once and keeps the copy; `tensors[key]` keeps the original (tests read it back).
+    /// Prepares once and keeps the copy beside the original: unlike a loader's provider, `tensor(key)` keeps
+    /// returning the tensor as given, so tests can share one provider between a CPU executor, which asks for its
+    /// layout, and any other reader (a CUDA executor, the test itself).
     public func tensor(_ key: String, layout: TensorLayout,
                        prepare: (Tensor, UnsafeMutableRawPointer) throws -> Void) throws -> Tensor? {
         lock.lock(); defer { lock.unlock() }
