@@ -3,7 +3,10 @@
 // shapes: 24 layers of q, k, v, o, gate, up, down, then the LM head; weights random, activations constant).
 //
 //   cc -O2 -pthread -ISources/CKernels/include Benchmarks/decode_regions.c Sources/CKernels/*.c -lm -o /tmp/decode_regions
-//   /tmp/decode_regions DTYPE THREADS [TOKENS] [quick]   # DTYPE bf16 | q8_0; quick: only free and 4/layer K=32
+//   /tmp/decode_regions DTYPE THREADS [TOKENS] [quick]   # DTYPE bf16 | q8_0 | q8_0r8; quick: only free and 4/layer K=32
+//
+// q8_0r8 streams the same bytes through the kernel for Q8_0 rows interleaved by 8 (matvec_q8r8.c), the layout the
+// executor binds Q8_0 linear weights in.
 //
 // Prints tokens/s and weight GB/s (median of TOKENS steps) for:
 //   free        each thread streams its fixed half of every matrix with no synchronisation at all (the kernel's
@@ -23,7 +26,7 @@
 enum { H = 896, KV = 128, I = 4864, V = 151936, L = 24 };
 typedef struct { const uint8_t *w; float *y; size_t in, out; } Mat;
 static Mat mats[L * 7 + 1];
-static int q8, nthreads;
+static int q8, r8, nthreads;
 static float *xf;            // x as f32 (4864 wide: the widest input)
 static uint8_t *xq;          // x quantized / prepared
 static float *xp;            // x prepared for bf16
@@ -32,7 +35,8 @@ static double now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts
 static size_t row_bytes(size_t in) { return q8 ? in / 32 * 34 : in * 2; }
 
 static void mv(const Mat *m, size_t r0, size_t r1) {
-    if (q8) omni_matvec_q8_0(m->w, xf, xq, m->y, m->in, r0, r1);
+    if (r8) omni_matvec_q8_0_r8(m->w, xq, m->y, m->in, r0, r1);
+    else if (q8) omni_matvec_q8_0(m->w, xf, xq, m->y, m->in, r0, r1);
     else omni_matvec_bf16_prepared((const uint16_t *)m->w, xp, xf, m->y, m->in, r0, r1);
 }
 
@@ -69,8 +73,9 @@ static void *free_worker(void *a) {
 static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: %s bf16|q8_0 THREADS [TOKENS]\n", argv[0]); return 2; }
-    q8 = strcmp(argv[1], "q8_0") == 0;
+    if (argc < 3) { fprintf(stderr, "usage: %s bf16|q8_0|q8_0r8 THREADS [TOKENS]\n", argv[0]); return 2; }
+    r8 = strcmp(argv[1], "q8_0r8") == 0;
+    q8 = r8 || strcmp(argv[1], "q8_0") == 0;
     nthreads = atoi(argv[2]);
     int tokens = argc > 3 ? atoi(argv[3]) : 16;
     int quick = argc > 4 && strcmp(argv[4], "quick") == 0;

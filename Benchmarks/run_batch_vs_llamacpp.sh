@@ -4,6 +4,7 @@
 # same synthetic checkpoint (Qwen2.5-0.5B text shapes), 2 threads, tokens/s summed over sessions, B = 1 2 4 8.
 #
 #   Benchmarks/run_batch_vs_llamacpp.sh [--rounds N] [--runs N] [--tg N]
+#   OMNI=PATH Benchmarks/run_batch_vs_llamacpp.sh …   # times another omni binary (e.g. a build of main); no build
 #
 # Interleaved A B A B: each round runs llama.cpp then omni for bf16, then for q8_0, all in one hold of
 # /tmp/swift-build.lock so no build on this machine overlaps it (the load average is printed per pair). Needs python3 with llama-cpp-python (pip install llama-cpp-python), and numpy + gguf for the data
@@ -23,9 +24,10 @@ done
 
 LOCK=/tmp/swift-build.lock
 DATA=.build-bench-data
-OMNI=.build/release/omni
+BUILD=1
+if [[ -n "${OMNI:-}" ]]; then BUILD=0; else OMNI=.build/release/omni; fi
 # Build only when a source is newer than the binary (each lock acquisition can wait behind other builds).
-if [[ ! -x "$OMNI" || -n "$(find Sources Plugins Package.swift -newer "$OMNI" -type f -print -quit)" ]]; then
+if [[ $BUILD == 1 && ( ! -x "$OMNI" || -n "$(find Sources Plugins Package.swift -newer "$OMNI" -type f -print -quit)" ) ]]; then
     flock "$LOCK" swift build -c release --product omni >/tmp/omni-batch-bench-build.log 2>&1 \
         || { tail -20 /tmp/omni-batch-bench-build.log; exit 1; }
 fi

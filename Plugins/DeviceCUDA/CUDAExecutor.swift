@@ -464,6 +464,11 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         if let t = resident.lookup(provider: weights, key: key, dtype: dtype) { return t }
         let host = try weights.tensor(key)
         guard host.shape == shape else { throw OmniError.shapeMismatch(key: key, expected: shape, actual: host.shape) }
+        guard host.layout == .standard else {
+            // A CPU executor on the same weights asked for its own layout; the uploads read the stored one.
+            throw OmniError.unsupported(what: "weight \(key) in layout \(host.layout) on \(cuda.id)",
+                                        reasons: ["load the model once per device"])
+        }
         if keepQ8, host.dtype == .q8_0, shape.rank == 2, shape[1] % 32 == 0 {
             let t = try uploadQ8(host.contiguous(), shape: shape)
             weights.release([key])

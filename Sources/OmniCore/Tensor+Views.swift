@@ -9,6 +9,9 @@ extension Tensor {
         guard isContiguous else {
             throw OmniError.invalidArgument(name: "tensor", expected: "contiguous tensor to reshape", actual: "strided")
         }
+        guard layout == .standard else {
+            throw OmniError.invalidArgument(name: "tensor", expected: "standard layout to reshape", actual: layout.rawValue)
+        }
         return Tensor(storage: storage, byteOffset: byteOffset, shape: newShape, dtype: dtype)
     }
 
@@ -24,6 +27,7 @@ extension Tensor {
     public func slice(_ range: Range<Int>) -> Tensor {
         precondition(shape.rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape.dims[0],
                      "slice \(range) of \(shape)")
+        precondition(layout == .standard, "slice of a tensor in layout \(layout)")
         var dims = shape.dims
         dims[0] = range.count
         let rowBytes: Int

@@ -13,14 +13,19 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public let strides: [Int]
     /// Element type.
     public let dtype: DType
+    /// How the blocks are arranged (`.standard` unless a kernel's layout was asked for, see `TensorLayout`).
+    public let layout: TensorLayout
 
     /// A view of existing storage. Precondition: the view lies inside the storage.
-    public init(storage: Storage, byteOffset: Int = 0, shape: Shape, strides: [Int]? = nil, dtype: DType) {
+    public init(storage: Storage, byteOffset: Int = 0, shape: Shape, strides: [Int]? = nil, dtype: DType,
+                layout: TensorLayout = .standard) {
         self.storage = storage
         self.byteOffset = byteOffset
         self.shape = shape
         self.strides = strides ?? shape.contiguousStrides
         self.dtype = dtype
+        self.layout = layout
+        precondition(layout.admits(dtype: dtype, shape: shape), "layout \(layout) does not fit \(dtype) \(shape)")
         precondition(self.strides.count == shape.rank, "strides rank \(self.strides.count) != shape rank \(shape.rank)")
         if strides == nil, let n = dtype.byteCount(elements: shape.elementCount) {
             precondition(byteOffset + n <= storage.byteCount, "tensor \(shape) \(dtype) exceeds its storage")
@@ -81,5 +86,5 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return (storage.cpuAddress + byteOffset).assumingMemoryBound(to: Float.self)
     }
 
-    public var description: String { "Tensor(\(dtype), \(shape))" }
+    public var description: String { layout == .standard ? "Tensor(\(dtype), \(shape))" : "Tensor(\(dtype), \(shape), \(layout))" }
 }

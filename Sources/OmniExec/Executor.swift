@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 import OmniCore
@@ -27,6 +28,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private var converted = ConvertedWeights()
     /// Sibling decode linears per graph (`DecodeGroups`), found once per graph.
     private var groupCache: [Graph: DecodeGroups] = [:]
+    /// Weight nodes only linears read, per graph (`LinearWeights`).
+    private var linearWeightCache: [Graph: LinearWeights] = [:]
+    /// Whether Q8_0 and Q4_0 weights that only linears read are bound with their rows interleaved by 8
+    /// (`TensorLayout.q8_0Rows8` / `.q4_0Rows8`, kept so by the weight provider), the layout of the decode and
+    /// small-batch kernels (matvec_q8r8.c). On by default; off binds the stored layout (for A/B comparisons and tests).
+    public var interleavesQuantizedWeights = true
     /// Decode groups run as one parallel region so far (for tests and reports).
     private(set) var decodeGroupRuns = 0
     private var scratch: [Storage?]
@@ -80,9 +87,22 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         let committed = cache?.slotLengths
         var completed = false
         defer { if let cache, let committed, !completed { cache.restore(committed) } }
+        let linearOnly = linearWeights(for: g).nodes
         func bindWeight(_ i: Int, _ key: String) throws {
-            let t = try weights.tensor(key)
+            var t = try weights.tensor(key)
             guard t.shape == g.nodes[i].shape else { throw OmniError.shapeMismatch(key: key, expected: g.nodes[i].shape, actual: t.shape) }
+            let interleave = interleavesQuantizedWeights && linearOnly.contains(i) && !keep.contains(g.nodes[i].name)
+            if interleave, t.layout == .standard, let layout = TensorLayout.interleaved(for: t.dtype),
+               layout.admits(dtype: t.dtype, shape: t.shape),
+               let r = try weights.tensor(key, layout: layout, prepare: { src, dst in
+                   let s = src.rawPointer.assumingMemoryBound(to: UInt8.self), d = dst.assumingMemoryBound(to: UInt8.self)
+                   if layout == .q8_0Rows8 { omni_q8_0_r8_pack(s, d, src.shape[1], src.shape[0]) }
+                   else { omni_q4_0_r8_pack(s, d, src.shape[1], src.shape[0]) }
+               }) {
+                t = r
+            } else if t.layout != .standard, !interleave {
+                t = try standardLayout(t)
+            }
             bound[i] = t
             weightsSeen += 1
             if weightsSeen < plan.weightKeys.count - lookahead + 1 {
@@ -99,6 +119,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
             }
             let args = node.op.inputs.map { bound[$0.index]! }
+            if case .linear = node.op {} else if let odd = args.first(where: { $0.layout != .standard }) {
+                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
+                                            reasons: ["an input in layout \(odd.layout) (only linear kernels read it)"])
+            }
             if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
                 throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
                                             reasons: ["input dtype \(bad.dtype) (the CPU kernel takes \(entry.dtypes.map(\.rawValue).sorted()))"])
@@ -180,6 +204,29 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         return plan
     }
 
+    /// The weight nodes of `graph` only linears read, found once per graph (kept while fewer than 64 graphs were seen).
+    private func linearWeights(for graph: Graph) -> LinearWeights {
+        if let d = linearWeightCache[graph] { return d }
+        if linearWeightCache.count >= 64 { linearWeightCache.removeAll() }
+        let d = LinearWeights(graph: graph)
+        linearWeightCache[graph] = d
+        return d
+    }
+
+    /// A stored-layout copy of a weight that the provider keeps in a kernel's layout, for a reader that is not a
+    /// linear kernel (e.g. a table another graph reads through `linear` only, read here by `embedding`).
+    private func standardLayout(_ t: Tensor) throws -> Tensor {
+        switch t.layout {
+        case .standard: return t
+        case .q8_0Rows8, .q4_0Rows8:
+            let out = Tensor(zeros: t.shape, dtype: t.dtype)
+            let s = t.rawPointer.assumingMemoryBound(to: UInt8.self), d = out.mutableRawPointer.assumingMemoryBound(to: UInt8.self)
+            if t.layout == .q8_0Rows8 { omni_q8_0_r8_unpack(s, d, t.shape[1], t.shape[0]) }
+            else { omni_q4_0_r8_unpack(s, d, t.shape[1], t.shape[0]) }
+            return out
+        }
+    }
+
     /// The sibling decode linears of `graph`, found once per graph (kept while fewer than 64 graphs were seen).
     private func decodeGroups(for graph: Graph) -> DecodeGroups {
         if let d = groupCache[graph] { return d }
@@ -201,7 +248,8 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         for m in members {
             guard case let .linear(_, wv, bv) = g.nodes[m].op, let w = bound[wv.index],
                   let off = plan.offsets[m] else { return false }
-            guard CPUKernelTable.floats.contains(w.dtype), w.dtype == bound[g.nodes[members[0]].op.inputs[1].index]?.dtype,
+            let first = bound[g.nodes[members[0]].op.inputs[1].index]
+            guard CPUKernelTable.floats.contains(w.dtype), w.dtype == first?.dtype, w.layout == first?.layout,
                   w.isContiguous else { return false }
             let out = output(m)
             let span = off..<(off + out.byteCount)

@@ -58,6 +58,28 @@ void omni_matmul_small_bf16_prepared(const uint16_t *w, const float *xp, const f
 /// x quantized row by row with omni_quantize_q8_0 (m × in/32 × 34 bytes in `xq`).
 void omni_matmul_small_q8_0(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
                             size_t row0, size_t row1);
+// ---- Q8_0 with rows interleaved by 8 (TensorLayout.q8_0Rows8; layout and arithmetic in matvec_q8r8.c) ----
+/// Packs a standard Q8_0 matrix [rows, in] (rows % 8 == 0, in % 32 == 0) into the interleaved layout (same bytes
+/// count; `dst` must not overlap `src`).
+void omni_q8_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
+/// The inverse of omni_q8_0_r8_pack: the standard blocks again, byte for byte.
+void omni_q8_0_r8_unpack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
+/// Dequantizes rows [row0, row1) of an interleaved matrix to f32 rows (row-major, `in` values each), with the
+/// values omni_dequantize_q8_0 gives for the standard layout.
+void omni_q8_0_r8_dequantize_rows(const uint8_t *w, float *dst, size_t in, size_t row0, size_t row1);
+/// y[o] for rows [row0, row1) of an interleaved W against x quantized with omni_quantize_q8_0 (`xq`).
+void omni_matvec_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
+/// y[r, o] for m rows of x (m × in/32 × 34 bytes in `xq`); row r equals omni_matvec_q8_0_r8 of x[r] bit for bit.
+void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
+                               size_t row0, size_t row1);
+/// The same four for Q4_0 (TensorLayout.q4_0Rows8: 144 bytes per 8 rows and block); x as for Q8_0 (the first
+/// in/32 × 34 bytes of omni_q4_0_prepare_x's output are those blocks).
+void omni_q4_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
+void omni_q4_0_r8_unpack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
+void omni_q4_0_r8_dequantize_rows(const uint8_t *w, float *dst, size_t in, size_t row0, size_t row1);
+void omni_matvec_q4_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t row0, size_t row1);
+void omni_matmul_small_q4_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
+                               size_t row0, size_t row1);
 /// Dequantizes `n` values (whole blocks) to f32.
 void omni_dequantize_q8_0(const uint8_t *src, float *dst, size_t n);
 void omni_dequantize_q4_0(const uint8_t *src, float *dst, size_t n);

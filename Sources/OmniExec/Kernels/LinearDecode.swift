@@ -2,7 +2,8 @@ import CKernels
 import OmniCore
 
 extension Kernels {
-    /// One product of a decode group: weight W [out, in] (f32, f16, bf16, Q8_0 or Q4_0), optional f32 bias [out],
+    /// One product of a decode group: weight W [out, in] (f32, f16, bf16, Q8_0 or Q4_0 in either layout, Q5_0, Q4_K
+    /// or Q6_K), optional f32 bias [out],
     /// result y [T, out] (f32, contiguous).
     struct DecodeProduct {
         let weight: Tensor
@@ -29,9 +30,9 @@ extension Kernels {
     static func linearDecode(x: Tensor, products: [DecodeProduct], threads: Int,
                              scratch: (Int, Int) throws -> UnsafeMutablePointer<Float>) throws {
         guard let first = products.first else { return }
-        let t = x.shape[0], inF = x.shape[-1], dtype = first.weight.dtype
-        precondition(products.allSatisfy { $0.weight.dtype == dtype && $0.weight.shape[1] == inF },
-                     "a decode group needs one weight dtype and one input width")
+        let t = x.shape[0], inF = x.shape[-1], dtype = first.weight.dtype, layout = first.weight.layout
+        precondition(products.allSatisfy { $0.weight.dtype == dtype && $0.weight.layout == layout && $0.weight.shape[1] == inF },
+                     "a decode group needs one weight dtype and layout and one input width")
         guard [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_k, .q6_k].contains(dtype) else {
             throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0/q5_0/q4_k/q6_k", actual: dtype)
         }
@@ -73,6 +74,9 @@ extension Kernels {
                     omni_matvec_bf16_prepared(wp.assumingMemoryBound(to: UInt16.self), prepared!.assumingMemoryBound(to: Float.self),
                                               xr, yr, inF, r0, r1)
                 case .f16: omni_matvec_f16(wp.assumingMemoryBound(to: UInt16.self), xr, yr, inF, r0, r1)
+                case .q8_0 where layout == .q8_0Rows8:
+                    omni_matvec_q8_0_r8(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                        yr, inF, r0, r1)
                 case .q8_0:
                     omni_matvec_q8_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
                                      yr, inF, r0, r1)
@@ -85,6 +89,10 @@ extension Kernels {
                 case .q6_k:
                     omni_matvec_q6_k(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
                                      yr, inF, r0, r1)
+                case .q4_0 where layout == .q4_0Rows8:
+                    // The prepared x starts with its Q8_0 blocks, all the interleaved kernel reads.
+                    omni_matvec_q4_0_r8(wp.assumingMemoryBound(to: UInt8.self), prepared!.assumingMemoryBound(to: UInt8.self),
+                                        yr, inF, r0, r1)
                 default:
                     omni_matvec_q4_0(wp.assumingMemoryBound(to: UInt8.self), xr, prepared!.assumingMemoryBound(to: UInt8.self),
                                      yr, inF, r0, r1)

@@ -45,7 +45,11 @@ extension Kernels {
                 switch w.dtype {
                 case .bf16: omni_bf16_to_f32(wp.assumingMemoryBound(to: UInt16.self) + r.lowerBound * inF, buf, count)
                 case .f16: omni_f16_to_f32(wp.assumingMemoryBound(to: UInt16.self) + r.lowerBound * inF, buf, count)
+                case .q8_0 where w.layout == .q8_0Rows8:
+                    omni_q8_0_r8_dequantize_rows(wp.assumingMemoryBound(to: UInt8.self), buf, inF, r.lowerBound, r.upperBound)
                 case .q8_0: omni_dequantize_q8_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 34, buf, count)
+                case .q4_0 where w.layout == .q4_0Rows8:
+                    omni_q4_0_r8_dequantize_rows(wp.assumingMemoryBound(to: UInt8.self), buf, inF, r.lowerBound, r.upperBound)
                 case .q4_0: omni_dequantize_q4_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 18, buf, count)
                 case .q5_0: omni_dequantize_q5_0(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 32 * 22, buf, count)
                 case .q4_k: omni_dequantize_q4_k(wp.assumingMemoryBound(to: UInt8.self) + r.lowerBound * inF / 256 * 144, buf, count)

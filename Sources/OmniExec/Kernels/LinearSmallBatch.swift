@@ -5,7 +5,8 @@ extension Kernels {
     /// Most rows the small-batch path takes (a batched decode step of that many sessions); more go to SGEMM.
     static let smallBatchRows = 16
 
-    /// y[M, out] = x[M, in] · W[out, in]ᵀ for 2 ≤ M ≤ `smallBatchRows` with f32, bf16 or Q8_0 weights: every weight
+    /// y[M, out] = x[M, in] · W[out, in]ᵀ for 2 ≤ M ≤ `smallBatchRows` with f32, bf16 or Q8_0 weights (Q8_0 in either
+    /// layout; interleaved rows take matvec_q8r8.c's kernels, the same as their single-row decode): every weight
     /// row is read once for all M rows (a batched decode step shares one pass over the weights), and row r equals
     /// the single-row decode kernel's result bit for bit. Returns false (nothing written) for other shapes and
     /// dtypes. The bias is the caller's.
@@ -38,8 +39,13 @@ extension Kernels {
                 .assumingMemoryBound(to: UInt8.self)
             for r in 0..<m { omni_quantize_q8_0(xp + r * inF, q + r * rowBytes, inF) }
             let wq = wp.assumingMemoryBound(to: UInt8.self)
+            let interleaved = w.layout == .q8_0Rows8
             try parallelFor(chunks.count) { j in
-                omni_matmul_small_q8_0(wq, q, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+                if interleaved {
+                    omni_matmul_small_q8_0_r8(wq, q, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+                } else {
+                    omni_matmul_small_q8_0(wq, q, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+                }
             }
         }
         return true

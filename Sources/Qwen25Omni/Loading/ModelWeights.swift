@@ -18,6 +18,8 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
     private let lock = NSLock()
     /// Tensors ready to use (views of the mapped files, or converted copies), except disk-tier ones.
     private var converted: [String: Tensor] = [:]
+    /// Keys of `converted` that are the source's own views (accounted by a reservation, not an allocation).
+    private var keptViews: Set<String> = []
     /// Where prefetch touches store their checksum (never read).
     nonisolated(unsafe) static var sink: UInt8 = 0
     private let prefetchQueue = DispatchQueue(label: "swift-omni.disk-prefetch", qos: .userInitiated)
@@ -42,6 +44,7 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
                 // Kept and accounted once; later steps get the cached view instead of a new one per use.
                 try device.memory.reserve(raw.byteCount, kind: .weights)
                 converted[key] = raw
+                keptViews.insert(key)
             }
             return raw
         }
@@ -54,6 +57,30 @@ public final class ModelWeights: WeightProvider, @unchecked Sendable {
         try convert(raw.contiguous(), to: out)
         source.release(key)   // the stored bytes are no longer needed: drop their pages
         if !onDisk { converted[key] = out }
+        return out
+    }
+
+    /// Keeps `key` in a kernel's `layout` instead of its current form (see `WeightProvider`): a new copy accounted as
+    /// weights, written by `prepare`; the old one is dropped (a mapped view's reservation released and its pages
+    /// given back; a converted copy freed once no run holds it). Never in place: a run on another executor may be
+    /// reading the old bytes. Disk-tier keys are never kept, so they are not laid out (nil).
+    public func tensor(_ key: String, layout: TensorLayout,
+                       prepare: (Tensor, UnsafeMutableRawPointer) throws -> Void) throws -> Tensor? {
+        guard !diskKeys.contains(key) else { return nil }
+        _ = try tensor(key)   // kept (viewed or converted) first
+        lock.lock(); defer { lock.unlock() }
+        if let t = converted[key], t.layout == layout { return t }
+        guard let old = converted[key], old.layout == .standard, layout.admits(dtype: old.dtype, shape: old.shape) else {
+            return nil
+        }
+        let storage = try device.allocate(old.byteCount, kind: .weights)
+        let out = Tensor(storage: storage, shape: old.shape, dtype: old.dtype, layout: layout)
+        try prepare(old, out.mutableRawPointer)
+        converted[key] = out
+        if keptViews.remove(key) != nil {
+            device.memory.release(old.byteCount, kind: .weights)   // reserved when the view was first kept
+            source.release(key)
+        }
         return out
     }
 
