@@ -49,8 +49,8 @@ let package = Package(
         .target(name: "CCUDA"),
         // The one executor.
         .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"]),
-        // The model: configs, graph builders, tokenizer, processors, generation.
-        .target(name: "Qwen25Omni", dependencies: ["OmniCore"]),
+        // The model: configs, graph builders, tokenizer, processors, generation (CKernels: the image resize).
+        .target(name: "Qwen25Omni", dependencies: ["OmniCore", "CKernels"]),
 
         // Runtime plugins.
         plugin("DTypeStandard", ["CKernels"]),

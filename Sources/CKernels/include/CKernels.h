@@ -118,4 +118,5 @@ void omni_fill_rows(float *y, size_t ld, const float *row, size_t rows, size_t c
 #ifdef __cplusplus
 }
 #endif
+#include "resample.h"
 #endif
