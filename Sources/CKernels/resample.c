@@ -41,14 +41,17 @@ static void vertical_c(const uint8_t *src, size_t row_bytes, uint8_t *dst,
 }
 
 #if defined(__x86_64__)
-/// Two taps of one output pixel per vector: lanes (r, g, b, ·) of tap k and of tap k + 1, times the coefficients
-/// (w_k, w_k, w_k, 0, w_k+1, w_k+1, w_k+1, 0). Rows are copied into a zero-padded buffer first, so that the
-/// 16-byte loads past a row's last tap stay inside memory (their lanes are multiplied by zero).
+/// Four taps of one output pixel per vector, in 16-bit lanes: (r_k, r_k+1, g_k, g_k+1, b_k, b_k+1, 0, 0) in the low
+/// half and the same for taps k + 2, k + 3 in the high half. Each 22-bit coefficient is split as c = h · 2^11 + l
+/// with 0 ≤ l < 2^11, both halves fit 16 bits, and two `madd`s give Σ p · h and Σ p · l exactly; the sum is
+/// (Σ p · h) · 2^11 + Σ p · l. Rows are copied into a zero-padded buffer first, so that the 16-byte loads past a
+/// row's last tap stay inside memory (their lanes are multiplied by zero).
 X86_TARGET("avx2,fma") static void horizontal_avx2(const uint8_t *src, size_t in_width, uint8_t *dst, size_t out_width,
                                                    const int32_t *bounds, const int32_t *coeffs, size_t taps,
                                                    size_t row0, size_t row1) {
-    const size_t pairs = (taps + 1) / 2;
-    int32_t *wide = aligned_alloc(32, (out_width * pairs * 8 * sizeof(int32_t) + 31) / 32 * 32);
+    const size_t groups = (taps + 3) / 4;
+    // Per output pixel and group of 4 taps: 16 int16 of high parts, then 16 of low parts.
+    int16_t *wide = aligned_alloc(32, (out_width * groups * 64 + 31) / 32 * 32);
     uint8_t *padded = malloc(in_width * 3 + 64);
     if (!wide || !padded) {
         free(wide); free(padded);
@@ -56,14 +59,24 @@ X86_TARGET("avx2,fma") static void horizontal_avx2(const uint8_t *src, size_t in
         return;
     }
     for (size_t x = 0; x < out_width; x++) {
-        for (size_t j = 0; j < pairs; j++) {
-            int32_t *v = wide + (x * pairs + j) * 8;
-            const int32_t a = coeffs[x * taps + 2 * j], b = 2 * j + 1 < taps ? coeffs[x * taps + 2 * j + 1] : 0;
-            v[0] = v[1] = v[2] = a; v[3] = 0; v[4] = v[5] = v[6] = b; v[7] = 0;
+        for (size_t g = 0; g < groups; g++) {
+            int16_t *hi = wide + (x * groups + g) * 32, *lo = hi + 16;
+            for (size_t t = 0; t < 4; t++) {
+                const size_t k = 4 * g + t;
+                const int32_t c = k < taps ? coeffs[x * taps + k] : 0;
+                const size_t lane = (t / 2) * 8 + t % 2;
+                for (size_t ch = 0; ch < 3; ch++) {
+                    hi[lane + 2 * ch] = (int16_t)(c >> 11);
+                    lo[lane + 2 * ch] = (int16_t)(c & 2047);
+                }
+                hi[(t / 2) * 8 + 6 + t % 2] = 0;
+                lo[(t / 2) * 8 + 6 + t % 2] = 0;
+            }
         }
     }
     memset(padded + in_width * 3, 0, 64);
-    const __m128i spread = _mm_setr_epi8(0, 1, 2, 2, 3, 4, 5, 5, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i spread = _mm256_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1,
+                                            6, -1, 9, -1, 7, -1, 10, -1, 8, -1, 11, -1, -1, -1, -1, -1);
     const __m128i half = _mm_set1_epi32(1 << 21);
     for (size_t y = row0; y < row1; y++) {
         memcpy(padded, src + y * in_width * 3, in_width * 3);
@@ -71,20 +84,15 @@ X86_TARGET("avx2,fma") static void horizontal_avx2(const uint8_t *src, size_t in
         for (size_t x = 0; x < out_width; x++) {
             const int32_t start = bounds[2 * x], count = bounds[2 * x + 1];
             const uint8_t *p = padded + (size_t)start * 3;
-            const int32_t *w = wide + x * pairs * 8;
-            __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
-            int32_t j = 0;
-            for (; 2 * j + 2 < count; j += 2) {
-                __m256i px0 = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 6 * j)), spread));
-                __m256i px1 = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 6 * j + 6)), spread));
-                a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(px0, _mm256_load_si256((const __m256i *)(w + 8 * j))));
-                a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(px1, _mm256_load_si256((const __m256i *)(w + 8 * j + 8))));
+            const int16_t *w = wide + x * groups * 32;
+            __m256i ah = _mm256_setzero_si256(), al = _mm256_setzero_si256();
+            for (int32_t g = 0; 4 * g < count; g++) {
+                const __m256i px = _mm256_shuffle_epi8(
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(p + 12 * g))), spread);
+                ah = _mm256_add_epi32(ah, _mm256_madd_epi16(px, _mm256_load_si256((const __m256i *)(w + 32 * g))));
+                al = _mm256_add_epi32(al, _mm256_madd_epi16(px, _mm256_load_si256((const __m256i *)(w + 32 * g + 16))));
             }
-            for (; 2 * j < count; j++) {
-                __m256i px = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 6 * j)), spread));
-                a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(px, _mm256_load_si256((const __m256i *)(w + 8 * j))));
-            }
-            __m256i a = _mm256_add_epi32(a0, a1);
+            const __m256i a = _mm256_add_epi32(_mm256_slli_epi32(ah, 11), al);
             __m128i s = _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)), half);
             s = _mm_srai_epi32(s, 22);
             s = _mm_packus_epi16(_mm_packs_epi32(s, s), s);
