@@ -50,8 +50,8 @@ let package = Package(
         // The one executor.
         .target(name: "OmniExec", dependencies: ["OmniCore", "CKernels", "CBLAS"]),
         // The model: configs, graph builders, tokenizer, processors, generation.
-        // CKernels only for the bodies of its fused ops' CPU kernels (BigVGAN's anti-aliased SnakeBeta): C intrinsics
-        // with run-time dispatch, which Swift cannot express without unsafe flags.
+        // CKernels for C intrinsics with run-time dispatch, which Swift cannot express without unsafe flags: the bodies
+        // of its fused ops' CPU kernels (BigVGAN's anti-aliased SnakeBeta) and the processors' bicubic image resize.
         .target(name: "Qwen25Omni", dependencies: ["OmniCore", "CKernels"]),
 
         // Runtime plugins.

@@ -5,10 +5,10 @@
     swift build -c release --product omni
     python3 Benchmarks/video_sampling_vs.py FILE [FILE ...] [--rounds 2] [--omni .build/release/omni]
         [--backend torchcodec|decord] [--omni-args "--video-max-frames 64"] [--peer-args "--max-frames 64"]
-        [--vs-omni "--no-skip-unsampled"]
+        [--vs-omni "--no-skip-unsampled"] [--omni-b /tmp/omni-before]
 
 --vs-omni ARGS replaces the peer by a second omni run with those extra arguments (a before/after pair in one
-binary). Prints one line per run, then per file the medians and the median of the per-round ratios A/B.
+binary); with --omni-b PATH that second run is another omni binary (a before/after pair across builds). Prints one line per run, then per file the medians and the median of the per-round ratios A/B.
 """
 import argparse
 import os
@@ -47,13 +47,15 @@ def main():
     ap.add_argument("--omni-args", default="", help="extra arguments for omni bench media (side A)")
     ap.add_argument("--peer-args", default="", help="extra arguments for the peer (--max-frames N to match --video-max-frames N)")
     ap.add_argument("--vs-omni", help="side B is omni with these extra arguments instead of the peer")
+    ap.add_argument("--omni-b", help="with --vs-omni: the omni binary of side B (default: --omni)")
     args = ap.parse_args()
     rows = {}
     for r in range(args.rounds):
         for f in args.files:
             a = [args.omni, "bench", "media", f] + shlex.split(args.omni_args)
             if args.vs_omni is not None:
-                b, bname = [args.omni, "bench", "media", f] + shlex.split(args.vs_omni), f"omni {args.vs_omni}"
+                ob = args.omni_b or args.omni
+                b, bname = [ob, "bench", "media", f] + shlex.split(args.vs_omni), f"{ob} {args.vs_omni}"
             else:
                 b = [sys.executable, os.path.join(here, "fetch_video_peer.py"), f] + (["--backend", args.backend] if args.backend else []) + shlex.split(args.peer_args)
                 bname = "qwen-omni-utils"

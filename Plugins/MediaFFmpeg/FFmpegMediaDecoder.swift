@@ -9,7 +9,7 @@ import OmniCore
 /// JPEG through libjpeg, the library Pillow uses, so pixels match Pillow's. Audio is downmixed by averaging the
 /// channels and resampled by libswresample with its defaults (what `ffmpeg -i F -ac 1 -ar 16000 -f f32le` gives for
 /// mono and stereo). Video frames are decoded only near the indices asked for: a seek to the keyframe before a
-/// sampled frame whenever one lies between the last decoded frame and it.
+/// sampled frame whenever one lies far enough (`FFmpegVideoOptions.minSeekGap`) beyond the last decoded frame.
 public struct FFmpegMediaDecoder: MediaDecoder {
     /// How video frames are decoded (threads, dropping unsampled frames).
     public var video: FFmpegVideoOptions

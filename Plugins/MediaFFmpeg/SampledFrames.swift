@@ -65,12 +65,14 @@ enum SampledFrames {
     struct Consumer {
         let path: String
         let limits: MediaLimits
+        let conversion: FFmpegRGBConversion
         private var scaler: OpaquePointer?
         private var last: RGBImage?
 
-        init(path: String, limits: MediaLimits) {
+        init(path: String, limits: MediaLimits, conversion: FFmpegRGBConversion) {
             self.path = path
             self.limits = limits
+            self.conversion = conversion
         }
 
         /// Hands `item` out through `body`; false at the end of the stream. Rethrows a decoding failure.
@@ -80,7 +82,7 @@ enum SampledFrames {
                 var p: UnsafeMutablePointer<AVFrame>? = f
                 defer { av_frame_free(&p) }
                 try limits.check(width: Int(f.pointee.width), height: Int(f.pointee.height), file: path)
-                let image = try FramePixels.rgb(f, path: path, scaler: &scaler)
+                let image = try FramePixels.rgb(f, path: path, scaler: &scaler, conversion: conversion)
                 last = image
                 for k in positions { try body(k, image) }
                 return true

@@ -16,14 +16,19 @@ struct BenchMediaCommand: ParsableCommand {
     @Option(name: .customLong("decoder-threads"), help: "Video decoder threads (default: one per core, at most 16).") var decoderThreads: Int?
     @Flag(name: .customLong("no-skip-unsampled"), help: "Decode every frame before a sampled one (no AVDISCARD_NONREF).") var noSkip = false
     @Flag(name: .customLong("no-pipeline"), help: "Decode and convert sampled frames on one thread, in turn.") var noPipeline = false
+    @Flag(name: .customLong("torchcodec-colors"), help: "Convert YUV frames to RGB as torchcodec does (libswscale's fast path, the frame's matrix).")
+    var torchcodecColors = false
+    @Option(name: .customLong("min-seek-gap"), help: "Seek only past more than this many frames; decode on otherwise (0: seek at every keyframe).")
+    var minSeekGap: Int?
 
     func run() throws {
         var sampling = VideoSampling()
         sampling.fps = videoFPS
         sampling.maxFrames = videoMaxFrames
         if let t = decoderThreads, t < 1 { throw ValidationError("--decoder-threads must be at least 1, got \(t)") }
+        if let g = minSeekGap, g < 0 { throw ValidationError("--min-seek-gap must be at least 0, got \(g)") }
         let registry = BuiltinPlugins.registry(videoDecoderThreads: decoderThreads, skipUnsampledFrames: !noSkip,
-                                                pipelined: !noPipeline)
+                                                pipelined: !noPipeline, torchcodecColors: torchcodecColors, minSeekGap: minSeekGap)
         let loader = MediaLoader(registry: registry, sampling: sampling)
         let t0 = BenchTiming.now()
         let v = try loader.video(file)

@@ -136,8 +136,8 @@ final class MediaDecoderTests: XCTestCase {
         }
     }
 
-    /// Dropping unreferenced frames before each sampled one (`AVDISCARD_NONREF`), frame threading and decoding on
-    /// a second thread change no sampled pixel: H.264 with B-frames (pyramid: some B-frames are references),
+    /// Dropping unreferenced frames before each sampled one (`AVDISCARD_NONREF`), frame threading, decoding on
+    /// a second thread and decoding on through keyframes instead of seeking change no sampled pixel: H.264 with B-frames (pyramid: some B-frames are references),
     /// H.265 and VP9, textured frames, dense, sparse and consecutive indices, each against one thread decoding
     /// every frame. An error thrown by the consumer stops the decoding thread and reaches the caller.
     func testSkippingUnsampledFramesAndThreadsKeepThePixels() throws {
@@ -154,8 +154,10 @@ final class MediaDecoderTests: XCTestCase {
             Array(stride(from: 1, to: 150, by: 3)), Array(40..<56), [5, 77, 78, 149], [0, 0, 2, 2, 149, 149],
         ]
         let reference = FFmpegMediaDecoder(video: FFmpegVideoOptions(threads: 1, skipUnsampledFrames: false, pipelined: false))
+        // minSeekGap 0 seeks at every keyframe between sampled frames; 1,000 never seeks after the first frame.
         let variants = [FFmpegVideoOptions(), FFmpegVideoOptions(threads: 1), FFmpegVideoOptions(threads: 3, skipUnsampledFrames: false),
-                        FFmpegVideoOptions(threads: 4, pipelined: false)]
+                        FFmpegVideoOptions(threads: 4, pipelined: false), FFmpegVideoOptions(minSeekGap: 0),
+                        FFmpegVideoOptions(minSeekGap: 1000), FFmpegVideoOptions(threads: 1, skipUnsampledFrames: false, minSeekGap: 1000)]
         for (name, args) in encodings {
             let f = dir.appendingPathComponent(name)
             do { try FFmpegCLI.run(src + args + [f.path]) } catch {
@@ -177,6 +179,31 @@ final class MediaDecoderTests: XCTestCase {
                 if seen == 3 { throw Stop() }
             }) { XCTAssertTrue($0 is Stop, "\($0)") }
             XCTAssertEqual(seen, 3)
+        }
+    }
+
+    /// `FFmpegRGBConversion.torchcodec` gives exactly the frames torchcodec 0.17 decodes (committed references, made
+    /// by Tests/Fixtures/media/make_torchcodec_frames.py), for an untagged (BT.601) and a BT.709-tagged clip, at
+    /// every index and with the decoder options varied; the accurate conversion differs from them at most bytes
+    /// (chroma interpolated, not repeated; BT.601 for both), so the comparison can tell the two apart.
+    func testTorchcodecConversionMatchesTorchcodec() throws {
+        let dir = Fixtures.root.appendingPathComponent("Tests/Fixtures/media/video")
+        for name in ["bt601", "bt709"] {
+            let clip = dir.appendingPathComponent("\(name).mp4")
+            let raw = [UInt8](try Data(contentsOf: dir.appendingPathComponent("\(name).torchcodec.rgb")))
+            let n = 64 * 48 * 3
+            XCTAssertEqual(raw.count, 4 * n)
+            let want = (0..<4).map { RGBImage(width: 64, height: 48, pixels: Array(raw[($0 * n)..<(($0 + 1) * n)])) }
+            for options in [FFmpegVideoOptions(rgbConversion: .torchcodec),
+                            FFmpegVideoOptions(threads: 1, skipUnsampledFrames: false, pipelined: false, rgbConversion: .torchcodec)] {
+                let got = try FFmpegMediaDecoder(video: options).decodeVideoFrames(clip, indices: [0, 1, 2, 3], limits: MediaLimits())
+                XCTAssertTrue(got == want, "\(name), \(options)")
+                let sparse = try FFmpegMediaDecoder(video: options).decodeVideoFrames(clip, indices: [1, 3], limits: MediaLimits())
+                XCTAssertTrue(sparse == [want[1], want[3]], "\(name), \(options), indices [1, 3]")
+            }
+            let accurate = try FFmpegMediaDecoder().decodeVideoFrames(clip, indices: [0, 1, 2, 3], limits: MediaLimits())
+            let differing = zip(accurate.flatMap(\.pixels), raw).filter { $0 != $1 }.count
+            XCTAssertGreaterThan(differing, raw.count / 4, "\(name): the accurate conversion differs from torchcodec at \(differing) bytes")
         }
     }
     #endif

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import OmniCore
 import OmniTestSupport
@@ -59,5 +60,31 @@ final class VisionProcessorTests: XCTestCase {
         let (pixels, grid) = try q.video(Array(repeating: frame, count: 5))
         XCTAssertEqual(grid, VisionEncoder.Grid(t: 3, h: 6, w: 10))
         XCTAssertEqual(pixels.shape, [180, 1176])
+    }
+
+    /// The resize kernels (AVX2 where the CPU has it, and the portable C path) give exactly the bytes of the scalar
+    /// Swift resize they replaced: random frames of odd sizes, shrinking and enlarging along each axis, random
+    /// bytes and saturated 0/255 patterns (whose bicubic overshoot is clamped), and a quarter-1080p frame shrunk
+    /// as a 1080p video frame is.
+    func testResizeKernelsEqualTheScalarReference() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var cases: [(Int, Int, Int, Int)] = [(1, 1, 3, 5), (7, 1, 2, 9), (961, 541, 322, 168), (33, 17, 101, 13)]
+        for _ in 0..<40 { cases.append((1 + next(97), 1 + next(97), 1 + next(131), 1 + next(131))) }
+        defer { omni_cpu_override(-1) }
+        for (i, (w, h, ow, oh)) in cases.enumerated() {
+            let saturated = i % 3 == 0
+            let pixels = (0..<(w * h * 3)).map { _ in saturated ? UInt8(next(2) * 255) : UInt8(next(256)) }
+            let image = RGBImage(width: w, height: h, pixels: pixels)
+            let want = VisionProcessor.resizeReference(image, width: ow, height: oh)
+            for mask in [-1, 0] {
+                omni_cpu_override(Int32(mask))
+                let got = VisionProcessor.resize(image, width: ow, height: oh)
+                XCTAssertEqual(got, want, "\(w)×\(h) → \(ow)×\(oh), \(mask == 0 ? "portable" : String(cString: omni_cpu_path()))")
+            }
+        }
     }
 }

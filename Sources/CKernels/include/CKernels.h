@@ -147,4 +147,5 @@ void omni_snake_beta(const float *x, const float *alpha, const float *beta, cons
 #ifdef __cplusplus
 }
 #endif
+#include "resample.h"
 #endif
