@@ -414,6 +414,16 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
 
     // MARK: memory
 
+    /// Frees the arena and the grow-only scratch buffers after the queued work ends; decode plans' step states go
+    /// too (their recorded graphs hold those addresses). The next run allocates again.
+    public func releaseBuffers() {
+        try? context.makeCurrent()
+        try? context.synchronize()
+        steps = [:]
+        arena = nil
+        gemmScratch = nil; widenScratch = nil; quantScratch = nil; attentionScratch = nil
+    }
+
     private func ensureArena(_ bytes: Int) throws {
         if let a = arena, a.byteCount >= bytes { return }
         if arena != nil { try context.synchronize() }

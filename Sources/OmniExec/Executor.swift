@@ -304,6 +304,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         arena = try cpu.allocate(max(bytes, 64), kind: .activations)
     }
 
+    /// Frees the arena (it only grows); the next run allocates its own again.
+    public func releaseBuffers() {
+        runLock.lock(); defer { runLock.unlock() }
+        arena = nil
+    }
+
     /// Thread-local f32 panels for converting weight rows before a GEMM.
     var scratchPanels: (Int, Int) throws -> UnsafeMutablePointer<Float> {
         { [unowned self] thread, floats in

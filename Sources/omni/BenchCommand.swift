@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchZstd.self,
             BenchDecodeCommand.self, BenchBatchCommand.self, BenchPrefillCommand.self, BenchAttentionCommand.self, BenchConvCommand.self,
             BenchKernelsCommand.self, BenchTowersCommand.self, BenchToken2WavCommand.self, BenchMediaCommand.self, BenchTalkerCommand.self, BenchSpeakCommand.self,
-            BenchActivationsCommand.self,
+            BenchActivationsCommand.self, BenchLongVideoCommand.self,
         ]
     )
 }

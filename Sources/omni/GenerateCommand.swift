@@ -89,8 +89,7 @@ struct GenerateCommand: ParsableCommand {
         let model = try modelArgs.load(enableAudioOutput: speech.enabled, tokens: min(256, positions - maxNewTokens),
                                        newTokens: maxNewTokens, talkerNewTokens: speech.enabled ? speech.talkerMaxNewTokens : nil)
         let input = try prompt.thinkerInput(inputs: inputs, model: model)
-        try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
-                                            argument: "--max-new-tokens")
+        try model.checkPositions(input, maxNewTokens: maxNewTokens, argument: "--max-new-tokens")
         // Chunk sizes not given are planned for this input: whole unless --max-memory leaves too little for that.
         let requested = towers.requested(prefillChunk: prefillChunk)
         let chunks = try model.plannedChunks(for: input, maxNewTokens: maxNewTokens, requested: requested).chunks

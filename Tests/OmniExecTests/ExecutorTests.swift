@@ -34,6 +34,27 @@ final class ExecutorTests: XCTestCase {
         return (t, try back.floats())
     }
 
+    /// `releaseBuffers` (through the protocol, as `omni bench long-video` calls it) frees the grow-only arena, so a
+    /// later run's peak is its own; the next run allocates again and gives the same result.
+    func testReleaseBuffersFreesTheArenaAndTheNextRunIsUnchanged() throws {
+        var rng = SeededGenerator(seed: 3)
+        let t = 8, inF = 32, outF = 16
+        var g = Graph()
+        let x = g.input("x", shape: [t, inF])
+        let h = g.linear(x, g.weight("w1", shape: [outF, inF]), name: "h")
+        g.markOutput(g.linear(h, g.weight("w2", shape: [outF, outF]), name: "y"))
+        let weights = InMemoryWeights(["w1": Tensor(random(outF * inF, &rng), shape: [outF, inF]),
+                                       "w2": Tensor(random(outF * outF, &rng), shape: [outF, outF])])
+        let inputs = ["x": Tensor(random(t * inF, &rng), shape: [t, inF])]
+        let exec: any GraphExecutor = Executor(registry: registry, threads: 2)
+        let first = try exec.run(g, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])["y"]!.floats()
+        XCTAssertGreaterThan(exec.device.memory.report().current[.activations] ?? 0, 0)
+        exec.releaseBuffers()
+        XCTAssertEqual(exec.device.memory.report().current[.activations] ?? 0, 0)
+        let again = try exec.run(g, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])["y"]!.floats()
+        XCTAssertEqual(first, again)
+    }
+
     func testLinearMatchesNaiveForEveryWeightDTypeDecodeAndPrefill() throws {
         var rng = SeededGenerator(seed: 1)
         let inF = 96, outF = 67

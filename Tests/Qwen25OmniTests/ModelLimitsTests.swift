@@ -62,6 +62,48 @@ final class ModelLimitsTests: XCTestCase {
         }
     }
 
+    /// With M-RoPE, `max_position_embeddings` bounds the largest position id, not the token count (issue 14):
+    /// 60 s of 1080p video with its audio is ~45k tokens at positions below 2k and is accepted; a clip whose
+    /// positions pass the limit is rejected with an error naming the argument.
+    func testPositionsBoundTheLargestMRoPEPositionNotTheTokenCount() throws {
+        let c = try config(), positions = c.thinker.text.maxPositionEmbeddings
+        let minute = SyntheticVideoInput(seconds: 60)
+        let ids = try minute.ids(config: c.thinker)
+        XCTAssertGreaterThan(ids.count, positions)
+        let largest = CheckpointLimits.largestPosition(try RopeIndex(config: c.thinker).positions(ids: ids, media: minute.media(c.thinker)))
+        XCTAssertLessThan(largest, 2000)
+        XCTAssertNoThrow(try CheckpointLimits.checkPositions(largestPosition: largest, maxNewTokens: 1024, config: c))
+        XCTAssertThrowsError(try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: 1024, config: c))
+        // The planner sizes the same prompt: accepted by its positions, refused when they reach the limit.
+        let rows = Workload(promptTokens: ids.count, newTokens: 1024, largestPosition: largest)
+        XCTAssertNoThrow(try ActivationPlanner.checkSizes(config: c, workload: rows))
+        var beyond = rows
+        beyond.largestPosition = positions - 1000
+        XCTAssertThrowsError(try ActivationPlanner.checkSizes(config: c, workload: beyond)) { error in
+            XCTAssertTrue("\(error)".contains("thinker prefill") && "\(error)".contains("max_position_embeddings"), "\(error)")
+        }
+        // 23 minutes of small frames: few tokens a second, but temporal positions 25 a second pass 32768.
+        let long = SyntheticVideoInput(seconds: 1380, frameHeight: 28, frameWidth: 28, textBefore: 4, textAfter: 2)
+        let far = CheckpointLimits.largestPosition(try RopeIndex(config: c.thinker).positions(ids: long.ids(config: c.thinker),
+                                                                                              media: long.media(c.thinker)))
+        XCTAssertGreaterThanOrEqual(far, positions)
+        XCTAssertThrowsError(try CheckpointLimits.checkPositions(largestPosition: far, maxNewTokens: 1, config: c)) { error in
+            guard case let OmniError.invalidArgument(name, expected, _)? = error as? OmniError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "position_ids")
+            XCTAssertTrue(expected.contains("max_position_embeddings"), expected)
+        }
+        // New tokens past what the positions leave name the argument.
+        XCTAssertThrowsError(try CheckpointLimits.checkPositions(largestPosition: largest, maxNewTokens: positions - largest,
+                                                                 config: c, argument: "--max-new-tokens")) { error in
+            guard case let OmniError.invalidArgument(name, _, _)? = error as? OmniError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "--max-new-tokens")
+        }
+        XCTAssertNoThrow(try CheckpointLimits.checkPositions(largestPosition: largest, maxNewTokens: positions - largest - 1, config: c))
+        // `omni plan`'s input size: a minute of video with its audio plans; a day of video does not.
+        XCTAssertNoThrow(try estimates(c, InputSize(textTokens: 56, audioSeconds: 60, videoSeconds: 60), audioOutput: false))
+        XCTAssertThrowsError(try estimates(c, InputSize(videoSeconds: 86_400), audioOutput: false))
+    }
+
     func testEstimatesNeverTrap() throws {
         let c = try config()
         for input in [InputSize(maxNewTokens: Int.max), InputSize(textTokens: Int.max),

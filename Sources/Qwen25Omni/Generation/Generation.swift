@@ -45,8 +45,10 @@ extension OmniModel {
     func generate(input: ThinkerInput, options gen: GenerationOptions, record: ThinkerRecord?,
                   onToken: (GenerationEvent) throws -> Void) throws -> [Int] {
         let ids = input.ids
-        // The model's positions bound the KV cache: checked before it is reserved (no 5 GB for 10^7 tokens).
-        try CheckpointLimits.checkPositions(promptTokens: ids.count, maxNewTokens: gen.maxNewTokens, config: config)
+        // The model's positions are checked before the KV cache is reserved (no 5 GB for 10^7 text tokens). A media
+        // prompt is bounded by its largest M-RoPE position, not its length (a minute of video is ~45k tokens at
+        // positions below 2k); its cache grows with the features the caller already holds.
+        let mediaPositions = try checkPositions(input, maxNewTokens: gen.maxNewTokens)
         try ThinkerSession.checkPrefillChunk(gen.prefillChunk, config: config.thinker.text)
         let session = try newSession(capacity: ids.count + gen.maxNewTokens)
         var sampler = Sampler(options: gen.sampling)
@@ -59,7 +61,7 @@ extension OmniModel {
         let features = input.hasFeatures ? try inputEmbeddings(input) : nil
         let chunk = gen.prefillChunk
         // The prompt's final hidden states come back only for the talker (a record).
-        let first = try features.map { try session.prefill(embeddings: $0, positions: try positions(input), chunk: chunk,
+        let first = try features.map { try session.prefill(embeddings: $0, positions: mediaPositions, chunk: chunk,
                                                            hidden: record != nil) }
             ?? session.prefill(ids: ids, chunk: chunk, keep: record == nil ? [] : [embeds], hidden: record != nil)
         if let record {

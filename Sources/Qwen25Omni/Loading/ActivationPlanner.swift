@@ -55,14 +55,24 @@ public struct ActivationPlanner: Sendable {
             }
         }
         // Graphs hold index arrays per row: beyond the model's positions they would be built for nothing (generation
-        // refuses such a prompt) and could exhaust memory while being built.
+        // refuses such a prompt) and could exhaust memory while being built. With M-RoPE the prompt is bounded by its
+        // largest position id, not its rows (60 s of video with its audio: ~45k rows at positions below 2k).
         let positions = t.maxPositionEmbeddings, merge = (Checked(v.spatialMergeSize) * v.spatialMergeSize).saturated
-        let tokens = [("thinker prefill", Checked(w.promptTokens) + w.newTokens),
-                      ("audio tower", Checked.sum(w.audioFrames.map { $0 / 4 })),
+        let largest = Checked(w.largestPosition ?? (w.promptTokens - 1))
+        guard w.promptTokens >= 0, w.newTokens >= 0, let end = (largest + 1 + w.newTokens).value, end <= positions else {
+            throw OmniError.invalidArgument(name: "thinker prefill estimate",
+                expected: "a largest M-RoPE position plus new tokens of at most \(positions) (max_position_embeddings)",
+                actual: largest.value.map { "positions 0 … \($0) and \(w.newTokens) new tokens" } ?? "an overflowing position")
+        }
+        // The towers' rows fill the prompt's placeholders: no more than the prompt has (or the positions, for a
+        // tower planned alone).
+        let rows = max(w.promptTokens, positions)
+        let tokens = [("audio tower", Checked.sum(w.audioFrames.map { $0 / 4 })),
                       ("vision tower", Checked.sum((w.imageGrids + w.videoGrids).map { (Checked($0.t) * $0.h * $0.w).value ?? Int.max }) / max(1, merge))]
-        for (phase, n) in tokens where !(n.value.map { $0 <= positions } ?? false) {
-            throw OmniError.invalidArgument(name: "\(phase) estimate", expected: "at most \(positions) tokens (max_position_embeddings)",
-                                            actual: n.value.map { "\($0) tokens" } ?? "an overflowing token count")
+        for (phase, n) in tokens where !(n.value.map { $0 <= rows } ?? false) {
+            throw OmniError.invalidArgument(name: "\(phase) estimate",
+                expected: "at most \(rows) tokens (the prompt's rows, or max_position_embeddings)",
+                actual: n.value.map { "\($0) tokens" } ?? "an overflowing token count")
         }
         try check(Checked(w.promptTokens) + w.newTokens, [t.hiddenSize, t.intermediateSize, (Checked(t.heads) * t.headDim).saturated,
                                                           t.vocabSize], t.layers, "thinker prefill")

@@ -52,7 +52,8 @@ public enum CheckpointLimits {
     }
 
     /// Throws unless the prompt and the tokens to generate fit the thinker's positions
-    /// (`max_position_embeddings`), naming `argument` (`--max-new-tokens`, `maxNewTokens`) and the range.
+    /// (`max_position_embeddings`), naming `argument` (`--max-new-tokens`, `maxNewTokens`) and the range. For a
+    /// text prompt, whose positions are 0 ..< T.
     public static func checkPositions(promptTokens: Int, maxNewTokens: Int, config: OmniConfig,
                                       argument: String = "maxNewTokens") throws {
         let positions = config.thinker.text.maxPositionEmbeddings
@@ -61,11 +62,33 @@ public enum CheckpointLimits {
                                             expected: "0 … \(positions) tokens (max_position_embeddings)",
                                             actual: "\(promptTokens)")
         }
-        let room = positions - promptTokens
+        try checkPositions(largestPosition: promptTokens - 1, maxNewTokens: maxNewTokens, config: config, argument: argument)
+    }
+
+    /// Throws unless a prompt whose largest M-RoPE position id is `largestPosition` (−1: empty), and the tokens
+    /// generated after it, fit the thinker's positions. With M-RoPE a video's tokens share temporal, height and width
+    /// indices (a second of video is 25 temporal steps however many tokens its frames make), so what
+    /// `max_position_embeddings` bounds is the largest position id, not the token count (transformers checks neither;
+    /// its rotary tables take any position). A prompt beyond it is an error naming `promptName`; new tokens beyond
+    /// what is left, one naming `argument`.
+    public static func checkPositions(largestPosition: Int, maxNewTokens: Int, config: OmniConfig,
+                                      argument: String = "maxNewTokens", promptName: String = "position_ids") throws {
+        let positions = config.thinker.text.maxPositionEmbeddings
+        guard largestPosition >= -1, largestPosition < positions else {
+            throw OmniError.invalidArgument(name: promptName,
+                expected: "a largest M-RoPE position id below \(positions) (max_position_embeddings)",
+                actual: "\(largestPosition)")
+        }
+        let room = positions - 1 - largestPosition
         guard maxNewTokens >= 0, maxNewTokens <= room else {
             throw OmniError.invalidArgument(name: argument,
-                expected: "0 … \(room) (max_position_embeddings \(positions) less the prompt's \(promptTokens) tokens)",
+                expected: "0 … \(room) (max_position_embeddings \(positions) less the prompt's positions 0 … \(largestPosition))",
                 actual: "\(maxNewTokens)")
         }
+    }
+
+    /// The largest of a prompt's [3][T] M-RoPE position ids (−1 for an empty prompt).
+    public static func largestPosition(_ positions: [[Int64]]) -> Int {
+        Int(clamping: positions.lazy.compactMap { $0.max() }.max() ?? -1)
     }
 }

@@ -42,21 +42,27 @@ public struct Workload: Sendable, Hashable {
     public var imageGrids: [VisionEncoder.Grid]
     /// Video grids (one vision-tower call for all videos).
     public var videoGrids: [VisionEncoder.Grid]
+    /// The prompt's largest M-RoPE position id, which `max_position_embeddings` bounds (nil: `promptTokens − 1`,
+    /// a text prompt's). Videos make it far smaller than the row count.
+    public var largestPosition: Int?
 
     /// A workload from its parts.
     public init(promptTokens: Int, newTokens: Int, audioFrames: [Int] = [], imageGrids: [VisionEncoder.Grid] = [],
-                videoGrids: [VisionEncoder.Grid] = []) {
+                videoGrids: [VisionEncoder.Grid] = [], largestPosition: Int? = nil) {
         self.promptTokens = promptTokens
         self.newTokens = newTokens
         self.audioFrames = audioFrames
         self.imageGrids = imageGrids
         self.videoGrids = videoGrids
+        self.largestPosition = largestPosition
     }
 
     /// The workload an `InputSize` stands for: one audio of `audioSeconds` × 100 frames, one image grid of
     /// `imagePixels` and one video grid of one t-slice per second of `videoFramePixels` frames (both as close to
-    /// square as whole 2×2 merge units allow).
-    public init(_ input: InputSize, vision: VisionConfig) {
+    /// square as whole 2×2 merge units allow). The largest position is that of the prompt laid out as text, audio,
+    /// image, video (each span between its bos/eos), with `positionIDPerSeconds` temporal steps per t-slice of video
+    /// (`thinker_config.position_id_per_seconds`; a t-slice is one second at 2 fps).
+    public init(_ input: InputSize, vision: VisionConfig, positionIDPerSeconds: Int = 25) {
         promptTokens = input.promptTokens
         newTokens = input.maxNewTokens
         let frames = Checked(exactly: input.audioSeconds * 100).saturated
@@ -74,6 +80,15 @@ public struct Workload: Sendable, Hashable {
         }
         imageGrids = grid(t: 1, pixels: input.imagePixels)
         videoGrids = grid(t: input.videoGroups, pixels: input.videoFramePixels)
+        // Text and audio advance one position a token; an image or video spans its largest (t, h, w) index.
+        func span(_ g: VisionEncoder.Grid, pps: Int) -> Checked {
+            let side = max(1, m), tSpan = (Checked(max(0, g.t - 1)) * max(0, pps)) + 1
+            return Checked(max((tSpan.value ?? Int.max), g.h / side, g.w / side)) + 2
+        }
+        var last = Checked(input.textTokens) + input.checkedAudioTokens
+        for g in imageGrids { last = last + span(g, pps: 0) }
+        for g in videoGrids { last = last + span(g, pps: positionIDPerSeconds) }
+        largestPosition = (last - 1).saturated
     }
 
     /// The workload of a processed input: its prompt rows, each audio's valid frames (`feature_attention_mask`)

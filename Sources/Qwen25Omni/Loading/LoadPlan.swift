@@ -74,7 +74,10 @@ public struct LoadPlan: Sendable {
         try CheckpointLimits.check(config: config, names: infos.map(\.name),
                                    file: directory?.folder.appendingPathComponent("config.json").path ?? "config.json")
         try input.validate()
-        try CheckpointLimits.checkPositions(promptTokens: input.promptTokens, maxNewTokens: input.maxNewTokens, config: config)
+        // Bounded by the prompt's largest M-RoPE position, not its rows (a video's tokens share positions).
+        let workload = Workload(input, vision: config.thinker.vision, positionIDPerSeconds: config.thinker.positionIDPerSeconds)
+        try CheckpointLimits.checkPositions(largestPosition: workload.largestPosition ?? (input.promptTokens - 1),
+                                            maxNewTokens: input.maxNewTokens, config: config, promptName: "prompt length")
         var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
                                                     enableAudioOutput: audioOutput)
         // Components that will not be loaded (not built by this version) take no budget.
@@ -96,7 +99,7 @@ public struct LoadPlan: Sendable {
             scratch = { backend.scratchBytes(for: $0, threads: threads) }
         }
         // Weights first: placed as if the smallest chunks ran, then the chunks grow into what the cpu budget has left.
-        let planner = try ActivationPlanner(config: config, workload: Workload(input, vision: config.thinker.vision), options: options,
+        let planner = try ActivationPlanner(config: config, workload: workload, options: options,
                                         registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)))
         let smallest = planner.smallest(requested: options.chunks)
         func estimates(_ thinker: ActivationPlanner.Result) throws -> MemoryEstimates {

@@ -148,15 +148,22 @@ extension OmniProcessor {
     /// A video's placeholders interleaved with its audio track's in chunks of `position_id_per_seconds ·
     /// seconds_per_chunk` time units (OMNI-SPEC §6.4): video chunk j, then audio chunk j.
     func interleaved(grid: VisionEncoder.Grid, secondsPerGrid: Double, audioTokens: Int) -> [Int] {
-        let m = vision.mergeSize, pps = config.positionIDPerSeconds
+        Self.interleaved(config: config, mergeSize: vision.mergeSize, grid: grid, secondsPerGrid: secondsPerGrid,
+                         audioTokens: audioTokens)
+    }
+
+    /// The interleaving for `config`'s placeholder ids and time scale, with `mergeSize`×`mergeSize` patches a token.
+    static func interleaved(config: ThinkerConfig, mergeSize m: Int, grid: VisionEncoder.Grid, secondsPerGrid: Double,
+                            audioTokens: Int) -> [Int] {
+        let pps = config.positionIDPerSeconds
         let perFrame = (grid.h / m) * (grid.w / m), per = Int64(pps * config.secondsPerChunk)
         let videoT = RopeIndex.videoTimes(grid.t, secondsPerGrid: secondsPerGrid, pps: pps).flatMap { Array(repeating: $0, count: perFrame) }
         let vc = RopeIndex.chunks(videoT, per: per).map(\.count)
         let ac = RopeIndex.chunks((0..<Int64(audioTokens)).map { $0 }, per: per).map(\.count)
         var ids: [Int] = []
         for j in 0..<max(vc.count, ac.count) {
-            if j < vc.count { ids += Array(repeating: videoTokenID, count: vc[j]) }
-            if j < ac.count { ids += Array(repeating: audioTokenID, count: ac[j]) }
+            if j < vc.count { ids += Array(repeating: config.videoTokenID, count: vc[j]) }
+            if j < ac.count { ids += Array(repeating: config.audioTokenID, count: ac[j]) }
         }
         return ids
     }

@@ -40,6 +40,22 @@ extension OmniModel {
         return try RopeIndex(config: config.thinker).positions(ids: input.ids, media: media)
     }
 
+    /// Checks `input` and `maxNewTokens` against the thinker's positions before any cache is reserved: a media
+    /// prompt by its largest M-RoPE position (`CheckpointLimits.checkPositions(largestPosition:…)`), a text prompt by
+    /// its length. Errors name `argument` for the new tokens. Returns the media prompt's positions (nil for text).
+    @discardableResult
+    public func checkPositions(_ input: ThinkerInput, maxNewTokens: Int, argument: String = "maxNewTokens") throws -> [[Int64]]? {
+        guard input.hasFeatures else {
+            try CheckpointLimits.checkPositions(promptTokens: input.ids.count, maxNewTokens: maxNewTokens, config: config,
+                                                argument: argument)
+            return nil
+        }
+        let p = try positions(input)
+        try CheckpointLimits.checkPositions(largestPosition: CheckpointLimits.largestPosition(p), maxNewTokens: maxNewTokens,
+                                            config: config, argument: argument)
+        return p
+    }
+
     /// Valid mel frames of every audio (`feature_attention_mask.sum(-1)`); empty without audio.
     func audioFrames(_ input: ThinkerInput) throws -> [Int] {
         guard let mask = input.audioMask else { return [] }
