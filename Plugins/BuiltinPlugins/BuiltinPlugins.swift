@@ -48,16 +48,16 @@ public enum BuiltinPlugins {
     /// `registry()` with its FFmpeg media decoder set to decode video with `threads` decoder threads (nil: one
     /// per core), when `skipUnsampledFrames` letting FFmpeg drop unreferenced frames between sampled ones, and
     /// when `pipelined` decoding on a second thread while sampled frames are converted (both the default), and
-    /// with `torchcodecColors` converting YUV frames to RGB as torchcodec does (`FFmpegRGBConversion.torchcodec`;
-    /// default off: the accurate conversion), seeking only past more than `minSeekGap` frames (nil: the default).
+    /// with `accurateColors` converting YUV frames to RGB with libswscale's accurate bicubic path
+    /// (`FFmpegRGBConversion.accurate`; default off: as torchcodec does, the reference's pixels), seeking only past more than `minSeekGap` frames (nil: the default).
     /// Without the FFmpeg trait, `registry()` unchanged.
     public static func registry(videoDecoderThreads threads: Int?, skipUnsampledFrames: Bool, pipelined: Bool,
-                                torchcodecColors: Bool = false, minSeekGap: Int? = nil) -> PluginRegistry {
+                                accurateColors: Bool = false, minSeekGap: Int? = nil) -> PluginRegistry {
         var r = registry()
         #if FFmpeg
         r.register(FFmpegMediaDecoder(video: FFmpegVideoOptions(threads: threads, skipUnsampledFrames: skipUnsampledFrames,
                                                                 pipelined: pipelined,
-                                                                rgbConversion: torchcodecColors ? .torchcodec : .accurate,
+                                                                rgbConversion: accurateColors ? .accurate : .torchcodec,
                                                                 minSeekGap: minSeekGap ?? FFmpegVideoOptions.defaultMinSeekGap)))
         #endif
         return r

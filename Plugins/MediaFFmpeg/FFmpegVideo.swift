@@ -180,14 +180,15 @@ public struct FFmpegVideoOptions: Sendable, Hashable {
 
     /// Decode on a second thread while the caller's thread converts sampled frames to RGB and consumes them.
     public var pipelined: Bool
-    /// How YUV frames become RGB (`accurate`, the default, or as torchcodec does).
+    /// How YUV frames become RGB: as torchcodec does (the default: qwen-omni-utils' reader, so sampled frames are the
+    /// reference pipeline's pixels), or `accurate` (libswscale's bicubic chroma, BT.601).
     public var rgbConversion: FFmpegRGBConversion
     /// Seek to the keyframe before the next sampled frame only when more than this many frames lie between the
     /// last decoded frame and that keyframe; otherwise decode on. 0: seek whenever a keyframe lies between.
     public var minSeekGap: Int
 
     public init(threads: Int? = nil, skipUnsampledFrames: Bool = true, pipelined: Bool = true,
-                rgbConversion: FFmpegRGBConversion = .accurate, minSeekGap: Int = FFmpegVideoOptions.defaultMinSeekGap) {
+                rgbConversion: FFmpegRGBConversion = .torchcodec, minSeekGap: Int = FFmpegVideoOptions.defaultMinSeekGap) {
         self.threads = threads
         self.skipUnsampledFrames = skipUnsampledFrames
         self.pipelined = pipelined

@@ -111,7 +111,8 @@ enum FramePixels {
     }
 }
 
-/// How `FFmpegVideo` turns decoded YUV frames into RGB (images always use `accurate`).
+/// How `FFmpegVideo` turns decoded YUV frames into RGB (`FFmpegVideoOptions` defaults to `torchcodec`; images always
+/// use `accurate`).
 public enum FFmpegRGBConversion: String, Sendable, Hashable, CaseIterable {
     /// libswscale with `SWS_ACCURATE_RND`, full chroma interpolation (bicubic chroma upsampling) and its default
     /// BT.601 matrix: about 20–30 ms of one core per 1080p frame.

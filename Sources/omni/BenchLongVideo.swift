@@ -41,6 +41,9 @@ struct BenchLongVideoCommand: ParsableCommand {
 
     @OptionGroup var towers: TowerChunkArguments
 
+    @Flag(help: "After each length's timed runs, time its stages once more on their own: the audio tower, the vision tower, and the input embeddings (lookup, both towers, scatter); prefill and first token are the rest.")
+    var breakdown = false
+
     func lengths() throws -> [Int] {
         try videoSeconds.split(separator: ",").map {
             guard let n = Int($0.trimmingCharacters(in: .whitespaces)), (1...3600).contains(n) else {
@@ -100,8 +103,26 @@ struct BenchLongVideoCommand: ParsableCommand {
             print(String(format: "long-video: %d s, %@, seconds %.3f (median of %d), peak %.3f GiB (%.2f GB)",
                          s, line, BenchTiming.median(times), runs, Double(peaks.max() ?? 0) / 1_073_741_824,
                          Double(peaks.max() ?? 0) / 1e9))
+            if breakdown { try stages(model, seconds: s, h: h, w: w, whole: BenchTiming.median(times)) }
         }
         print("memory: \(device.memory.report())")
+    }
+
+    /// The stages of one length timed on their own, with the chunk sizes the last timed run used (`useTowerChunks`
+    /// stays set): each tower, then the whole input-embedding step. Prefill and first token = whole − embeddings.
+    func stages(_ model: OmniModel, seconds: Int, h: Int, w: Int, whole: Double) throws {
+        let input = try SyntheticVideoInput(seconds: seconds, frameHeight: h, frameWidth: w).input(config: model.config.thinker)
+        var audio = 0.0, vision = 0.0
+        if let f = input.audioFeatures, let m = input.audioMask {
+            audio = try BenchTiming.time { _ = try model.encodeAudio(features: f, mask: m) }
+        }
+        if let p = input.pixelValuesVideos {
+            vision = try BenchTiming.time { _ = try model.encodeVision(pixels: p, grids: input.videoGrids) }
+        }
+        let embeddings = try BenchTiming.time { _ = try model.inputEmbeddings(input) }
+        print(String(format: "long-video: %d s, stages: audio tower %.3f s, vision tower %.3f s, input embeddings %.3f s "
+                     + "(lookup + towers + scatter), prefill + first token %.3f s (whole %.3f − embeddings)",
+                     seconds, audio, vision, embeddings, whole - embeddings, whole))
     }
 
     /// One run: input made (untimed), chunks planned, then towers + prefill + first token timed; the device's peak

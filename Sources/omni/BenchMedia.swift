@@ -16,8 +16,8 @@ struct BenchMediaCommand: ParsableCommand {
     @Option(name: .customLong("decoder-threads"), help: "Video decoder threads (default: one per core, at most 16).") var decoderThreads: Int?
     @Flag(name: .customLong("no-skip-unsampled"), help: "Decode every frame before a sampled one (no AVDISCARD_NONREF).") var noSkip = false
     @Flag(name: .customLong("no-pipeline"), help: "Decode and convert sampled frames on one thread, in turn.") var noPipeline = false
-    @Flag(name: .customLong("torchcodec-colors"), help: "Convert YUV frames to RGB as torchcodec does (libswscale's fast path, the frame's matrix).")
-    var torchcodecColors = false
+    @Flag(name: .customLong("accurate-colors"), help: "Convert YUV frames to RGB with libswscale's accurate bicubic path (BT.601) instead of as torchcodec does (the default: its fast path, the frame's matrix).")
+    var accurateColors = false
     @Option(name: .customLong("min-seek-gap"), help: "Seek only past more than this many frames; decode on otherwise (0: seek at every keyframe).")
     var minSeekGap: Int?
 
@@ -28,7 +28,7 @@ struct BenchMediaCommand: ParsableCommand {
         if let t = decoderThreads, t < 1 { throw ValidationError("--decoder-threads must be at least 1, got \(t)") }
         if let g = minSeekGap, g < 0 { throw ValidationError("--min-seek-gap must be at least 0, got \(g)") }
         let registry = BuiltinPlugins.registry(videoDecoderThreads: decoderThreads, skipUnsampledFrames: !noSkip,
-                                                pipelined: !noPipeline, torchcodecColors: torchcodecColors, minSeekGap: minSeekGap)
+                                                pipelined: !noPipeline, accurateColors: accurateColors, minSeekGap: minSeekGap)
         let loader = MediaLoader(registry: registry, sampling: sampling)
         let t0 = BenchTiming.now()
         let v = try loader.video(file)

@@ -184,8 +184,9 @@ final class MediaDecoderTests: XCTestCase {
 
     /// `FFmpegRGBConversion.torchcodec` gives exactly the frames torchcodec 0.17 decodes (committed references, made
     /// by Tests/Fixtures/media/make_torchcodec_frames.py), for an untagged (BT.601) and a BT.709-tagged clip, at
-    /// every index and with the decoder options varied; the accurate conversion differs from them at most bytes
-    /// (chroma interpolated, not repeated; BT.601 for both), so the comparison can tell the two apart.
+    /// every index and with the decoder options varied, also with the default options (torchcodec's conversion is the
+    /// default); the accurate conversion differs from them at most bytes (chroma interpolated, not repeated; BT.601 for
+    /// both), so the comparison can tell the two apart.
     func testTorchcodecConversionMatchesTorchcodec() throws {
         let dir = Fixtures.root.appendingPathComponent("Tests/Fixtures/media/video")
         for name in ["bt601", "bt709"] {
@@ -194,14 +195,14 @@ final class MediaDecoderTests: XCTestCase {
             let n = 64 * 48 * 3
             XCTAssertEqual(raw.count, 4 * n)
             let want = (0..<4).map { RGBImage(width: 64, height: 48, pixels: Array(raw[($0 * n)..<(($0 + 1) * n)])) }
-            for options in [FFmpegVideoOptions(rgbConversion: .torchcodec),
+            for options in [FFmpegVideoOptions(), FFmpegVideoOptions(rgbConversion: .torchcodec),
                             FFmpegVideoOptions(threads: 1, skipUnsampledFrames: false, pipelined: false, rgbConversion: .torchcodec)] {
                 let got = try FFmpegMediaDecoder(video: options).decodeVideoFrames(clip, indices: [0, 1, 2, 3], limits: MediaLimits())
                 XCTAssertTrue(got == want, "\(name), \(options)")
                 let sparse = try FFmpegMediaDecoder(video: options).decodeVideoFrames(clip, indices: [1, 3], limits: MediaLimits())
                 XCTAssertTrue(sparse == [want[1], want[3]], "\(name), \(options), indices [1, 3]")
             }
-            let accurate = try FFmpegMediaDecoder().decodeVideoFrames(clip, indices: [0, 1, 2, 3], limits: MediaLimits())
+            let accurate = try FFmpegMediaDecoder(video: FFmpegVideoOptions(rgbConversion: .accurate)).decodeVideoFrames(clip, indices: [0, 1, 2, 3], limits: MediaLimits())
             let differing = zip(accurate.flatMap(\.pixels), raw).filter { $0 != $1 }.count
             XCTAssertGreaterThan(differing, raw.count / 4, "\(name): the accurate conversion differs from torchcodec at \(differing) bytes")
         }
