@@ -115,7 +115,8 @@ public final class OmniModel: @unchecked Sendable {
         if talker == nil || !source.names.contains(where: { $0.hasPrefix("token2wav.") }) { components.remove(.token2wav) }
         let plan = try LoadPlan.make(directory: dir, config: config, infos: source.names.compactMap { source.info($0) },
                                      options: options, input: options.plannedInput, registry: registry,
-                                     explicitPlacement: explicitPlacement, components: components)
+                                     explicitPlacement: explicitPlacement, components: components,
+                                     computeDevice: executor.device.id == .cpu ? nil : executor.device.id)
         let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
             .flatMap(\.tensorNames))
         let weights = ModelWeights(source: source, registry: registry, policy: options.dtype, device: executor.hostDevice,

@@ -14,19 +14,51 @@ extension OmniModel {
     public static func fromPretrained(_ idOrPath: String, options: LoadOptions = LoadOptions(),
                                       registry: PluginRegistry = BuiltinPlugins.registry(),
                                       threads: Int? = nil) throws -> OmniModel {
-        var options = options
         let executor = try ComputeSelection.executor(for: options.deviceMap, registry: registry, maxMemory: options.maxMemory,
                                                      precision: options.computePrecision, threads: threads)
-        // The device map named the GPU itself: weights are placed (read and paged) on the host as `auto` places them,
-        // then uploaded to the GPU and kept there.
-        if executor.device.id != .cpu, case let .strategy(s) = options.deviceMap, s != "auto" { options.deviceMap = .strategy("auto") }
+        let options = ComputeSelection.hostPlacement(options, computeDevice: executor.device.id == .cpu ? nil : executor.device.id)
         return try fromPretrained(idOrPath, options: options, registry: registry, executor: executor,
                                   explicitPlacement: BuiltinPlugins.explicitPlacement(map:))
     }
 }
 
+extension LoadPlan {
+    /// `omni plan`'s call: the plan `OmniModel.fromPretrained` would make with the built-in plugins, the compute device included
+    /// (`ComputeSelection.plannedDevice`: a GPU named in the device map is planned for without being present).
+    public static func forPretrained(_ idOrPath: String, options: LoadOptions, input: InputSize,
+                                     registry: PluginRegistry = BuiltinPlugins.registry(), allComponents: Bool = false) throws -> LoadPlan {
+        let gpu = try ComputeSelection.plannedDevice(for: options.deviceMap, registry: registry)
+        return try make(model: idOrPath, options: ComputeSelection.hostPlacement(options, computeDevice: gpu), input: input,
+                        registry: registry, explicitPlacement: BuiltinPlugins.explicitPlacement(map:),
+                        allComponents: allComponents, computeDevice: gpu)
+    }
+}
+
 /// Which compute device a device map asks for.
 public enum ComputeSelection {
+    /// `options` with the host placement a GPU run uses: a device map that names the GPU itself (`cuda:0`) places
+    /// weights (read and paged) on the host as `auto` does; they are then uploaded to the GPU and kept there.
+    public static func hostPlacement(_ options: LoadOptions, computeDevice: DeviceID?) -> LoadOptions {
+        var options = options
+        if computeDevice != nil, case let .strategy(s) = options.deviceMap, s != "auto" { options.deviceMap = .strategy("auto") }
+        return options
+    }
+
+    /// The GPU a plan for `deviceMap` computes on: as `device(for:registry:)`, except that a GPU named in the map
+    /// (`cuda:1`, `thinker=cuda:0`) is planned for without probing it (plans read headers only and may be made on
+    /// another machine); `auto` takes the first GPU present.
+    public static func plannedDevice(for deviceMap: DeviceMap, registry: PluginRegistry) throws -> DeviceID? {
+        func isCompute(_ d: DeviceID) -> Bool { registry.computeDevices.contains { $0.deviceKind == d.kind } }
+        switch deviceMap {
+        case let .strategy(s):
+            if s == "auto" { return try device(for: deviceMap, registry: registry) }
+            guard let d = DeviceID(parsing: s), isCompute(d) else { return nil }
+            return DeviceID(d.kind, index: d.index ?? 0)
+        case let .explicit(map):
+            return map.values.filter(isCompute).sorted().first.map { DeviceID($0.kind, index: $0.index ?? 0) }
+        }
+    }
+
     /// The executor for `deviceMap`: the selected GPU's (budget `maxMemory[cuda:N]`, GEMMs in `precision`, weights read
     /// on a CPU device with budget `maxMemory[.cpu]`), else the CPU executor with `threads` workers.
     public static func executor(for deviceMap: DeviceMap, registry: PluginRegistry, maxMemory: [DeviceID: Int] = [:],

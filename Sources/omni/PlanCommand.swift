@@ -73,7 +73,7 @@ struct PlanCommand: ParsableCommand {
         try args.validateOptions()
     }
 
-    /// The plan for these arguments (`LoadPlan.make(model:…)`; this command only prints it).
+    /// The plan for these arguments (`LoadPlan.forPretrained`; this command only prints it).
     func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
         var options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
                                   maxMemory: try args.budgets(), revision: args.revision,
@@ -84,8 +84,8 @@ struct PlanCommand: ParsableCommand {
                               talkerMaxNewTokens: talkerMaxNewTokens)
         input.sessions = batch
         do {
-            return try LoadPlan.make(model: args.model, options: options, input: input, registry: registry,
-                                     explicitPlacement: BuiltinPlugins.explicitPlacement(map:), allComponents: allComponents)
+            return try LoadPlan.forPretrained(args.model, options: options, input: input, registry: registry,
+                                              allComponents: allComponents)
         } catch let OmniError.invalidArgument(name, expected, actual) {
             // The library names InputSize's fields; say which option they came from.
             let option = ["maxNewTokens": "--max-new-tokens", "prompt length": "the prompt (--prompt-tokens plus the tokens of --audio-seconds, --video-seconds at --video-frame-pixels, --image-pixels; smaller frames make fewer tokens)"]

@@ -23,7 +23,7 @@ extension OmniModel {
         let kv = Checked(t.layers) * 2 * t.kvHeads * t.headDim * (Checked(workload.promptTokens) + maxNewTokens) * 4
         let device = executor.device.id
         if device != .cpu, let gpu = deviceBudget ?? plan.maxMemory[device] {
-            return planner.choose(requested: requested, budget: (Checked(gpu) - plan.weightBytes(on: device) - kv).value ?? -1)
+            return planner.choose(requested: requested, budget: (Checked(gpu) - plan.residentWeightBytes(on: device) - kv).value ?? -1)
         }
         guard let cpu = plan.maxMemory[.cpu] else { return planner.choose(requested: requested, budget: nil) }
         let budget = Checked(cpu) - plan.weightBytes(on: .cpu) - plan.pagingReserve - kv - plan.estimates.talkerKVCache

@@ -39,8 +39,13 @@ extension LoadPlan {
             + "+ \(e.input.maxNewTokens) new tokens" + (e.input.sessions > 1 ? ", \(e.input.sessions) sessions" : "") + (audioOutput ? " + \(e.input.talkerCodes) talker codes" : "") + ":")
         lines.append("  KV cache: thinker \(ByteCount(e.thinkerKVCache))"
             + (audioOutput ? ", talker \(ByteCount(e.talkerKVCache))" : ""))
-        lines.append("  chunks: \(e.thinker.chunks)" + (maxMemory[.cpu] == nil ? " (no cpu budget: whole unless given)"
-            : " (the largest that fit the cpu budget left after weights, KV cache and prompt rows, unless given)"))
+        if let g = computeDevice {
+            lines.append("  chunks: \(e.thinker.chunks)" + (maxMemory[g] == nil ? " (no \(g) budget: whole unless given)"
+                : " (the largest that fit the \(g) budget left after weights and KV cache, unless given)"))
+        } else {
+            lines.append("  chunks: \(e.thinker.chunks)" + (maxMemory[.cpu] == nil ? " (no cpu budget: whole unless given)"
+                : " (the largest that fit the cpu budget left after weights, KV cache and prompt rows, unless given)"))
+        }
         for p in e.thinker.phases {
             let m = p.memory
             lines.append("  activations, \(p.name): \(ByteCount(m.total)) (arena \(ByteCount(m.arena)) + attention scratch "
@@ -57,7 +62,16 @@ extension LoadPlan {
         lines.append("totals per device:")
         for d in devices {
             let w = weightBytes(on: d)
-            if d == .cpu {
+            if d == computeDevice, let peak = computePeak {
+                lines.append("  \(d) (runs every graph): weights \(ByteCount(residentWeightBytes(on: d))) (all, uploaded once) + KV cache "
+                    + "\(ByteCount(e.kvCache)) + activations \(ByteCount(e.activations)) = \(ByteCount(peak))"
+                    + (maxMemory[d].map { " of \(ByteCount($0))" } ?? ""))
+            } else if d == .cpu, computeDevice != nil {
+                lines.append("  cpu: weights placed on the host (read there, then uploaded) \(ByteCount(w))"
+                    + (e.promptRows > 0 ? " + prompt embeddings \(ByteCount(e.promptRows))" : "")
+                    + " + disk paging reserve \(ByteCount(pagingReserve)) = \(ByteCount(cpuPeak))"
+                    + (maxMemory[.cpu].map { " of \(ByteCount($0))" } ?? ""))
+            } else if d == .cpu {
                 lines.append("  cpu: weights \(ByteCount(w)) + KV cache \(ByteCount(e.kvCache)) + activations "
                     + "\(ByteCount(e.activations))" + (e.promptRows > 0 ? " + prompt embeddings \(ByteCount(e.promptRows))" : "")
                     + " + disk paging reserve \(ByteCount(pagingReserve)) = "

@@ -28,32 +28,55 @@ public struct LoadPlan: Sendable {
     public var estimates: MemoryEstimates
     /// cpu bytes kept for paging disk units in: the two largest disk units (the running one and one prefetched).
     public var pagingReserve: Int
+    /// The GPU that runs every graph (`--device-map cuda:0`, or `auto` with one present), nil for the cpu executor.
+    /// Its weights are uploaded there and stay, and the KV caches and activations live there; the prompt rows and
+    /// the weights read before upload stay on the host.
+    public var computeDevice: DeviceID?
 
     /// Weight bytes (at run dtype) placed on `device`.
     public func weightBytes(on device: DeviceID) -> Int {
         units.filter { placement.device(for: $0.unit.prefix) == device }.reduce(0) { $0 + $1.unit.bytes }
     }
 
+    /// Weight bytes resident on `device` while it runs: every unit on the compute device (each is uploaded there
+    /// once), otherwise what is placed on it.
+    public func residentWeightBytes(on device: DeviceID) -> Int {
+        device == computeDevice ? units.reduce(0) { $0 + $1.unit.bytes } : weightBytes(on: device)
+    }
+
     /// Every device the plan uses, cpu first.
     public var devices: [DeviceID] {
         var seen: [DeviceID] = [.cpu]
         for (_, d) in placement.assignments where !seen.contains(d) { seen.append(d) }
+        if let g = computeDevice, !seen.contains(g) { seen.append(g) }
         return seen
     }
 
-    /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + prompt rows + paging reserve.
+    /// What the run keeps on the cpu besides weights: KV caches, activations and prompt rows, or only the prompt
+    /// rows when a GPU computes.
+    var cpuRuntime: Int { computeDevice == nil ? estimates.runtime : estimates.promptRows }
+
+    /// Resident cpu bytes the plan predicts at peak: cpu weights + KV cache + activations + prompt rows + paging reserve
+    /// (KV cache and activations on the compute device when there is one).
     public var cpuPeak: Int {
-        (Checked(weightBytes(on: .cpu)) + estimates.runtime + pagingReserve).saturated
+        (Checked(weightBytes(on: .cpu)) + cpuRuntime + pagingReserve).saturated
+    }
+
+    /// Bytes the compute device holds at peak: every weight, the KV caches and the activations (nil without one).
+    public var computePeak: Int? {
+        computeDevice.map { (Checked(residentWeightBytes(on: $0)) + estimates.kvCache + estimates.activations).saturated }
     }
 
     /// Reads `config.json` from `directory` and plans.
     public static func make(directory: ModelDirectory, infos: [TensorInfo], options: LoadOptions,
                             input: InputSize = InputSize(), registry: PluginRegistry,
                             explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil,
-                            components: Set<Component> = Set(Component.allCases)) throws -> LoadPlan {
+                            components: Set<Component> = Set(Component.allCases),
+                            computeDevice: DeviceID? = nil) throws -> LoadPlan {
         let config = try OmniConfig.load(directory: directory.folder)
         return try make(directory: directory, config: config, infos: infos, options: options, input: input,
-                        registry: registry, explicitPlacement: explicitPlacement, components: components)
+                        registry: registry, explicitPlacement: explicitPlacement, components: components,
+                        computeDevice: computeDevice)
     }
 
     /// Plans from a config and the checkpoint's tensor headers (`WeightSource.info` of every name).
@@ -64,10 +87,13 @@ public struct LoadPlan: Sendable {
     ///   - explicitPlacement: makes the strategy for `.explicit(map)` device maps (the composition root passes
     ///     `BuiltinPlugins.explicitPlacement(map:)`; Qwen25Omni does not import plugins).
     ///   - components: the components that will be loaded (`OmniModel.builtComponents` for what runs today).
+    ///   - computeDevice: the GPU that runs every graph (`ComputeSelection` in SwiftOmni decides it from the device
+    ///     map); its `max_memory` then bounds weights, KV caches and activations, and the cpu's the rest.
     public static func make(directory: ModelDirectory?, config: OmniConfig, infos: [TensorInfo], options: LoadOptions,
                             input: InputSize = InputSize(), registry: PluginRegistry,
                             explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil,
-                            components: Set<Component> = Set(Component.allCases)) throws -> LoadPlan {
+                            components: Set<Component> = Set(Component.allCases),
+                            computeDevice: DeviceID? = nil) throws -> LoadPlan {
         let audioOutput = options.enableAudioOutput && config.enableAudioOutput && config.talker != nil
             && config.token2wav != nil
         // Limits from the model itself, before anything is sized: layers present, positions.
@@ -108,13 +134,13 @@ public struct LoadPlan: Sendable {
         var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,
                             maxMemory: options.maxMemory, budgets: [], placement: PlacementPlan(),
-                            estimates: try estimates(smallest), pagingReserve: 0)
+                            estimates: try estimates(smallest), pagingReserve: 0, computeDevice: computeDevice)
         switch plan.place(strategy, maxMemory: options.maxMemory) {
         case .success: break
         case let .failure(error):
-            guard case let .placement(name, reason, _) = error else { throw error }
+            guard case let .placement(name, reason, hints) = error else { throw error }
             throw OmniError.placement(strategy: name, reason: reason,
-                                      smallestBudgets: plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
+                                      smallestBudgets: hints + plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
         }
         let chosen = planner.choose(requested: options.chunks, budget: plan.activationBudget)
         guard chosen.chunks != smallest.chunks else { return plan }
@@ -124,9 +150,14 @@ public struct LoadPlan: Sendable {
         return plan
     }
 
-    /// Bytes the thinker side's activations may take on the cpu once weights, paging reserve, KV caches and prompt
-    /// rows are placed: the cpu `max_memory` less all of those (nil without a cpu budget: unbounded).
+    /// Bytes the thinker side's activations may take once the rest is placed: on the cpu, its `max_memory` less
+    /// weights, paging reserve, KV caches and prompt rows; on a compute GPU, its `max_memory` less every weight and
+    /// the KV caches (nil without that device's budget: unbounded).
     public var activationBudget: Int? {
+        if let g = computeDevice {
+            guard let gpu = maxMemory[g] else { return nil }
+            return (Checked(gpu) - residentWeightBytes(on: g) - estimates.kvCache).value ?? -1
+        }
         guard let cpu = maxMemory[.cpu] else { return nil }
         return (Checked(cpu) - weightBytes(on: .cpu) - pagingReserve - estimates.kvCache - estimates.promptRows).value ?? -1
     }
@@ -134,7 +165,12 @@ public struct LoadPlan: Sendable {
     /// Derives weight budgets from `maxMemory` and places; when units land on disk, reserves cpu room to page
     /// them in and places again (until the reserve is stable).
     mutating func place(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> Result<Void, OmniError> {
-        let runtime = estimates.runtime
+        if let g = computeDevice, let budget = maxMemory[g], let peak = computePeak, peak > budget {
+            return .failure(.placement(strategy: strategy.name, reason: "\(g)=\(ByteCount(budget)) does not hold every weight "
+                + "(\(ByteCount(residentWeightBytes(on: g)))), the KV cache (\(ByteCount(estimates.kvCache))) and the activations "
+                + "(\(ByteCount(estimates.activations))) of this input", smallestBudgets: ["--max-memory \(g)=\(ByteCount(peak)) (\(peak) bytes)"]))
+        }
+        let runtime = cpuRuntime
         var reserve = 0
         let bound = units.map(\.unit.bytes).sorted(by: >).prefix(2).reduce(0, +)
         for attempt in 0..<5 {
