@@ -40,6 +40,9 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     private var hostInputs: [Int: Tensor] = [:]
     /// Device buffers that live for one run (inputs, attention ranges).
     private var runBuffers: [Storage] = []
+    /// Attention key ranges uploaded in this run, by mask and shape: the layers of one graph share them (a vision
+    /// tower's 32 blocks have two masks, a prefill chunk's layers one), and every upload waits for the stream.
+    private var runRanges: [RangesKey: Tensor] = [:]
     private let placeholder: Tensor
 
     /// An executor on GPU `ordinal`, with an optional byte budget for it.
@@ -142,13 +145,14 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     func run(_ plan: ExecutionPlan, inputs: [String: Tensor], weights: any WeightProvider, cache: KVCache?,
              keep: Set<String>, step state: CUDAStepState?) throws -> GraphResult {
         let g = plan.graph
+        let runStarted = CUDAProfile.enabled ? DispatchTime.now().uptimeNanoseconds : 0
         try context.makeCurrent()
         if let cache, cache.device != cuda.id {
             throw OmniError.invalidArgument(name: "cache", expected: "a KV cache on \(cuda.id)", actual: "one on \(cache.device)")
         }
         try ensureArena(plan.arenaBytes)
         hostInputs = [:]
-        defer { hostInputs = [:]; runBuffers = []; step = nil; context.recorder = nil }
+        defer { hostInputs = [:]; runBuffers = []; runRanges = [:]; step = nil; context.recorder = nil }
         if let state, let cache {
             try state.begin(cache: cache)
             if let sc = state.shortcut(buffers: stepBuffers, cache: cache, weights: weights as AnyObject) {
@@ -161,7 +165,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         let q8 = precision == .bf16 ? Self.linearWeights(g, among: narrow) : []
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
         var fusion = CUDAFusion(g)
-        var profile = CUDAProfile.enabled && step == nil ? CUDAProfile(graph: g) : nil
+        var profile = CUDAProfile.enabled && step == nil ? CUDAProfile(graph: g, runStarted: runStarted) : nil
         var log: [String] = []
         let committed = cache?.length
         var completed = false
@@ -216,7 +220,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             bound[i] = call.view ?? out
         }
         try fusion.flush()
-        profile?.report()
+        profile?.walked(context)
         var pairs = g.outputs.map { (name: g[$0].name, tensor: bound[$0.index]!) }
         for name in keep.sorted() { if let v = g.value(named: name), let t = bound[v.index] { pairs.append((name: name, tensor: t)) } }
         if let state, let cache, let recorder = context.recorder {
@@ -227,6 +231,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         var result: [String: Tensor] = [:]
         for (name, t) in pairs { result[name] = try download(t) }
         try context.synchronize()
+        profile?.report()
         completed = true
         return GraphResult(values: result, attentionLog: log)
     }
@@ -394,13 +399,19 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 }
                 rangesT = Tensor(storage: buf, shape: [2 * shape.queryLength], dtype: .i32)
             } else {
-                var ranges: [Int32] = []
-                ranges.reserveCapacity(2 * shape.queryLength)
-                for qi in 0..<shape.queryLength {
-                    let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
-                    ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
+                let key = RangesKey(mask: mask, queryLength: shape.queryLength, keyLength: shape.keyLength)
+                if let t = runRanges[key] {
+                    rangesT = t
+                } else {
+                    var ranges: [Int32] = []
+                    ranges.reserveCapacity(2 * shape.queryLength)
+                    for qi in 0..<shape.queryLength {
+                        let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
+                        ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
+                    }
+                    rangesT = try uploadForRun(ranges)
+                    runRanges[key] = rangesT
                 }
-                rangesT = try uploadForRun(ranges)
             }
             let s = try scratch(&attentionScratch, kernel.scratchBytes(shape))
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
@@ -589,5 +600,15 @@ struct ResidentWeights {
             entries[id] = Entry(provider: object, tensors: [:])
         }
         entries[id]?.tensors["\(dtype.rawValue):\(key)"] = t
+    }
+}
+
+/// What an attention call's key ranges depend on (the explicit mask is applied on top, not part of them).
+struct RangesKey: Hashable {
+    let causal: Bool, keyOffset: Int, segments: [Int]?, window: Int?, queryLength: Int, keyLength: Int
+
+    init(mask: AttentionMask, queryLength: Int, keyLength: Int) {
+        causal = mask.causal; keyOffset = mask.keyOffset; segments = mask.segments; window = mask.window
+        self.queryLength = queryLength; self.keyLength = keyLength
     }
 }

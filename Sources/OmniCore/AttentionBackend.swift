@@ -257,15 +257,22 @@ extension AttentionBackend {
 
 extension AttentionMask {
     /// The contiguous key range that query `i` may see under causal, window and segment masking
-    /// (every structural mask kind is a range); `explicit` is applied on top by the backend.
+    /// (every structural mask kind is a range); `explicit` is applied on top by the backend. The segment is found
+    /// by binary search over the (ascending) boundaries: a video's vision tower has thousands of windows, and a
+    /// scan per query made the ranges of one layer cost O(rows × windows).
     @inlinable public func keyRange(query i: Int, keyLength: Int) -> Range<Int> {
         let qPos = keyOffset + i
         var lo = 0, hi = keyLength
         if causal { hi = min(hi, qPos + 1) }
         if let w = window { lo = max(lo, qPos - w + 1) }
         if let seg = segments {
-            var s = 0
-            while s + 1 < seg.count && seg[s + 1] <= i { s += 1 }
+            // s = the number of boundaries after the first that are ≤ i: the first j ≥ 1 with seg[j] > i, less one.
+            var a = 1, b = seg.count
+            while a < b {
+                let m = (a + b) / 2
+                if seg[m] <= i { a = m + 1 } else { b = m }
+            }
+            let s = a - 1
             if s + 1 < seg.count { lo = max(lo, seg[s]); hi = min(hi, seg[s + 1]) }
         }
         return lo..<max(lo, hi)
