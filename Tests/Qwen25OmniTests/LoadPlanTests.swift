@@ -117,6 +117,38 @@ final class LoadPlanTests: XCTestCase {
         XCTAssertTrue(p.report.contains("disk: weights"), p.report)
     }
 
+    /// A plan for a compute GPU (`--device-map cuda:0`; no GPU is needed to plan): every weight, the KV cache and the
+    /// activations are booked there and the chunks fit its budget; the cpu keeps only the prompt rows and what is
+    /// placed on it; a budget too small for the GPU is refused naming it, with the budget that would fit.
+    func testPlanForAComputeGPUBooksItsMemoryThereAndSizesChunksForIt() throws {
+        let gpu = try XCTUnwrap(DeviceID(parsing: "cuda:0"))
+        let input = InputSize(textTokens: 64, videoSeconds: 8, videoFramePixels: 112 * 112, maxNewTokens: 16)
+        func gpuPlan(_ budget: Int?) throws -> LoadPlan {
+            try LoadPlan.make(directory: nil, config: config, infos: Self.infos,
+                              options: LoadOptions(maxMemory: budget.map { [gpu: $0] } ?? [:], enableAudioOutput: false),
+                              input: input, registry: registry, computeDevice: gpu)
+        }
+        let whole = try gpuPlan(nil)
+        let all = whole.units.reduce(0) { $0 + $1.unit.bytes }
+        XCTAssertEqual(whole.residentWeightBytes(on: gpu), all)
+        XCTAssertEqual(whole.computePeak, all + whole.estimates.kvCache + whole.estimates.activations)
+        XCTAssertEqual(whole.cpuPeak, whole.weightBytes(on: .cpu) + whole.estimates.promptRows + whole.pagingReserve)
+        XCTAssertTrue(whole.devices.contains(gpu))
+        XCTAssertTrue(whole.report.contains("cuda:0 (runs every graph): weights"), whole.report)
+        XCTAssertTrue(whole.report.contains("no cuda:0 budget"), whole.report)
+        // A budget that leaves less than the whole run's activations: the chunks shrink to fit it.
+        let peak = try XCTUnwrap(whole.computePeak)
+        let tight = try gpuPlan(peak - whole.estimates.activations / 2)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(tight.computePeak), peak - whole.estimates.activations / 2, tight.report)
+        XCTAssertNotEqual(tight.estimates.thinker.chunks, whole.estimates.thinker.chunks, tight.report)
+        XCTAssertTrue(tight.report.contains("fit the cuda:0 budget"), tight.report)
+        XCTAssertThrowsError(try gpuPlan(all)) { e in
+            guard case let .placement(_, reason, smallest)? = e as? OmniError else { return XCTFail("\(e)") }
+            XCTAssertTrue(reason.contains("cuda:0="), reason)
+            XCTAssertTrue(smallest.first?.hasPrefix("--max-memory cuda:0=") == true, "\(smallest)")
+        }
+    }
+
     func testRefusalGivesTheSmallestMaxMemoryThatWorks() throws {
         let input = InputSize(textTokens: 16, maxNewTokens: 16)
         let options = LoadOptions(maxMemory: [.cpu: 1_000_000, .disk: 10_000], enableAudioOutput: false)

@@ -138,9 +138,11 @@ public struct LoadPlan: Sendable {
         switch plan.place(strategy, maxMemory: options.maxMemory) {
         case .success: break
         case let .failure(error):
-            guard case let .placement(name, reason, hints) = error else { throw error }
+            guard case let .placement(name, reason, _) = error else { throw error }
+            // The compute GPU's own overflow carries its hint; the rest are the cpu and disk budgets that would work.
+            if plan.computeOverflow(options.maxMemory) { throw error }
             throw OmniError.placement(strategy: name, reason: reason,
-                                      smallestBudgets: hints + plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
+                                      smallestBudgets: plan.smallestMaxMemory(strategy, maxMemory: options.maxMemory))
         }
         let chosen = planner.choose(requested: options.chunks, budget: plan.activationBudget)
         guard chosen.chunks != smallest.chunks else { return plan }
@@ -165,7 +167,7 @@ public struct LoadPlan: Sendable {
     /// Derives weight budgets from `maxMemory` and places; when units land on disk, reserves cpu room to page
     /// them in and places again (until the reserve is stable).
     mutating func place(_ strategy: any PlacementStrategy, maxMemory: [DeviceID: Int]) -> Result<Void, OmniError> {
-        if let g = computeDevice, let budget = maxMemory[g], let peak = computePeak, peak > budget {
+        if computeOverflow(maxMemory), let g = computeDevice, let budget = maxMemory[g], let peak = computePeak {
             return .failure(.placement(strategy: strategy.name, reason: "\(g)=\(ByteCount(budget)) does not hold every weight "
                 + "(\(ByteCount(residentWeightBytes(on: g)))), the KV cache (\(ByteCount(estimates.kvCache))) and the activations "
                 + "(\(ByteCount(estimates.activations))) of this input", smallestBudgets: ["--max-memory \(g)=\(ByteCount(peak)) (\(peak) bytes)"]))
@@ -202,6 +204,12 @@ public struct LoadPlan: Sendable {
             reserve = needed
         }
         return .failure(.placement(strategy: strategy.name, reason: "no stable paging reserve", smallestBudgets: []))
+    }
+
+    /// Whether the compute GPU's budget is below what it holds at peak (every weight, KV caches, activations).
+    func computeOverflow(_ maxMemory: [DeviceID: Int]) -> Bool {
+        guard let g = computeDevice, let budget = maxMemory[g], let peak = computePeak else { return false }
+        return peak > budget
     }
 
     /// For cpu and disk (when given), the smallest `max_memory` value that makes the plan fit, others unchanged.

@@ -12,24 +12,31 @@ extension OmniModel {
             throw OmniError.invalidArgument(name: "visionSlicesPerRun", expected: "1...\(Int(Int32.max)) t-slices",
                                             actual: "\(slicesPerRun)")
         }
-        let width = pixels.shape[1], p = try pixels.contiguous().floats()
-        var rows: [Float] = [], outWidth = 0, patch = 0
+        // Each run reads a row view of the pixels and its rows are copied once into the result: no copy of the
+        // whole input and no growing array (fresh host memory costs more than the tower's kernels on a GPU).
+        let all = pixels.contiguous()
+        let width = vision.config.outHiddenSize, total = grids.reduce(0) { $0 + vision.tokens($1) }
+        let result = Tensor(zeros: [total, width])
+        var row = 0, patch = 0
         for grid in grids {
             var t = 0
             while t < grid.t {
                 let k = min(slicesPerRun, grid.t - t)
                 let piece = VisionEncoder.Grid(t: k, h: grid.h, w: grid.w)
                 let n = piece.patches
-                let slice = Tensor(Array(p[(patch * width)..<((patch + n) * width)]), shape: [n, width])
-                let inputs = try vision.inputs(pixels: slice, grids: [piece])
+                let inputs = try vision.inputs(pixels: all.slice(patch..<(patch + n)), grids: [piece])
                 let out = try runTower(vision.graph(grids: [piece]), inputs: inputs, output: VisionEncoder.embeds,
-                                       what: "vision tower")
-                outWidth = out.shape[out.shape.rank - 1]
-                rows += try out.floats()
+                                       what: "vision tower").contiguous()
+                let rows = vision.tokens(piece)
+                guard out.shape == Shape([rows, width]), out.dtype == .f32, row + rows <= total else {
+                    throw OmniError.unsupported(what: "vision tower", reasons: ["a run gave \(out.shape) \(out.dtype), expected [\(rows), \(width)] f32"])
+                }
+                (result.floatPointer + row * width).update(from: out.floatPointer, count: rows * width)
+                row += rows
                 patch += n
                 t += k
             }
         }
-        return Tensor(rows, shape: [rows.count / max(outWidth, 1), outWidth])
+        return result
     }
 }
