@@ -31,30 +31,34 @@
 #define R8_BLOCK 272
 #define R4_BLOCK 144
 
-void omni_q8_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows) {
+/* Rows in groups of 8, block by block: the 8 rows' f16 scales first, then their quant words 4 bytes at a time, row
+ * by row (`words` words of 4 bytes per block: 8 for Q8_0's 32 bytes, 4 for Q4_0's 16). `pack` moves stored blocks of
+ * `block` bytes into interleaved groups of `group` bytes; otherwise back. */
+static void r8_shuffle(const uint8_t *src, uint8_t *dst, size_t in, size_t rows, size_t block, size_t words, size_t group,
+                       int pack) {
     const size_t nb = in / 32;
     for (size_t g = 0; g < rows / 8; g++)
         for (size_t b = 0; b < nb; b++) {
-            uint8_t *o = dst + (g * nb + b) * R8_BLOCK;
+            const size_t inter = (g * nb + b) * group;
             for (size_t r = 0; r < 8; r++) {
-                const uint8_t *s = src + ((g * 8 + r) * nb + b) * 34;
-                memcpy(o + 2 * r, s, 2);
-                for (size_t k = 0; k < 8; k++) memcpy(o + 16 + 32 * k + 4 * r, s + 2 + 4 * k, 4);
+                const size_t stored = ((g * 8 + r) * nb + b) * block;
+                if (pack) {
+                    memcpy(dst + inter + 2 * r, src + stored, 2);
+                    for (size_t k = 0; k < words; k++) memcpy(dst + inter + 16 + 32 * k + 4 * r, src + stored + 2 + 4 * k, 4);
+                } else {
+                    memcpy(dst + stored, src + inter + 2 * r, 2);
+                    for (size_t k = 0; k < words; k++) memcpy(dst + stored + 2 + 4 * k, src + inter + 16 + 32 * k + 4 * r, 4);
+                }
             }
         }
 }
 
+void omni_q8_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows) {
+    r8_shuffle(src, dst, in, rows, 34, 8, R8_BLOCK, 1);
+}
+
 void omni_q8_0_r8_unpack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows) {
-    const size_t nb = in / 32;
-    for (size_t g = 0; g < rows / 8; g++)
-        for (size_t b = 0; b < nb; b++) {
-            const uint8_t *o = src + (g * nb + b) * R8_BLOCK;
-            for (size_t r = 0; r < 8; r++) {
-                uint8_t *d = dst + ((g * 8 + r) * nb + b) * 34;
-                memcpy(d, o + 2 * r, 2);
-                for (size_t k = 0; k < 8; k++) memcpy(d + 2 + 4 * k, o + 16 + 32 * k + 4 * r, 4);
-            }
-        }
+    r8_shuffle(src, dst, in, rows, 34, 8, R8_BLOCK, 0);
 }
 
 void omni_q8_0_r8_dequantize_rows(const uint8_t *w, float *dst, size_t in, size_t r0, size_t r1) {
@@ -73,29 +77,11 @@ void omni_q8_0_r8_dequantize_rows(const uint8_t *w, float *dst, size_t in, size_
 }
 
 void omni_q4_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows) {
-    const size_t nb = in / 32;
-    for (size_t g = 0; g < rows / 8; g++)
-        for (size_t b = 0; b < nb; b++) {
-            uint8_t *o = dst + (g * nb + b) * R4_BLOCK;
-            for (size_t r = 0; r < 8; r++) {
-                const uint8_t *s = src + ((g * 8 + r) * nb + b) * 18;
-                memcpy(o + 2 * r, s, 2);
-                for (size_t k = 0; k < 4; k++) memcpy(o + 16 + 32 * k + 4 * r, s + 2 + 4 * k, 4);
-            }
-        }
+    r8_shuffle(src, dst, in, rows, 18, 4, R4_BLOCK, 1);
 }
 
 void omni_q4_0_r8_unpack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows) {
-    const size_t nb = in / 32;
-    for (size_t g = 0; g < rows / 8; g++)
-        for (size_t b = 0; b < nb; b++) {
-            const uint8_t *o = src + (g * nb + b) * R4_BLOCK;
-            for (size_t r = 0; r < 8; r++) {
-                uint8_t *d = dst + ((g * 8 + r) * nb + b) * 18;
-                memcpy(d, o + 2 * r, 2);
-                for (size_t k = 0; k < 4; k++) memcpy(d + 2 + 4 * k, o + 16 + 32 * k + 4 * r, 4);
-            }
-        }
+    r8_shuffle(src, dst, in, rows, 18, 4, R4_BLOCK, 0);
 }
 
 void omni_q4_0_r8_dequantize_rows(const uint8_t *w, float *dst, size_t in, size_t r0, size_t r1) {
