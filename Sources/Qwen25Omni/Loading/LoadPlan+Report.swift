@@ -19,7 +19,8 @@ extension LoadPlan {
         }
         let given = maxMemory.isEmpty ? "none (cpu unbounded)"
             : maxMemory.sorted { $0.key < $1.key }.map { "\($0.key)=\(ByteCount($0.value))" }.joined(separator: ", ")
-        lines.append("device map: \(strategyName); max memory: \(given)")
+        lines.append("device map: \(strategyName)" + (computeDevice.map { " (weights read on the host, then uploaded to \($0), which runs every graph)" } ?? "")
+            + "; max memory: \(given)")
         lines.append("")
         lines.append(Self.row("component", "units", "device(s)", "weights", "stored"))
         for c in Component.allCases {
