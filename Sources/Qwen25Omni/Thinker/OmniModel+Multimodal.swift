@@ -68,19 +68,30 @@ extension OmniModel {
     /// placeholders of each kind must equal the number of rows.
     public func inputEmbeddings(_ input: ThinkerInput) throws -> Tensor {
         let d = config.thinker.text.hiddenSize, t = input.ids.count
-        // The lookup runs in groups of rows, so its arena is bounded by the group, not the prompt.
         let embeds = Tensor(zeros: [t, d])
+        // Rows a tower overwrites are not looked up (a minute of video is 97% placeholders): only the text rows, and
+        // the placeholders of a modality given without features. The lookup runs in groups of rows, so its arena is
+        // bounded by the group, not the prompt.
+        var towerFilled = Set<Int>()
+        if input.audioFeatures != nil { towerFilled.insert(config.thinker.audioTokenID) }
+        if input.pixelValues != nil { towerFilled.insert(config.thinker.imageTokenID) }
+        if input.pixelValuesVideos != nil { towerFilled.insert(config.thinker.videoTokenID) }
+        let looked = towerFilled.isEmpty ? Array(0..<t) : input.ids.indices.filter { !towerFilled.contains(input.ids[$0]) }
         let group = ActivationPlanner.embeddingRowsPerRun
-        for lo in stride(from: 0, to: t, by: group) {
-            let rows = min(group, t - lo)
-            let g = ActivationPlanner.embeddingGraph(rows: rows, thinker: thinker)
-            let ids = Tensor(int64: input.ids[lo..<(lo + rows)].map(Int64.init), shape: [rows])
-            let r = try executor.run(g, bucket: rows == group ? "thinker.embed" : nil, inputs: [ThinkerTextModel.inputIDs: ids],
-                                     weights: weights, cache: nil, keep: [])
+        for lo in stride(from: 0, to: looked.count, by: group) {
+            let slots = looked[lo..<min(lo + group, looked.count)]
+            let g = ActivationPlanner.embeddingGraph(rows: slots.count, thinker: thinker)
+            let ids = Tensor(int64: slots.map { Int64(input.ids[$0]) }, shape: [slots.count])
+            let r = try executor.run(g, bucket: slots.count == group ? "thinker.embed" : nil,
+                                     inputs: [ThinkerTextModel.inputIDs: ids], weights: weights, cache: nil, keep: [])
             guard let part = r[ThinkerTextModel.embeds] else {
                 throw OmniError.unsupported(what: "token embedding", reasons: ["graph produced no \(ThinkerTextModel.embeds)"])
             }
-            (embeds.floatPointer + lo * d).update(from: part.floatPointer, count: rows * d)
+            let rows = part.contiguous()
+            withExtendedLifetime(rows) {
+                let src = rows.floatPointer, dst = embeds.floatPointer
+                for (j, slot) in slots.enumerated() { (dst + slot * d).update(from: src + j * d, count: d) }
+            }
         }
         func scatter(_ rows: Tensor, into id: Int, what: String) throws {
             let slots = input.ids.indices.filter { input.ids[$0] == id }
