@@ -19,7 +19,6 @@ weights, norms 1, rotary and sinusoid buffers recomputed). --tiny shrinks every 
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -42,8 +41,8 @@ p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu
 args = p.parse_args()
 
 import transformers  # noqa: E402
-from transformers import Qwen2_5OmniThinkerConfig  # noqa: E402
-from transformers.models.qwen2_5_omni import modeling_qwen2_5_omni as M  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synthetic_thinker  # noqa: E402  (the model both CUDA peers build)
 
 dev = torch.device(args.device)
 cuda = dev.type == "cuda"
@@ -59,64 +58,8 @@ def emit(**row):
     print(json.dumps(row), flush=True)
 
 
-def make_config():
-    full = json.load(open(os.path.join(here, "..", "omni7b_config.json")))
-    cfg = Qwen2_5OmniThinkerConfig(**full["thinker_config"])
-    if args.tiny:
-        t = cfg.text_config
-        t.hidden_size, t.intermediate_size, t.num_hidden_layers = 512, 256, 2
-        t.num_attention_heads, t.num_key_value_heads = 4, 2
-        if getattr(t, "layer_types", None):
-            t.layer_types = t.layer_types[:2]
-        a = cfg.audio_config
-        a.d_model, a.encoder_ffn_dim, a.encoder_layers, a.encoder_attention_heads, a.output_dim = 64, 128, 2, 4, 512
-        v = cfg.vision_config
-        v.hidden_size, v.intermediate_size, v.depth, v.num_heads, v.out_hidden_size = 64, 128, 2, 4, 512
-        v.fullatt_block_indexes = [1]
-    return cfg
-
-
-def init_(model):
-    """normal(0, 0.02) weights, norms 1; then the buffers to_empty() left uninitialised (as bench_transformers.py)."""
-    with torch.no_grad():
-        for name, prm in model.named_parameters():
-            if name.endswith("norm.weight") or "layernorm" in name or name.endswith("ln_q.weight") or (
-                    "norm" in name and name.endswith(".weight") and prm.dim() == 1):
-                prm.fill_(1.0)
-            else:
-                prm.normal_(0.0, 0.02)
-        for mod in model.modules():
-            if hasattr(mod, "inv_freq") and hasattr(mod, "rope_init_fn"):
-                inv, scaling = mod.rope_init_fn(mod.config, dev)
-                mod.inv_freq = inv
-                if hasattr(mod, "original_inv_freq"):
-                    mod.original_inv_freq = inv
-                mod.attention_scaling = scaling
-            elif hasattr(mod, "inv_freq") and hasattr(mod, "dim") and hasattr(mod, "theta"):
-                mod.inv_freq = 1.0 / (mod.theta ** (torch.arange(0, mod.dim, 2, dtype=torch.float, device=dev) / mod.dim))
-            elif hasattr(mod, "inv_freq"):
-                n = mod.inv_freq.numel()
-                mod.inv_freq = 1.0 / (10000 ** (torch.arange(0, 2 * n, 2, dtype=torch.float, device=dev) / (2 * n)))
-            if hasattr(mod, "positional_embedding") and isinstance(getattr(mod, "positional_embedding"), torch.Tensor):
-                length, channels = mod.positional_embedding.shape
-                inc = math.log(10000) / (channels // 2 - 1)
-                inv = torch.exp(-inc * torch.arange(channels // 2, device=dev).float())
-                t = torch.arange(length, device=dev)[:, None].float() * inv[None, :]
-                mod.positional_embedding = torch.cat([torch.sin(t), torch.cos(t)], dim=1).to(mod.positional_embedding.dtype)
-
-
 def build(attn):
-    cfg = make_config()
-    cfg._attn_implementation = attn
-    for sub in (cfg.text_config, cfg.audio_config, cfg.vision_config):
-        sub._attn_implementation = attn
-    with torch.device("meta"):
-        model = M.Qwen2_5OmniThinkerForConditionalGeneration._from_config(cfg, dtype=torch.bfloat16,
-                                                                           attn_implementation=attn)
-    model = model.to_empty(device=dev)
-    init_(model)
-    model.eval()
-    return model, cfg
+    return synthetic_thinker.build(attn, dev, args.tiny)
 
 
 def chunks(values, per):
