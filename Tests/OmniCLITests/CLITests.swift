@@ -262,6 +262,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(refused.err.contains("smallest budget that would work"), refused.err)
     }
 
+    /// `omni plan --device-map cuda:0` plans for the GPU without one being present (headers only): weights, KV cache
+    /// and activations in the GPU's line, chunks sized for its budget; a budget too small is refused naming the GPU
+    /// and the budget that fits; `cuda:0` is no longer read as a placement strategy's name.
+    func testPlanForAGPUWithoutOne() throws {
+        let ok = try run(["plan", Fixtures.tinyModel.path, "--device-map", "cuda:0", "--max-memory", "cuda:0=64MiB",
+                          "--video-seconds", "10"])
+        XCTAssertEqual(ok.status, 0, ok.err)
+        XCTAssertTrue(ok.out.contains("cuda:0 (runs every graph): weights"), ok.out)
+        XCTAssertTrue(ok.out.contains("fit the cuda:0 budget"), ok.out)
+        XCTAssertFalse(ok.err.contains("no placement strategy"), ok.err)
+        let small = try run(["plan", Fixtures.tinyModel.path, "--device-map", "cuda:0", "--max-memory", "cuda:0=2MiB"])
+        XCTAssertNotEqual(small.status, 0)
+        XCTAssertTrue(small.err.contains("cuda:0=2.00 MiB does not hold") && small.err.contains("--max-memory cuda:0="), small.err)
+    }
+
     /// `omni talk --inputs speech.safetensors`: the reference's 8 greedy thinker tokens and 40 greedy talker codes
     /// (speaker from the reference's metadata, its BOS read from spk_dict.pt), and the option errors.
     func testTalkPrintsTheReferenceCodes() throws {
