@@ -18,7 +18,6 @@ The model is built as Benchmarks/cuda/bench_transformers.py builds it (meta devi
 weights, norms 1, rotary and sinusoid buffers recomputed). --tiny shrinks every dimension for a CPU check.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -49,13 +48,10 @@ cuda = dev.type == "cuda"
 
 
 def sync():
-    if cuda:
-        torch.cuda.synchronize()
+    synthetic_thinker.sync(dev)
 
 
-def emit(**row):
-    row.setdefault("impl", "transformers")
-    print(json.dumps(row), flush=True)
+emit = synthetic_thinker.emit
 
 
 def build(attn):

@@ -19,7 +19,6 @@ recomputes the rotary and sinusoid buffers, which to_empty leaves uninitialised.
 --tiny shrinks every dimension so the script can be checked on a CPU (device cpu) before a GPU run.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -48,13 +47,10 @@ cuda = dev.type == "cuda"
 
 
 def sync():
-    if cuda:
-        torch.cuda.synchronize()
+    synthetic_thinker.sync(dev)
 
 
-def emit(**row):
-    row.setdefault("impl", "transformers")
-    print(json.dumps(row), flush=True)
+emit = synthetic_thinker.emit
 
 
 def build(attn):

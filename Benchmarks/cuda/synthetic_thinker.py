@@ -13,6 +13,18 @@ from transformers.models.qwen2_5_omni import modeling_qwen2_5_omni as M
 here = os.path.dirname(os.path.abspath(__file__))
 
 
+def sync(dev):
+    """Waits for the GPU's queued work (nothing to wait for on the CPU)."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def emit(**row):
+    """One JSON row on stdout, marked as transformers' (the drivers read these lines)."""
+    row.setdefault("impl", "transformers")
+    print(json.dumps(row), flush=True)
+
+
 def make_config(tiny=False):
     full = json.load(open(os.path.join(here, "..", "omni7b_config.json")))
     cfg = Qwen2_5OmniThinkerConfig(**full["thinker_config"])
