@@ -36,6 +36,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// Activations quantized to int8 for the dp4a Q8_0 GEMV.
     private var quantScratch: Storage?
     private var attentionScratch: Storage?
+    /// A bf16 KV cache's rows widened to f32 for an attention kernel that reads f32 (eager, other head dims).
+    private var kvWidenScratch: Storage?
     /// Host copies of the run's inputs by node index (for checks such as embedding ids).
     private var hostInputs: [Int: Tensor] = [:]
     /// Device buffers that live for one run (inputs, attention ranges).
@@ -240,7 +242,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// is walked again.
     private var stepBuffers: [UInt64] {
         [arena?.deviceAddress ?? 0, gemmScratch?.deviceAddress ?? 0, attentionScratch?.deviceAddress ?? 0,
-         widenScratch?.deviceAddress ?? 0, quantScratch?.deviceAddress ?? 0]
+         widenScratch?.deviceAddress ?? 0, quantScratch?.deviceAddress ?? 0, kvWidenScratch?.deviceAddress ?? 0]
     }
 
     /// A decode step whose operations equal the last step's: inputs staged, the cache's host lengths advanced as the
@@ -281,8 +283,15 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
 
     func requireCache(_ cache: KVCache?, _ name: String) throws -> KVCache {
         guard let cache else { throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none") }
+        guard cache.dtype == .f32 || cache.dtype == .bf16 else {
+            throw OmniError.invalidArgument(name: "cache", expected: "an f32 or bf16 KV cache for \(name)", actual: "\(cache.dtype)")
+        }
         return cache
     }
+
+    /// bf16 in the bf16 compute mode (`KVCache.elementType`): the cache kernels write rounded rows, flash and split-K
+    /// read them as they are, and eager reads them widened to f32. Caches of either type run on either mode.
+    public var cacheDType: DType { KVCache.elementType(precision: precision, device: cuda.id) }
 
     /// The module of a fused op's CUDA source (compiled once per source, with common.cu's helpers before it).
     func sourceModule(_ text: String) throws -> CUDAModule {
@@ -413,6 +422,12 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                     runRanges[key] = rangesT
                 }
             }
+            var k = k, v = v, kStride = kStride, vStride = vStride
+            if k.dtype == .bf16 || v.dtype == .bf16, !kernel.readsBF16KV(shape, mask, precision) {
+                // A bf16 cache read by a kernel of f32 rows: K and V widened into scratch first.
+                (k, v) = try widenKV(k, v, keys: shape.keyLength, kStride: kStride, vStride: vStride)
+                kStride = k.shape[1]; vStride = v.shape[1]
+            }
             let s = try scratch(&attentionScratch, kernel.scratchBytes(shape))
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
                                              kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
@@ -421,6 +436,24 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
         }
         throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log)
+    }
+
+    /// bf16 K and V rows [keys, width] (width = the row stride) widened to f32 in one scratch buffer.
+    private func widenKV(_ k: Tensor, _ v: Tensor, keys: Int, kStride: Int, vStride: Int) throws -> (Tensor, Tensor) {
+        guard k.dtype == .bf16, v.dtype == .bf16 else {
+            throw OmniError.unsupported(what: "attention over K \(k.dtype) and V \(v.dtype)", reasons: ["K and V share one dtype"])
+        }
+        let kn = keys * kStride, vn = keys * vStride
+        let buf = try scratch(&kvWidenScratch, (kn + vn) * 4)
+        let kw = buf.deviceAddress, vw = kw + UInt64(kn * 4)
+        if kn > 0 {
+            try module.launch("omni_cast_bf16_f32", grid: CUDAModule.blocks(kn), block: 256, [.ptr(k.address), .ptr(kw), .long(kn)])
+        }
+        if vn > 0 {
+            try module.launch("omni_cast_bf16_f32", grid: CUDAModule.blocks(vn), block: 256, [.ptr(v.address), .ptr(vw), .long(vn)])
+        }
+        return (Tensor(storage: buf, shape: [keys, kStride], dtype: .f32),
+                Tensor(storage: buf, byteOffset: kn * 4, shape: [keys, vStride], dtype: .f32))
     }
 
     // MARK: memory
@@ -432,7 +465,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         try? context.synchronize()
         steps = [:]
         arena = nil
-        gemmScratch = nil; widenScratch = nil; quantScratch = nil; attentionScratch = nil
+        gemmScratch = nil; widenScratch = nil; quantScratch = nil; attentionScratch = nil; kvWidenScratch = nil
     }
 
     private func ensureArena(_ bytes: Int) throws {

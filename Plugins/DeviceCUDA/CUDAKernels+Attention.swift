@@ -2,6 +2,7 @@ import OmniCore
 
 /// One attention call on the GPU: device tensors (rows with contiguous columns; strides in elements), the mask, the
 /// scratch the executor allocated (`scratchBytes`), and each query's visible key range (int32 pairs on the device).
+/// q and out are f32; k and v are f32, or bf16 (a bf16 KV cache) for a kernel whose `readsBF16KV` said yes.
 struct CUDAAttentionCall {
     let shape: AttentionShape
     let mask: AttentionMask
@@ -27,6 +28,9 @@ struct CUDAAttentionKernel {
     let unsupportedReason: @Sendable (AttentionShape, AttentionMask) -> String?
     /// Device scratch bytes one call needs (the executor allocates and accounts them).
     let scratchBytes: @Sendable (AttentionShape) -> Int
+    /// Whether it reads bf16 K and V (a bf16 KV cache) as they are for this call; the executor widens them to f32
+    /// into scratch for a kernel that does not.
+    var readsBF16KV: @Sendable (AttentionShape, AttentionMask, ComputePrecision) -> Bool = { _, _, _ in false }
     let run: @Sendable (CUDAAttentionCall) throws -> Void
 }
 
@@ -75,13 +79,19 @@ extension CUDAKernels {
             let cache = try c.executor.requireCache(c.cache, c.node.name)
             let k = c.inputs[0], v = c.inputs[1], rows = k.shape[0], start = cache.length(of: slot)
             try cache.checkAppend(slot: slot, rows: rows, width: k.shape[1])
+            let n = rows * cache.rowWidth, bf16 = cache.dtype == .bf16
             if let step = c.executor.step {
                 // Step mode: the row to write at is read on the device (one graph serves every token).
-                let n = rows * cache.rowWidth
-                try c.module.launch("omni_cache_write_dyn", grid: CUDAModule.blocks(n), block: 256, [
+                try c.module.launch(bf16 ? "omni_cache_write_dyn_bf16" : "omni_cache_write_dyn", grid: CUDAModule.blocks(n), block: 256, [
                     .ptr(k.address), .ptr(v.address), .ptr(cache.keys(slot).address), .ptr(cache.values(slot).address),
                     .int(rows), .int(cache.rowWidth), .ptr(step.lensAddress), .int(slot), .int(start - step.startLength(slot))])
                 step.noteCommit(slot: slot, rows: rows, width: k.shape[1])
+            } else if bf16 {
+                // A bf16 cache: the rows rounded as they are stored (what transformers' bf16 cache holds).
+                let offset = UInt64(start * cache.rowWidth * 2)
+                try c.module.launch("omni_cache_write_bf16", grid: CUDAModule.blocks(n), block: 256, [
+                    .ptr(k.address), .ptr(v.address), .ptr(cache.keys(slot).address + offset),
+                    .ptr(cache.values(slot).address + offset), .long(n)])
             } else {
                 let rowBytes = cache.rowWidth * 4
                 try c.executor.context.copy(from: k.address, to: cache.keys(slot).address + UInt64(start * rowBytes), bytes: rows * rowBytes)
@@ -103,8 +113,8 @@ extension CUDAKernels {
                 step.noteSpan(.init(slot: slot, delta: delta, capacity: capacity, span: keys))
             }
             let mask = AttentionMask(causal: spec.causal, keyOffset: keys - rows, window: spec.window)
-            let kt = Tensor(storage: cache.keys(slot).storage, byteOffset: cache.keys(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
-            let vt = Tensor(storage: cache.values(slot).storage, byteOffset: cache.values(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: .f32)
+            let kt = Tensor(storage: cache.keys(slot).storage, byteOffset: cache.keys(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: cache.dtype)
+            let vt = Tensor(storage: cache.values(slot).storage, byteOffset: cache.values(slot).byteOffset, shape: [keys, cache.rowWidth], dtype: cache.dtype)
             c.log = try c.executor.attention(q: c.inputs[0], k: kt, v: vt, kStride: cache.rowWidth, vStride: cache.rowWidth,
                                              mask: mask, spec: spec, out: c.out, name: c.node.name, dynamic: dynamic)
         }

@@ -3,9 +3,10 @@ import OmniCore
 /// The CUDA side of the `flash_attention_2` backend (kernels/flash_attention.cu and kernels/decode_attention.cu;
 /// eager stays the oracle):
 /// - a few query rows over a longer key range without segments or an explicit mask (decode): split-K
-///   flash-decoding, f32 throughout, one block per (KV head, key chunk) serving all of its query heads;
-/// - otherwise, in the bf16 compute mode with head dim 64, 80 or 128: flash-attention-2 on the tensor cores (K and V
-///   rounded to bf16 once into scratch, f32 accumulation and softmax);
+///   flash-decoding, f32 arithmetic over f32 or bf16 K and V, one block per (KV head, key chunk) serving all of its
+///   query heads;
+/// - otherwise, in the bf16 compute mode with head dim 64, 80 or 128: flash-attention-2 on the tensor cores (f32 K and
+///   V rounded to bf16 once into scratch, a bf16 cache's rows read as they are; f32 accumulation and softmax);
 /// - otherwise (the f32 parity mode, other head dims): the same online softmax in f32 arithmetic.
 /// The structural mask arrives as each query's visible key range (`ranges`), the explicit mask as is.
 extension CUDAAttentionKernels {
@@ -15,6 +16,7 @@ extension CUDAAttentionKernels {
             s.headDim % 4 == 0 && s.headDim <= 256 ? nil : "head dim \(s.headDim) (the CUDA kernels take multiples of 4 up to 256)"
         },
         scratchBytes: { s in CUDAFlash.scratchBytes(s) },
+        readsBF16KV: { s, m, p in CUDAFlash.readsBF16KV(s, m, p) },
         run: { c in try CUDAFlash.run(c) })
 }
 
@@ -40,6 +42,12 @@ enum CUDAFlash {
         return min(256, max(32, chunk))
     }
 
+    /// Whether bf16 K and V go to a kernel as they are: the split-K decode kernel and the tensor-core kernel (bf16
+    /// mode) take them; the f32 kernel gets them widened.
+    static func readsBF16KV(_ s: AttentionShape, _ m: AttentionMask, _ p: ComputePrecision) -> Bool {
+        kernelDims.contains(s.headDim) && (usesDecode(s, m) || p == .bf16)
+    }
+
     /// Enough for either path: bf16 K and V, or the split-K partial results.
     static func scratchBytes(_ s: AttentionShape) -> Int {
         let kv = 2 * ((s.keyLength * s.kvHeads * s.headDim * 2 + 255) / 256 * 256)
@@ -53,24 +61,36 @@ enum CUDAFlash {
         guard s.queryLength > 0, s.heads > 0 else { return }
         if usesDecode(s, c.mask) { return try decode(c) }
         let explicit = c.explicit?.address ?? 0
+        let bf16KV = c.k.dtype == .bf16 && c.v.dtype == .bf16
         if c.precision == .bf16, kernelDims.contains(d), c.qStride % 4 == 0, c.kStride % 4 == 0, c.vStride % 4 == 0 {
             let width = s.kvHeads * d, n4 = s.keyLength * width / 4
-            let kb = c.scratch.address, vb = kb + UInt64((s.keyLength * width * 2 + 255) / 256 * 256)
-            try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
-                                [.ptr(c.k.address), .int(s.keyLength), .int(width), .int(c.kStride), .ptr(kb)])
-            try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
-                                [.ptr(c.v.address), .int(s.keyLength), .int(width), .int(c.vStride), .ptr(vb)])
+            var kb = c.scratch.address, vb = kb + UInt64((s.keyLength * width * 2 + 255) / 256 * 256)
+            var ldk = width, ldv = width
+            if bf16KV {
+                // A bf16 cache: its rows as they are (16-byte rows: strides multiples of 8, as the kernel requires).
+                guard c.kStride % 8 == 0, c.vStride % 8 == 0 else {
+                    throw OmniError.unsupported(what: "flash_attention_2 over bf16 K/V strides \(c.kStride)/\(c.vStride)",
+                                                reasons: ["the tensor-core kernel reads 16-byte rows: strides a multiple of 8"])
+                }
+                kb = c.k.address; vb = c.v.address; ldk = c.kStride; ldv = c.vStride
+            } else {
+                try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
+                                    [.ptr(c.k.address), .int(s.keyLength), .int(width), .int(c.kStride), .ptr(kb)])
+                try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
+                                    [.ptr(c.v.address), .int(s.keyLength), .int(width), .int(c.vStride), .ptr(vb)])
+            }
             // 32 query rows a warp (FA2's split) from 1024 rows on, and for the towers' 80; 16 below (H200 runs).
             let wide = d == 80 || (d == 128 && s.queryLength >= 1024)
             let rows = wide ? 128 : 64
             let shared = wide ? (rows + 4 * 64) * (d + 8) * 2 : 4 * 64 * (d + 8) * 2
             let name = wide ? "omni_flash_attn_fwd_d\(d)_mt2" : "omni_flash_attn_fwd_d\(d)"
             try c.module.launch(name, grid: s.heads * ((s.queryLength + rows - 1) / rows), block: 128, shared: shared, [
-                .ptr(c.q.address), .int(c.qStride), .ptr(kb), .int(width), .ptr(vb), .int(width),
+                .ptr(c.q.address), .int(c.qStride), .ptr(kb), .int(ldk), .ptr(vb), .int(ldv),
                 .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),
                 .int(s.kvHeads), .f32(s.scale), .int(0), .int(0), .int(0), .ptr(0), .int(0), .ptr(explicit),
                 .ptr(c.ranges.address)])
         } else {
+            guard !bf16KV else { throw OmniError.unsupported(what: "the f32 flash kernel over bf16 K/V", reasons: ["widened by the executor first"]) }
             try c.module.launch("omni_flash_attn_fwd_f32", grid: (s.queryLength * s.heads + 3) / 4, block: 128, [
                 .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
                 .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),
@@ -86,7 +106,8 @@ enum CUDAFlash {
         let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads)
         let splits = (s.keyLength + chunk - 1) / chunk
         let rows = (s.heads / s.kvHeads) * s.queryLength
-        try c.module.launch("omni_attn_decode_split_d\(d)", grid: s.kvHeads * splits, block: 128,
+        let kv = c.k.dtype == .bf16 ? "_bf16" : ""
+        try c.module.launch("omni_attn_decode_split_d\(d)\(kv)", grid: s.kvHeads * splits, block: 128,
                             shared: 4 * rows * (d + chunk), [
             .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
             .ptr(c.scratch.address), .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads),

@@ -2,7 +2,8 @@ import Foundation
 
 /// Per-layer key/value cache, preallocated for `capacity` tokens on a device and accounted as `kv_cache`.
 ///
-/// Layout per slot: K and V are [capacity, kvHeads·headDim] f32 rows in buffers the device owns. The cache is
+/// Layout per slot: K and V are [capacity, kvHeads·headDim] rows of `dtype` (f32, or bf16 where the executor keeps
+/// its cache as transformers does in the bf16 compute mode: `KVCache.elementType`) in buffers the device owns. The cache is
 /// written only by graph ops: a `cacheWrite(slot:)` node appends a step's rows at the slot's length and commits
 /// them, and `cachedAttention` reads the slot, so any backend that runs the graph runs the cache. Each slot keeps
 /// its own length; after a complete run every written slot has grown by the step's length.
@@ -18,9 +19,11 @@ public final class KVCache: @unchecked Sendable {
     public let rowWidth: Int
     /// The device that owns the buffers.
     public let device: DeviceID
-    /// K per slot: (capacity of its owner, rowWidth) f32.
+    /// Element type of the rows: f32 or bf16.
+    public let dtype: DType
+    /// K per slot: (capacity of its owner, rowWidth) of `dtype`.
     private let keys: [Tensor]
-    /// V per slot: (capacity of its owner, rowWidth) f32.
+    /// V per slot: (capacity of its owner, rowWidth) of `dtype`.
     private let values: [Tensor]
     /// Where each slot's length lives: (owning cache, its slot); nil for a cache that owns its slots.
     private let members: [(cache: KVCache, slot: Int)]?
@@ -28,16 +31,28 @@ public final class KVCache: @unchecked Sendable {
     private var lengths: [Int]
     private let lock = NSLock()
 
-    /// Allocates `slots` layers of `capacity` × `rowWidth` floats for K and for V on `device`.
-    public init(slots: Int, capacity: Int, rowWidth: Int, device: any Device) throws {
+    /// The element type an executor keeps its cache in: bf16 on a GPU in the bf16 compute mode (what transformers
+    /// keeps with `torch_dtype=bfloat16`: half the bytes, so longer prompts and larger prefill chunks fit), f32
+    /// otherwise (the CPU's kernels, and the f32 parity mode everywhere). The executor and the load plan both ask here.
+    public static func elementType(precision: ComputePrecision, device: DeviceID) -> DType {
+        precision == .bf16 && device != .cpu ? .bf16 : .f32
+    }
+
+    /// Allocates `slots` layers of `capacity` × `rowWidth` values of `dtype` (f32 or bf16) for K and for V on
+    /// `device`. Throws for another dtype, naming it.
+    public init(slots: Int, capacity: Int, rowWidth: Int, device: any Device, dtype: DType = .f32) throws {
+        guard dtype == .f32 || dtype == .bf16 else {
+            throw OmniError.invalidArgument(name: "KV cache dtype", expected: "f32 or bf16", actual: "\(dtype)")
+        }
         self.capacity = capacity
         self.rowWidth = rowWidth
         self.device = device.id
-        let bytes = capacity * rowWidth * 4
+        self.dtype = dtype
+        let bytes = capacity * rowWidth * dtype.blockBytes
         var k: [Tensor] = [], v: [Tensor] = []
         for _ in 0..<slots {
-            k.append(Tensor(storage: try device.allocate(bytes, kind: .kvCache), shape: [capacity, rowWidth], dtype: .f32))
-            v.append(Tensor(storage: try device.allocate(bytes, kind: .kvCache), shape: [capacity, rowWidth], dtype: .f32))
+            k.append(Tensor(storage: try device.allocate(bytes, kind: .kvCache), shape: [capacity, rowWidth], dtype: dtype))
+            v.append(Tensor(storage: try device.allocate(bytes, kind: .kvCache), shape: [capacity, rowWidth], dtype: dtype))
         }
         keys = k
         values = v
@@ -45,20 +60,21 @@ public final class KVCache: @unchecked Sendable {
         lengths = Array(repeating: 0, count: slots)
     }
 
-    /// A view over `caches` (same row width and device): its slots are every member's slots in order, sharing
+    /// A view over `caches` (same row width, device and dtype): its slots are every member's slots in order, sharing
     /// the members' buffers; writes through it commit into the members. Throws when the caches differ in row
-    /// width or device, or when `caches` is empty.
+    /// width, device or dtype, or when `caches` is empty.
     public init(joining caches: [KVCache]) throws {
         guard let first = caches.first else {
             throw OmniError.invalidArgument(name: "caches", expected: "at least one KV cache to join", actual: "none")
         }
-        for c in caches where c.rowWidth != first.rowWidth || c.device != first.device {
-            throw OmniError.invalidArgument(name: "caches", expected: "row width \(first.rowWidth) on \(first.device)",
-                                            actual: "row width \(c.rowWidth) on \(c.device)")
+        for c in caches where c.rowWidth != first.rowWidth || c.device != first.device || c.dtype != first.dtype {
+            throw OmniError.invalidArgument(name: "caches", expected: "row width \(first.rowWidth) of \(first.dtype) on \(first.device)",
+                                            actual: "row width \(c.rowWidth) of \(c.dtype) on \(c.device)")
         }
         capacity = caches.map(\.capacity).min() ?? 0
         rowWidth = first.rowWidth
         device = first.device
+        dtype = first.dtype
         var k: [Tensor] = [], v: [Tensor] = [], m: [(cache: KVCache, slot: Int)] = []
         for c in caches {
             for s in 0..<c.slots {

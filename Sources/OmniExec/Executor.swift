@@ -346,6 +346,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
 
     func requireCache(_ cache: KVCache?, _ name: String) throws -> KVCache {
         guard let cache else { throw OmniError.invalidArgument(name: "cache", expected: "a KV cache for \(name)", actual: "none") }
+        guard cache.dtype == .f32 else {
+            throw OmniError.invalidArgument(name: "cache", expected: "an f32 KV cache for \(name) (the cpu's kernels read f32 rows)",
+                                            actual: "a \(cache.dtype) cache")
+        }
         return cache
     }
 

@@ -171,3 +171,41 @@ func checkGroupedGemvAgainstCPU(registry: PluginRegistry) throws -> Bool {
     }
     return ok
 }
+
+/// A bf16 KV cache (the bf16 mode's) against an f32 one on the same executor, for eager (K/V widened) and
+/// flash_attention_2 (tensor cores over the rows as stored; split-K decode over bf16 rows, as one replayed graph
+/// for the single-row steps): within the bf16 bound 2e-2 of max|reference|, every step.
+func checkBF16CacheAgainstF32(registry: PluginRegistry) throws -> Bool {
+    let heads = 28, kvHeads = 4, hd = 128, qw = heads * hd, kw = kvHeads * hd
+    var rng = SeededGenerator(seed: 12)
+    func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
+    let steps = [1100, 1, 1, 1, 3]
+    let data = steps.map { t in ["q": Tensor(rand(t * qw), shape: [t, qw]), "k": Tensor(rand(t * kw), shape: [t, kw]),
+                                 "v": Tensor(rand(t * kw), shape: [t, kw])] }
+    let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: .bf16, host: CPUDevice())
+    var ok = exec.cacheDType == .bf16
+    if !ok { print("bf16 mode's cache dtype: \(exec.cacheDType) FAIL") }
+    for backend in ["eager", "flash_attention_2"] {
+        var outs: [DType: [[Float]]] = [:]
+        for dtype in [DType.f32, .bf16] {
+            let cache = try KVCache(slots: 1, capacity: 2048, rowWidth: kw, device: exec.device, dtype: dtype)
+            for (i, t) in steps.enumerated() {
+                var g = Graph()
+                let q = g.input("q", shape: [t, qw]), k = g.input("k", shape: [t, kw]), v = g.input("v", shape: [t, kw])
+                let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: 0,
+                                         backendChain: [backend])
+                g.markOutput(g.attention(q: q, k: k, v: v, spec: spec, name: "o"))
+                let r = try exec.run(g, bucket: t == 1 ? "decode" : nil, inputs: data[i], weights: InMemoryWeights([:]),
+                                     cache: cache, keep: [])
+                outs[dtype, default: []].append(try r["o"]?.floats() ?? [])
+            }
+        }
+        for (i, t) in steps.enumerated() {
+            let err = Tolerance.relativeMaxError(outs[.bf16]![i], outs[.f32]![i])
+            let pass = err <= 2e-2
+            ok = ok && pass
+            print("bf16 KV cache vs f32 (\(backend), \(t) row(s), step \(i)): rel err \(err) \(pass ? "ok" : "FAIL")")
+        }
+    }
+    return ok
+}

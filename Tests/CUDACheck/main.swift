@@ -44,6 +44,7 @@ do {
 // The cuda-kernels kernels inside the executor (FlashChecks.swift).
 if !(try checkFlashAgainstEager(registry: registry)) { failed = true }
 if !(try checkDecodeAgainstEager(registry: registry)) { failed = true }
+if !(try checkBF16CacheAgainstF32(registry: registry)) { failed = true }
 if !(try checkGemvAgainstCPU(registry: registry)) { failed = true }
 if !(try checkGroupedGemvAgainstCPU(registry: registry)) { failed = true }
 exit(failed ? 1 : 0)

@@ -76,6 +76,36 @@ final class CUDAStepGraphTests: XCTestCase {
         }
     }
 
+    /// The bf16 mode keeps its KV cache in bf16 (half the bytes): prefill (tensor-core flash for head dim 64, K/V
+    /// widened for eager's f32 kernel at head dim 8) and decode steps replayed as one graph (split-K over bf16 rows)
+    /// stay within the bf16 parity bound (2e-2 of max|reference|) of the CPU's f32 run, step by step.
+    func testTheBF16ModesCacheIsBF16AndMatchesTheCPUWithinItsBound() throws {
+        for hd in [8, 64] {
+            let gpu = try gpuExecutor(.bf16)
+            XCTAssertEqual(gpu.cacheDType, .bf16)
+            let cpu = Executor(registry: registry, threads: 2)
+            var rng = SeededGenerator(seed: 6)
+            let w = weights(hd: hd, &rng)
+            let t = 12, prompt = 5
+            let x = (0..<(t * d)).map { _ in rng.normal() }
+            func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
+            let gCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: gpu.device, dtype: gpu.cacheDType)
+            let cCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: cpu.device)
+            XCTAssertEqual(2 * gCache.byteCount, cCache.byteCount)
+            let out = "L\(layers - 1).out"
+            let a0 = try gpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: gCache, keep: [])[out]!.floats()
+            let b0 = try cpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: cCache, keep: [])[out]!.floats()
+            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a0, b0), 2e-2, "head dim \(hd), prefill")
+            let step = graph(1, hd: hd)
+            for i in prompt..<t {
+                let a = try gpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: gCache, keep: [])[out]!.floats()
+                let b = try cpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cCache, keep: [])[out]!.floats()
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), 2e-2, "head dim \(hd), step \(i)")
+                XCTAssertEqual(gCache.length(of: 1), i + 1)
+            }
+        }
+    }
+
     /// Q8_0 weights in the bf16 mode stay Q8_0 on the GPU: the GEMV (≤ 8 rows) and the widened GEMM (more rows) match
     /// the CPU's f32 linear over the same (widened) values.
     func testQ8_0ResidentLinearMatchesTheCPU() throws {

@@ -101,4 +101,32 @@ final class CacheWriteTests: XCTestCase {
                                           keep: [])) { XCTAssertTrue("\($0)".contains("cache"), "\($0)") }
         XCTAssertEqual(cache.length, 2)
     }
+
+    /// The cache's element type: bf16 only for a GPU in the bf16 mode, half the bytes; caches of different types do
+    /// not join; the CPU executor refuses a bf16 cache with a typed error naming the node, leaving it unchanged.
+    func testABF16CacheIsHalfTheBytesAndTheCPURefusesIt() throws {
+        let gpu = DeviceID("cuda", index: 0)
+        XCTAssertEqual(KVCache.elementType(precision: .bf16, device: gpu), .bf16)
+        XCTAssertEqual(KVCache.elementType(precision: .f32, device: gpu), .f32)
+        XCTAssertEqual(KVCache.elementType(precision: .bf16, device: .cpu), .f32)
+        let exec = Executor(registry: registry, threads: 1)
+        XCTAssertEqual(exec.cacheDType, .f32)
+        let f32 = try KVCache(slots: layers, capacity: 6, rowWidth: kvHeads * hd, device: exec.device)
+        let bf16 = try KVCache(slots: layers, capacity: 6, rowWidth: kvHeads * hd, device: exec.device, dtype: .bf16)
+        XCTAssertEqual(bf16.dtype, .bf16)
+        XCTAssertEqual(bf16.keys(0).dtype, .bf16)
+        XCTAssertEqual(f32.byteCount, 2 * bf16.byteCount)
+        XCTAssertEqual(bf16.byteCount, layers * 2 * 6 * kvHeads * hd * 2)
+        XCTAssertThrowsError(try KVCache(slots: 1, capacity: 6, rowWidth: 8, device: exec.device, dtype: .q8_0)) {
+            XCTAssertTrue("\($0)".contains("f32 or bf16"), "\($0)")
+        }
+        XCTAssertThrowsError(try KVCache(joining: [f32, bf16])) { XCTAssertTrue("\($0)".contains("bf16"), "\($0)") }
+        var rng = SeededGenerator(seed: 23)
+        let x = Tensor((0..<(2 * d)).map { _ in rng.normal() }, shape: [2, d])
+        XCTAssertThrowsError(try exec.run(graph(2, cached: true), bucket: nil, inputs: ["x": x], weights: weights(&rng),
+                                          cache: bf16, keep: [])) { e in
+            XCTAssertTrue("\(e)".contains("an f32 KV cache") && "\(e)".contains("bf16"), "\(e)")
+        }
+        XCTAssertEqual(bf16.length, 0)
+    }
 }

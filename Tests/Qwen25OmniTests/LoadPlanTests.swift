@@ -147,6 +147,18 @@ final class LoadPlanTests: XCTestCase {
             XCTAssertTrue(reason.contains("cuda:0="), reason)
             XCTAssertTrue(smallest.first?.hasPrefix("--max-memory cuda:0=") == true, "\(smallest)")
         }
+        // The bf16 mode keeps the GPU's KV cache in bf16 (half the bytes, as the executor allocates it); the cpu's
+        // stays f32 in either mode.
+        var bf16 = LoadOptions(enableAudioOutput: false)
+        bf16.computePrecision = .bf16
+        let narrow = try LoadPlan.make(directory: nil, config: config, infos: Self.infos, options: bf16, input: input,
+                                       registry: registry, computeDevice: gpu)
+        XCTAssertEqual(2 * narrow.estimates.thinkerKVCache, whole.estimates.thinkerKVCache)
+        XCTAssertTrue(narrow.report.contains("2 B (bf16 cache)") || narrow.estimates.formulas[0].contains("2 B (bf16 cache)"),
+                      narrow.estimates.formulas[0])
+        let onCPU = try LoadPlan.make(directory: nil, config: config, infos: Self.infos, options: bf16, input: input,
+                                      registry: registry)
+        XCTAssertEqual(onCPU.estimates.thinkerKVCache, whole.estimates.thinkerKVCache)
     }
 
     func testRefusalGivesTheSmallestMaxMemoryThatWorks() throws {

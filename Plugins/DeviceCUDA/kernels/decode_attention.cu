@@ -1,7 +1,7 @@
-// decode_attention.cu: split-K attention (flash-decoding) for a few query rows over a long f32 KV cache.
+// decode_attention.cu: split-K attention (flash-decoding) for a few query rows over a long KV cache, f32 or bf16.
 //
 // No #include (NVRTC, sm_80 and newer). All f32 CUDA-core arithmetic: decode attention is bound by reading
-// the cache, so the cache stays f32 as the graph keeps it and nothing is rounded.
+// the cache; a bf16 cache (the bf16 compute mode) halves those bytes and is widened as it is read.
 //
 // Layout: q [Tq, ldq] f32 (element (i, h, d) at q[i*ldq + h*D + d]); k, v [Tk, ldk / ldv] f32 (element
 // (t, kvh, d) at k[t*ldk + kvh*D + d]); out [Tq, ldo] like q. Query head h reads KV head h / (H / KV); one
@@ -11,6 +11,8 @@
 //   omni_attn_decode_split_d64 / _d80 / _d128(const float* q, int ldq, const float* k, int ldk, const float* v,
 //        int ldv, float* part, int Tq, int Tk, int H, int KV, int causal, int keyOffset, int window,
 //        float scale, int chunk, const int* lens, int slot, int delta)
+//   omni_attn_decode_split_d64_bf16 / _d80_bf16 / _d128_bf16: the same over bf16 k and v (const unsigned short*;
+//        ldk, ldv multiples of 4).
 //       With lens non-null (a decode step replayed as a CUDA graph): Tk = lens[slot] + delta and
 //       keyOffset = Tk − Tq are read on the device, the grid covers the most keys the graph serves, and a
 //       block past Tk writes an empty part (max −∞, sum 0).
@@ -32,9 +34,24 @@ static __device__ __forceinline__ float da_exp2(float x) {
     return r;
 }
 
-template <int D>
-static __device__ __forceinline__ void decode_split(const float* __restrict__ q, int ldq, const float* __restrict__ k,
-                                                    int ldk, const float* __restrict__ v, int ldv,
+/// Reads of the cache's element type as f32: four consecutive elements, or one.
+template <typename T> struct DaKV;
+template <> struct DaKV<float> {
+    static __device__ __forceinline__ float4 load4(const float* p) { return *(const float4*)p; }
+    static __device__ __forceinline__ float load1(const float* p) { return *p; }
+};
+template <> struct DaKV<unsigned short> {
+    static __device__ __forceinline__ float4 load4(const unsigned short* p) {
+        const uint2 u = *(const uint2*)p;  // little-endian: element 0 in the low half of u.x
+        return make_float4(__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xffff0000u),
+                           __uint_as_float(u.y << 16), __uint_as_float(u.y & 0xffff0000u));
+    }
+    static __device__ __forceinline__ float load1(const unsigned short* p) { return omni_bf16_to_f32(*p); }
+};
+
+template <int D, typename T>
+static __device__ __forceinline__ void decode_split(const float* __restrict__ q, int ldq, const T* __restrict__ k,
+                                                    int ldk, const T* __restrict__ v, int ldv,
                                                     float* __restrict__ part, int Tq, int Tk, int H, int KV,
                                                     int causal, int off, int window, float scale, int chunk,
                                                     const int* __restrict__ lens, int slot, int delta) {
@@ -63,10 +80,10 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
     for (int base = warp * 8; base < n; base += 32) {
         const int key = base + kl;
         const bool in = key < n;
-        const float* kr = k + (long long)(k0 + (in ? key : 0)) * ldk + kvh * D;
+        const T* kr = k + (long long)(k0 + (in ? key : 0)) * ldk + kvh * D;
         float4 kv[NV];
 #pragma unroll
-        for (int c = 0; c < NV; ++c) kv[c] = *(const float4*)(kr + sub * 4 + 16 * c);
+        for (int c = 0; c < NV; ++c) kv[c] = DaKV<T>::load4(kr + sub * 4 + 16 * c);
         for (int r = 0; r < R; ++r) {
             const float* qr = sq + r * D + sub * 4;
             float acc = 0.f;
@@ -122,11 +139,11 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
             float4 acc[8];
 #pragma unroll
             for (int r = 0; r < 8; ++r) acc[r] = make_float4(0.f, 0.f, 0.f, 0.f);
-            const float* vc = v + (long long)k0 * ldv + kvh * D + c4 * 4;
+            const T* vc = v + (long long)k0 * ldv + kvh * D + c4 * 4;
             int j = grp;
             for (; j + groupsN < n; j += 2 * groupsN) {
-                float4 v0 = *(const float4*)(vc + (long long)j * ldv);
-                float4 v1 = *(const float4*)(vc + (long long)(j + groupsN) * ldv);
+                float4 v0 = DaKV<T>::load4(vc + (long long)j * ldv);
+                float4 v1 = DaKV<T>::load4(vc + (long long)(j + groupsN) * ldv);
 #pragma unroll
                 for (int r = 0; r < 8; ++r) {
                     if (r < R) {
@@ -139,7 +156,7 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
                 }
             }
             if (j < n) {
-                float4 v0 = *(const float4*)(vc + (long long)j * ldv);
+                float4 v0 = DaKV<T>::load4(vc + (long long)j * ldv);
 #pragma unroll
                 for (int r = 0; r < 8; ++r) {
                     if (r < R) {
@@ -170,11 +187,11 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
         float acc[DA_MAXR];
 #pragma unroll
         for (int r = 0; r < DA_MAXR; ++r) acc[r] = 0.f;
-        const float* vc = v + (long long)k0 * ldv + kvh * D + d;
+        const T* vc = v + (long long)k0 * ldv + kvh * D + d;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
-            float v0 = vc[(long long)j * ldv], v1 = vc[(long long)(j + 1) * ldv];
-            float v2 = vc[(long long)(j + 2) * ldv], v3 = vc[(long long)(j + 3) * ldv];
+            float v0 = DaKV<T>::load1(vc + (long long)j * ldv), v1 = DaKV<T>::load1(vc + (long long)(j + 1) * ldv);
+            float v2 = DaKV<T>::load1(vc + (long long)(j + 2) * ldv), v3 = DaKV<T>::load1(vc + (long long)(j + 3) * ldv);
 #pragma unroll
             for (int r = 0; r < DA_MAXR; ++r) {
                 if (r < R) {
@@ -184,7 +201,7 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
             }
         }
         for (; j < n; ++j) {
-            float v0 = vc[(long long)j * ldv];
+            float v0 = DaKV<T>::load1(vc + (long long)j * ldv);
 #pragma unroll
             for (int r = 0; r < DA_MAXR; ++r)
                 if (r < R) acc[r] += ss[r * chunk + j] * v0;
@@ -199,15 +216,21 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
     }
 }
 
-#define DA_PARAMS                                                                                          \
-    const float *q, int ldq, const float *k, int ldk, const float *v, int ldv, float *part, int Tq, int Tk, \
-        int H, int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, \
-        int delta
+#define DA_PARAMS(T)                                                                                     \
+    const float *q, int ldq, const T *k, int ldk, const T *v, int ldv, float *part, int Tq, int Tk, int H, \
+        int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, int delta
 #define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk, lens, slot, delta
+#define DA_ENTRY(D)                                                                                            \
+    extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d##D(DA_PARAMS(float)) {          \
+        decode_split<D, float>(DA_ARGS);                                                                       \
+    }                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d##D##_bf16(DA_PARAMS(unsigned short)) { \
+        decode_split<D, unsigned short>(DA_ARGS);                                                              \
+    }
 
-extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d64(DA_PARAMS) { decode_split<64>(DA_ARGS); }
-extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d80(DA_PARAMS) { decode_split<80>(DA_ARGS); }
-extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d128(DA_PARAMS) { decode_split<128>(DA_ARGS); }
+DA_ENTRY(64)
+DA_ENTRY(80)
+DA_ENTRY(128)
 
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* __restrict__ part,
                                                                       float* __restrict__ out, int ldo, int Tq,

@@ -57,3 +57,8 @@ extern "C" __global__ void omni_bias_add_f32(float *y, const float *bias, long l
 extern "C" __global__ void omni_cast_f32_bf16(const float *x, unsigned short *y, long long n) {
     OMNI_GRID_STRIDE(i, n) y[i] = omni_f32_to_bf16(x[i]);
 }
+
+/// y = f32(x) for bf16 x (a bf16 KV cache's rows for a kernel that reads f32).
+extern "C" __global__ void omni_cast_bf16_f32(const unsigned short *x, float *y, long long n) {
+    OMNI_GRID_STRIDE(i, n) y[i] = omni_bf16_to_f32(x[i]);
+}

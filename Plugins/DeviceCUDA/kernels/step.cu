@@ -8,6 +8,10 @@
 //        int slot, int delta)
 //       K[(lens[slot] + delta + r) * width + c] = k[r * width + c] (and V from v) for r < rows, c < width.
 //       Grid-stride.
+//   omni_cache_write_dyn_bf16: the same into a bf16 cache (unsigned short* K, V), rounded to nearest even.
+//   omni_cache_write_bf16(const float* k, const float* v, unsigned short* K, unsigned short* V, long long n)
+//       K[i] = bf16(k[i]), V[i] = bf16(v[i]) for i < n (K, V already offset to the first row written): a prefill
+//       chunk's rows into a bf16 cache outside step mode. Grid-stride.
 //   omni_attn_ranges_dyn(int* ranges, int rows, const int* lens, int slot, int delta, int causal, int window)
 //       Each query's visible key range after the write: keys = lens[slot] + delta, query i at position
 //       keys − rows + i; causal stops at the position, window > 0 starts at position − window + 1.
@@ -24,6 +28,27 @@ extern "C" __global__ void omni_cache_write_dyn(const float* __restrict__ k, con
     OMNI_GRID_STRIDE(i, n) {
         K[start + i] = k[i];
         V[start + i] = v[i];
+    }
+}
+
+extern "C" __global__ void omni_cache_write_dyn_bf16(const float* __restrict__ k, const float* __restrict__ v,
+                                                     unsigned short* __restrict__ K, unsigned short* __restrict__ V,
+                                                     int rows, int width, const int* __restrict__ lens, int slot,
+                                                     int delta) {
+    const long long start = (long long)(lens[slot] + delta) * width;
+    const long long n = (long long)rows * width;
+    OMNI_GRID_STRIDE(i, n) {
+        K[start + i] = omni_f32_to_bf16(k[i]);
+        V[start + i] = omni_f32_to_bf16(v[i]);
+    }
+}
+
+extern "C" __global__ void omni_cache_write_bf16(const float* __restrict__ k, const float* __restrict__ v,
+                                                 unsigned short* __restrict__ K, unsigned short* __restrict__ V,
+                                                 long long n) {
+    OMNI_GRID_STRIDE(i, n) {
+        K[i] = omni_f32_to_bf16(k[i]);
+        V[i] = omni_f32_to_bf16(v[i]);
     }
 }
 

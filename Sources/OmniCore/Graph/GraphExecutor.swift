@@ -24,6 +24,8 @@ public protocol GraphExecutor: AnyObject, Sendable {
     /// the graph's `cacheWrite` / `cachedAttention` nodes; each written slot grows by the step's length.
     func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
              cache: KVCache?, keep: Set<String>) throws -> GraphResult
+    /// The element type of the KV caches sessions make for this executor (`KVCache.elementType`; f32 by default).
+    var cacheDType: DType { get }
     /// Frees the buffers kept between runs for speed (the activation arena, which only grows, and scratch), so the
     /// next run allocates what it needs and a measurement sees one run's memory alone. Weights, plans and caches
     /// stay. Not while a run is in progress.
@@ -31,6 +33,8 @@ public protocol GraphExecutor: AnyObject, Sendable {
 }
 
 extension GraphExecutor {
+    /// f32, which every executor's cache kernels read.
+    public var cacheDType: DType { .f32 }
     /// An executor that keeps nothing between runs has nothing to free.
     public func releaseBuffers() {}
 }

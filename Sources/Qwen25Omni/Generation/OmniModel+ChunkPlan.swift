@@ -8,7 +8,7 @@ extension OmniModel {
     /// largest that fits the budget of the device the executor runs on, whole without one. On the cpu that is what
     /// its `max_memory` leaves once the placed weights, the paging reserve, this input's KV caches and its prompt
     /// rows are taken out; on a GPU (`--device-map cuda:0 --max-memory cuda:0=24GiB`) what the GPU's `max_memory`
-    /// leaves once the weights placed there and the KV cache (f32, on the GPU) are taken out (the prompt rows stay
+    /// leaves once the weights placed there and the KV cache (the executor's `cacheDType`, on the GPU) are taken out (the prompt rows stay
     /// on the host). `deviceBudget` replaces that GPU's `max_memory` for the plan (the executor's own limit stays).
     /// The result also holds the phases and their memory, as `omni plan` prints them.
     public func plannedChunks(for input: ThinkerInput, maxNewTokens: Int, requested: ChunkSizes = ChunkSizes(),
@@ -20,7 +20,8 @@ extension OmniModel {
                                         infos: weights.source.names.compactMap { weights.source.info($0) },
                                         threads: ProcessInfo.processInfo.activeProcessorCount, components: components)
         let t = config.thinker.text
-        let kv = Checked(t.layers) * 2 * t.kvHeads * t.headDim * (Checked(workload.promptTokens) + maxNewTokens) * 4
+        let kv = Checked(t.layers) * 2 * t.kvHeads * t.headDim * (Checked(workload.promptTokens) + maxNewTokens)
+            * executor.cacheDType.blockBytes
         let device = executor.device.id
         if device != .cpu, let gpu = deviceBudget ?? plan.maxMemory[device] {
             return planner.choose(requested: requested, budget: (Checked(gpu) - plan.residentWeightBytes(on: device) - kv).value ?? -1)

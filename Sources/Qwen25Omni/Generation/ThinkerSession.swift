@@ -52,7 +52,7 @@ public final class DecoderSession<Model: SessionModel>: @unchecked Sendable {
         self.weights = weights
         let c = model.decoder.config
         self.cache = try KVCache(slots: c.layers, capacity: capacity, rowWidth: c.kvHeads * c.headDim,
-                                 device: executor.device)
+                                 device: executor.device, dtype: executor.cacheDType)
     }
 
     /// Runs `graph` over `tokens` new rows at `positions` ([3][T]; nil: continuing from `nextPosition` on every

@@ -129,7 +129,8 @@ public struct LoadPlan: Sendable {
                                         registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)))
         let smallest = planner.smallest(requested: options.chunks)
         func estimates(_ thinker: ActivationPlanner.Result) throws -> MemoryEstimates {
-            try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch)
+            try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch,
+                                cacheDType: KVCache.elementType(precision: options.computePrecision, device: computeDevice ?? .cpu))
         }
         var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,

@@ -7,7 +7,7 @@ import OmniCore
 public struct MemoryEstimates: Sendable, Hashable {
     /// The input they are for.
     public var input: InputSize
-    /// Thinker KV cache for prompt + new tokens (f32), for all `input.sessions` sessions.
+    /// Thinker KV cache for prompt + new tokens (f32, or bf16 on a GPU in the bf16 mode), for all `input.sessions` sessions.
     public var thinkerKVCache: Int
     /// Talker KV cache (0 without audio output).
     public var talkerKVCache: Int
@@ -37,14 +37,16 @@ public struct MemoryEstimates: Sendable, Hashable {
     public func hash(into h: inout Hasher) { h.combine(input); h.combine(kvCache); h.combine(activations) }
 
     /// Estimates for `config` and `input`; `attentionScratch` gives a backend's scratch bytes for a shape
-    /// (nil: the eager bound H × Tq × Tk × 4). Every product is computed with `Checked`: a figure that
-    /// overflows `Int` (a hostile config or input) throws `OmniError.invalidArgument` naming the phase.
+    /// (nil: the eager bound H × Tq × Tk × 4); `cacheDType` is the KV caches' element type (`KVCache.elementType`).
+    /// Every product is computed with `Checked`: a figure that overflows `Int` (a hostile config or input) throws
+    /// `OmniError.invalidArgument` naming the phase.
     public init(config: OmniConfig, input: InputSize, audioOutput: Bool, thinker: ActivationPlanner.Result,
-                attentionScratch: ((AttentionShape) -> Int)? = nil) throws {
+                attentionScratch: ((AttentionShape) -> Int)? = nil, cacheDType: DType = .f32) throws {
         try input.validate()
         self.input = input
         self.thinker = thinker
         let f = 4  // f32 bytes
+        let kvf = cacheDType.blockBytes
         let t = config.thinker.text
         let T = input.promptTokens
         let total = Checked(T) + input.maxNewTokens
@@ -62,11 +64,11 @@ public struct MemoryEstimates: Sendable, Hashable {
                                            actual: "overflow for prompt \(T) + new \(input.maxNewTokens) tokens"))
         }
         var formulas = [
-            "KV cache = layers × 2 × kv_heads × head_dim × tokens × 4 B (f32 cache); thinker tokens = prompt "
+            "KV cache = layers × 2 × kv_heads × head_dim × tokens × \(kvf) B (\(cacheDType) cache); thinker tokens = prompt "
                 + "\(T) + new \(input.maxNewTokens)",
         ]
         let sessions = input.sessions
-        thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * f * sessions, "thinker KV cache")
+        thinkerKVCache = try get(Checked(t.layers) * 2 * t.kvHeads * t.headDim * total * kvf * sessions, "thinker KV cache")
         var phases: [(String, Int)] = []
         if sessions > 1 {
             formulas[0] += " × \(sessions) sessions (batched decode)"
@@ -94,7 +96,7 @@ public struct MemoryEstimates: Sendable, Hashable {
         if audioOutput, let tk = config.talker, let tw = config.token2wav {
             let codes = Checked(input.talkerCodes), rows = Checked(T) + 2
             let tt = Checked(T) + 2 + codes
-            talkerKVCache = try get(Checked(tk.layers) * 2 * tk.kvHeads * tk.headDim * tt * f, "talker KV cache")
+            talkerKVCache = try get(Checked(tk.layers) * 2 * tk.kvHeads * tk.headDim * tt * kvf, "talker KV cache")
             // The thinker's rows the talker is fed (prompt and reply: embedding and hidden state), its prefill
             // inputs, one layer's working set over the prefill rows, attention, and the codec logits.
             let record = total * 2 * t.hiddenSize * f
