@@ -166,7 +166,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         let narrow = precision == .bf16 ? Self.gemmWeights(g) : []
         let q8 = precision == .bf16 ? Self.linearWeights(g, among: narrow) : []
         var bound = [Tensor?](repeating: nil, count: g.nodes.count)
-        var fusion = CUDAFusion(g)
+        var fusion = CUDAFusion(g, keep: keep)
         var profile = CUDAProfile.enabled && step == nil ? CUDAProfile(graph: g, runStarted: runStarted) : nil
         var log: [String] = []
         let committed = cache?.length
@@ -366,8 +366,14 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
 
     /// y = x · Wᵀ for x already rounded to bf16 at `x` (from `bf16Input`) and a bf16 weight.
     func gemm(bf16Input x: UInt64, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int) throws {
+        try gemm(bf16Input: x, weight: weight, outAddress: out.address, bf16Output: false, rows: rows, inF: inF, outF: outF)
+    }
+
+    /// The same into `outAddress`, as f32 or (`bf16Output`) bf16 rounded once from the f32 accumulator.
+    func gemm(bf16Input x: UInt64, weight: Tensor, outAddress y: UInt64, bf16Output: Bool, rows: Int, inF: Int, outF: Int) throws {
         precondition(weight.dtype == .bf16, "gemm(bf16Input:) takes a bf16 weight")
-        try blas.matmul(x: x, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 14)
+        try blas.matmul(x: x, w: weight.address, y: y, rows: rows, inF: inF, outF: outF, type: 14,
+                        outType: bf16Output ? 14 : 0)
     }
 
     /// A scratch buffer of at least `bytes` for quantized activations (grow-only).
@@ -428,7 +434,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 (k, v) = try widenKV(k, v, keys: shape.keyLength, kStride: kStride, vStride: vStride)
                 kStride = k.shape[1]; vStride = v.shape[1]
             }
-            let s = try scratch(&attentionScratch, kernel.scratchBytes(shape))
+            let s = try scratch(&attentionScratch, kernel.scratchBytes(shape, k.dtype == .bf16))
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
                                              kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
                                              ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,

@@ -8,9 +8,14 @@ import OmniCore
 ///   or Q8_0-resident weights of one kind, one `omni_gemv3_*` launch (CUDAKernels+Gemv); with more rows and bf16
 ///   weights, the activations rounded to bf16 once for all the GEMMs instead of once per GEMM;
 /// - a `swiglu` whose next kernel node is the `linear` reading it (down), with more than 8 rows and a bf16 weight:
-///   `omni_swiglu_bf16` writes the GEMM's bf16 input directly (no f32 SwiGLU output, no separate rounding pass).
-/// Each fused kernel computes every element as the separate kernels do (same arithmetic in the same order), so the
-/// results are bit-identical. The group's first nodes are held until its last arrives (only weight and input nodes
+///   `omni_swiglu_bf16` writes the GEMM's bf16 input directly (no f32 SwiGLU output, no separate rounding pass);
+/// - a whole MLP (gate and up linears, the SwiGLU of exactly those, down) whose gate, up and SwiGLU values nothing
+///   else reads: with more than 8 rows and bf16 weights, bf16 intermediates (`CUDAKernels.mlpGemm`: the gate and up
+///   GEMMs round their outputs to bf16 once, as transformers' bf16 linears do, so this one is not bit-identical to
+///   the f32 path but within the bf16 mode's bound); otherwise its linears and its SwiGLU → down as the two groups
+///   above.
+/// The other fused kernels compute every element as the separate kernels do (same arithmetic in the same order), so
+/// the results are bit-identical. The group's first nodes are held until its last arrives (only weight and input nodes
 /// lie between members); a group that cannot run fused (shapes, dtypes, rows) runs node by node.
 ///
 /// Memory: a fused kernel reads every member's inputs while it writes every member's output, but the shared planner
@@ -22,7 +27,7 @@ struct CUDAFusion {
     static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] != "0"
 
     /// What a group computes.
-    enum Kind: Equatable { case addNorm, rope2, linears, swigluLinear }
+    enum Kind: Equatable { case addNorm, rope2, linears, swigluLinear, mlp }
 
     /// A group: its kind and member node indices, in graph order.
     struct Group: Equatable {
@@ -30,17 +35,31 @@ struct CUDAFusion {
         let members: [Int]
     }
 
-    /// The groups of `g`, keyed by their first member.
-    static func groups(_ g: Graph) -> [Int: Group] {
+    /// The groups of `g`, keyed by their first member; an MLP whose gate, up or SwiGLU value is a graph output, is in
+    /// `keep` or has a reader outside the group is split into its linears and its SwiGLU → down.
+    static func groups(_ g: Graph, keep: Set<String> = []) -> [Int: Group] {
         var out: [Int: Group] = [:]
+        var readers: [Int: Int] = [:]
+        for n in g.nodes { for v in n.op.inputs { readers[v.index, default: 0] += 1 } }
+        let outputs = Set(g.outputs.map(\.index))
         var i = 0
         while i < g.nodes.count {
-            if let grp = group(g, at: i) {
-                out[i] = grp
-                i = grp.members.last! + 1
-            } else {
-                i += 1
+            guard let grp = group(g, at: i) else { i += 1; continue }
+            if grp.kind == .mlp {
+                let m = grp.members
+                // gate and up read once each (by the SwiGLU), the SwiGLU once (by down); none kept or an output.
+                let sealed = [m[0], m[1], m[2]].allSatisfy { v in
+                    readers[v] == 1 && !outputs.contains(v) && !keep.contains(g.nodes[v].name)
+                }
+                if !sealed {
+                    out[m[0]] = Group(kind: .linears, members: [m[0], m[1]])
+                    out[m[2]] = Group(kind: .swigluLinear, members: [m[2], m[3]])
+                    i = m[3] + 1
+                    continue
+                }
             }
+            out[i] = grp
+            i = grp.members.last! + 1
         }
         return out
     }
@@ -50,7 +69,9 @@ struct CUDAFusion {
         var out: [Int: Int] = [:]
         // swigluLinear runs as two launches in stream order (the SwiGLU pass has read its inputs before the GEMM
         // writes): its inputs need no holding.
-        for grp in groups(g).values where grp.kind != .swigluLinear {
+        for whole in groups(g).values where whole.kind != .swigluLinear {
+            // An MLP reads x once at its start when fused; its linears hold x as their own group does (the fallback).
+            let grp = whole.kind == .mlp ? Group(kind: .linears, members: Array(whole.members.prefix(2))) : whole
             let last = grp.members.last!, inside = Set(grp.members)
             for m in grp.members {
                 for v in g.nodes[m].op.inputs where !inside.contains(v.index) {
@@ -92,6 +113,10 @@ struct CUDAFusion {
             var members = [i, j]
             if let k = nextKernelNode(g, after: j), case let .linear(x3, w3, _) = g.nodes[k].op, x3 == x, storedWeight(g, w3) {
                 members.append(k)
+            } else if let k = nextKernelNode(g, after: j), case let .swiglu(gate, up) = g.nodes[k].op, gate.index == i,
+                      up.index == j, let l = nextKernelNode(g, after: k), case let .linear(a, wd, _) = g.nodes[l].op,
+                      a.index == k, storedWeight(g, wd) {
+                return Group(kind: .mlp, members: [i, j, k, l])
             }
             return Group(kind: .linears, members: members)
         case let (.swiglu, .linear(x, w, _)):
@@ -114,8 +139,8 @@ struct CUDAFusion {
     private var held: [(call: CUDAKernelCall, alone: CUDAKernelTable.Kernel)] = []
     private var open: Group?
 
-    /// Fusion for a walk of `g` (no groups when off).
-    init(_ g: Graph) { groups = Self.enabled ? Self.groups(g) : [:] }
+    /// Fusion for a walk of `g` whose `keep` names are read back (no groups when off).
+    init(_ g: Graph, keep: Set<String> = []) { groups = Self.enabled ? Self.groups(g, keep: keep) : [:] }
 
     /// Takes `call` when it belongs to a group: held until the group is complete, then run (fused, or node by node).
     /// Returns false when the call is not a member (the caller runs it); a pending group is flushed first.
@@ -147,13 +172,26 @@ struct CUDAFusion {
     }
 
     private mutating func run(_ grp: Group) throws {
-        let calls = held.map(\.call)
-        if grp.kind == .swigluLinear || Self.disjoint(calls), try Self.fused(grp.kind, calls) {
-            held = []
-            open = nil
+        let all = held
+        held = []
+        open = nil
+        if grp.kind == .mlp {
+            if try CUDAKernels.mlpGemm(all.map(\.call)) { return }
+            try Self.run(.linears, Array(all.prefix(2)))
+            try Self.run(.swigluLinear, Array(all.suffix(2)))
             return
         }
-        try flush()
+        try Self.run(grp.kind, all)
+    }
+
+    /// Runs held members fused when they fit, otherwise one by one.
+    private static func run(_ kind: Kind, _ members: [(call: CUDAKernelCall, alone: CUDAKernelTable.Kernel)]) throws {
+        let calls = members.map(\.call)
+        if kind == .swigluLinear || disjoint(calls), try fused(kind, calls) { return }
+        for h in members {
+            var c = h.call
+            try h.alone(&c)
+        }
     }
 
     /// Whether no output of the group overlaps an input it reads (inputs produced inside the group are its own).
@@ -199,6 +237,8 @@ struct CUDAFusion {
             return try CUDAKernels.gemvMany(calls) || CUDAKernels.gemmMany(calls)
         case .swigluLinear:
             return try CUDAKernels.swigluGemm(calls[0], calls[1])
+        case .mlp:
+            return try CUDAKernels.mlpGemm(calls)
         }
     }
 

@@ -26,8 +26,9 @@ struct CUDAAttentionKernel {
     let name: String
     /// Why it cannot take the call, or nil.
     let unsupportedReason: @Sendable (AttentionShape, AttentionMask) -> String?
-    /// Device scratch bytes one call needs (the executor allocates and accounts them).
-    let scratchBytes: @Sendable (AttentionShape) -> Int
+    /// Device scratch bytes one call needs (the executor allocates and accounts them); the flag says K and V arrive
+    /// as bf16 that the kernel reads as they are.
+    let scratchBytes: @Sendable (AttentionShape, _ bf16KV: Bool) -> Int
     /// Whether it reads bf16 K and V (a bf16 KV cache) as they are for this call; the executor widens them to f32
     /// into scratch for a kernel that does not.
     var readsBF16KV: @Sendable (AttentionShape, AttentionMask, ComputePrecision) -> Bool = { _, _, _ in false }
@@ -41,7 +42,7 @@ enum CUDAAttentionKernels {
     static let eager = CUDAAttentionKernel(
         name: "eager",
         unsupportedReason: { _, _ in nil },
-        scratchBytes: { s in s.heads * s.queryLength * s.keyLength * 4 },
+        scratchBytes: { s, _ in s.heads * s.queryLength * s.keyLength * 4 },
         run: { c in
             let s = c.shape
             let n = s.heads * s.queryLength * s.keyLength

@@ -15,7 +15,7 @@ extension CUDAAttentionKernels {
         unsupportedReason: { s, _ in
             s.headDim % 4 == 0 && s.headDim <= 256 ? nil : "head dim \(s.headDim) (the CUDA kernels take multiples of 4 up to 256)"
         },
-        scratchBytes: { s in CUDAFlash.scratchBytes(s) },
+        scratchBytes: { s, bf16KV in CUDAFlash.scratchBytes(s, bf16KV: bf16KV) },
         readsBF16KV: { s, m, p in CUDAFlash.readsBF16KV(s, m, p) },
         run: { c in try CUDAFlash.run(c) })
 }
@@ -48,9 +48,9 @@ enum CUDAFlash {
         kernelDims.contains(s.headDim) && (usesDecode(s, m) || p == .bf16)
     }
 
-    /// Enough for either path: bf16 K and V, or the split-K partial results.
-    static func scratchBytes(_ s: AttentionShape) -> Int {
-        let kv = 2 * ((s.keyLength * s.kvHeads * s.headDim * 2 + 255) / 256 * 256)
+    /// Enough for either path: bf16 K and V (unless they arrive bf16), or the split-K partial results.
+    static func scratchBytes(_ s: AttentionShape, bf16KV: Bool = false) -> Int {
+        let kv = bf16KV ? 0 : 2 * ((s.keyLength * s.kvHeads * s.headDim * 2 + 255) / 256 * 256)
         guard s.queryLength <= 4 else { return kv }
         let splits = (s.keyLength + 31) / 32
         return max(kv, splits * s.heads * s.queryLength * (s.headDim + 2) * 4)

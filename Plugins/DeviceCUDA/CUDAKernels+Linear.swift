@@ -72,6 +72,48 @@ extension CUDAKernels {
         return true
     }
 
+    /// A whole MLP (gate and up linears over the same x, SwiGLU, down) with more than 8 rows and bf16 weights, with
+    /// bf16 intermediates as transformers keeps them in bf16: x rounded to bf16 once, gate and up GEMMs written as bf16
+    /// (rounded once from the f32 accumulator) into the SwiGLU node's buffer (its f32 size holds both; it lives until
+    /// down has read it, so the down output is never placed there, and x, which it may share, is read whole by the
+    /// rounding pass before the GEMMs write), then per `swigluChunkRows` rows SwiGLU (biases added in f32) into the
+    /// down GEMM's bf16 input and the GEMM. Half the activation bytes of f32 gate/up outputs. The f32 gate, up and
+    /// SwiGLU values are not written. False (nothing launched) when the calls are not of that form (then the parts
+    /// run as before).
+    static func mlpGemm(_ calls: [CUDAKernelCall]) throws -> Bool {
+        guard calls.count == 4 else { return false }
+        let gate = calls[0], up = calls[1], act = calls[2], down = calls[3]
+        let x = gate.inputs[0], wg = gate.inputs[1], wu = up.inputs[1], wd = down.inputs[1]
+        guard wg.shape.rank == 2, wu.shape == wg.shape, wd.shape.rank == 2 else { return false }
+        let inF = wg.shape[1], mid = wg.shape[0], outF = wd.shape[0]
+        let rows = x.elementCount / max(inF, 1)
+        guard rows > 8, x.dtype == .f32, x.shape.dims.last == inF, up.inputs[0].address == x.address,
+              wg.dtype == .bf16, wu.dtype == .bf16, wd.dtype == .bf16, wd.shape[1] == mid,
+              gate.out.elementCount == rows * mid, up.out.elementCount == rows * mid, act.out.elementCount == rows * mid,
+              down.out.elementCount == rows * outF, act.out.dtype == .f32,
+              gate.inputs.count == 2 || gate.inputs[2].dtype == .f32, up.inputs.count == 2 || up.inputs[2].dtype == .f32
+        else { return false }
+        let e = gate.executor
+        let gb = act.out.address, ub = gb + UInt64(rows * mid * 2)
+        let xb = try e.bf16Input(elements: rows * inF)
+        try gate.module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(rows * inF), block: 256,
+                               [.ptr(x.address), .ptr(xb), .long(rows * inF)])
+        try e.gemm(bf16Input: xb, weight: wg, outAddress: gb, bf16Output: true, rows: rows, inF: inF, outF: mid)
+        try e.gemm(bf16Input: xb, weight: wu, outAddress: ub, bf16Output: true, rows: rows, inF: inF, outF: mid)
+        let bg = gate.inputs.count > 2 ? gate.inputs[2].address : 0, bu = up.inputs.count > 2 ? up.inputs[2].address : 0
+        let chunk = min(rows, swigluChunkRows)
+        let sb = try e.bf16Input(elements: chunk * mid)
+        for r0 in stride(from: 0, to: rows, by: chunk) {
+            let r = min(chunk, rows - r0), off = UInt64(r0 * mid * 2)
+            try act.module.launch("omni_swiglu_bf16_bf16", grid: CUDAModule.blocks(r * mid), block: 256, [
+                .ptr(gb + off), .ptr(ub + off), .ptr(bg), .ptr(bu), .ptr(sb), .long(r * mid), .long(mid)])
+            let out = Tensor(storage: down.out.storage, byteOffset: down.out.byteOffset + r0 * outF * 4, shape: [r, outF], dtype: .f32)
+            try e.gemm(bf16Input: sb, weight: wd, out: out, rows: r, inF: mid, outF: outF)
+        }
+        if down.inputs.count > 2 { try biasAdd(down, outF: outF) }
+        return true
+    }
+
     /// Rows of SwiGLU → down per GEMM in `swigluGemm` (OMNI_CUDA_SWIGLU_CHUNK, default 2048).
     static let swigluChunkRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_CHUNK"] ?? "") ?? 2048)
 
@@ -103,19 +145,22 @@ final class CUDABlas: @unchecked Sendable {
         guard rc == 0 else { throw OmniError.unsupported(what: "cuBLASLt \(what)", reasons: ["status \(rc)"]) }
     }
 
-    /// y [rows, outF] (f32) = x [rows, inF] · W [outF, inF]ᵀ, with x and W both f32 or both bf16 (`type`).
-    /// Column-major view: Y (outF × rows) = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows). Recorded while the
-    /// context records (a decode step), issued otherwise.
-    func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32) throws {
+    /// y [rows, outF] = x [rows, inF] · W [outF, inF]ᵀ, with x and W both f32 or both bf16 (`type`), f32
+    /// accumulation, y f32 or (from bf16 inputs) bf16 (`outType`, rounded once). Column-major view: Y (outF × rows)
+    /// = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows). Recorded while the context records (a decode step),
+    /// issued otherwise.
+    func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
+                outType: Int32 = Int32(OMNI_CUDA_R_32F)) throws {
         if let r = context.recorder {
-            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type))
+            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType))
             return
         }
-        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type)
+        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType)
     }
 
     /// `matmul` issued on the stream now.
-    func issueMatmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32) throws {
+    func issueMatmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
+                     outType: Int32 = Int32(OMNI_CUDA_R_32F)) throws {
         let f = context.api.pointee
         var desc: omni_cublasLtMatmulDesc?
         try check(f.cublasLtMatmulDescCreate(&desc, Int32(OMNI_CUBLAS_COMPUTE_32F), Int32(OMNI_CUDA_R_32F)), "matmul desc")
@@ -128,7 +173,7 @@ final class CUDABlas: @unchecked Sendable {
         defer { _ = f.cublasLtMatrixLayoutDestroy(a) }
         try check(f.cublasLtMatrixLayoutCreate(&b, type, UInt64(inF), UInt64(rows), Int64(inF)), "layout B")
         defer { _ = f.cublasLtMatrixLayoutDestroy(b) }
-        try check(f.cublasLtMatrixLayoutCreate(&d, Int32(OMNI_CUDA_R_32F), UInt64(outF), UInt64(rows), Int64(outF)), "layout D")
+        try check(f.cublasLtMatrixLayoutCreate(&d, outType, UInt64(outF), UInt64(rows), Int64(outF)), "layout D")
         defer { _ = f.cublasLtMatrixLayoutDestroy(d) }
         var alpha: Float = 1, beta: Float = 0
         let ws = workspace.deviceAddress

@@ -102,19 +102,26 @@ struct ModelArguments: ParsableArguments {
         return .explicit(map)
     }
 
+    /// The load options these arguments give (dtype, attention, device map, budgets, revision, compute precision):
+    /// what `load` loads with and what `omni plan` plans with.
+    func loadOptions(enableAudioOutput: Bool) throws -> LoadOptions {
+        var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
+                                  maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
+        options.computePrecision = try computePrecision()
+        return options
+    }
+
     /// Loads the model with these options, planning memory for `tokens` tokens of context.
     /// With audio output, `talkerNewTokens` codes are planned for the talker.
     func load(enableAudioOutput: Bool = false, tokens: Int = 256, newTokens: Int = 256,
               talkerNewTokens: Int? = nil, maxBatch: Int? = nil) throws -> OmniModel {
-        var options = LoadOptions(dtype: try dtypePolicy(), attention: attention, deviceMap: try deviceMapValue(),
-                                  maxMemory: try budgets(), revision: revision, enableAudioOutput: enableAudioOutput)
+        var options = try loadOptions(enableAudioOutput: enableAudioOutput)
         options.plannedInput = InputSize(textTokens: tokens, maxNewTokens: newTokens, talkerMaxNewTokens: talkerNewTokens)
         if let maxBatch {   // sessions decoding together: planned (KV cache each) and admitted up to that many
             options.maxBatch = maxBatch
             options.plannedInput.sessions = maxBatch
         }
 
-        options.computePrecision = try computePrecision()
         if isatty(STDERR_FILENO) != 0 { options.progress = TerminalProgress.report }
         let model = try OmniModel.fromPretrained(model, options: options, threads: threads)
         TerminalProgress.finish()

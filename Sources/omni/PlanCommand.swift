@@ -75,9 +75,7 @@ struct PlanCommand: ParsableCommand {
 
     /// The plan for these arguments (`LoadPlan.forPretrained`; this command only prints it).
     func makePlan(registry: PluginRegistry = BuiltinPlugins.registry()) throws -> LoadPlan {
-        var options = LoadOptions(dtype: try args.dtypePolicy(), attention: args.attention, deviceMap: try args.deviceMapValue(),
-                                  maxMemory: try args.budgets(), revision: args.revision,
-                                  enableAudioOutput: !noAudioOutput)
+        var options = try args.loadOptions(enableAudioOutput: !noAudioOutput)
         options.chunks = towers.requested(prefillChunk: prefillChunk)
         var input = InputSize(textTokens: promptTokens, audioSeconds: audioSeconds, videoSeconds: videoSeconds,
                               videoFramePixels: videoFramePixels, imagePixels: imagePixels, maxNewTokens: maxNewTokens,

@@ -43,10 +43,20 @@ final class CUDAFusionPlanTests: XCTestCase {
             // layer's input norm (the last one's final norm).
             XCTAssertEqual(count(.addNorm), 2 * layers, label)
             XCTAssertEqual(count(.rope2), layers, label)
-            // q/k/v and gate/up.
+            // q/k/v, and the MLP (gate, up, SwiGLU, down) whole.
             XCTAssertEqual(groups.filter { $0.kind == .linears && $0.members.count == 3 }.count, layers, label)
-            XCTAssertEqual(groups.filter { $0.kind == .linears && $0.members.count == 2 }.count, layers, label)
-            XCTAssertEqual(count(.swigluLinear), layers, label)
+            XCTAssertEqual(count(.mlp), layers, label)
+            for grp in groups where grp.kind == .mlp {
+                XCTAssertEqual(grp.members.map { g.nodes[$0].op.kind }, [.linear, .linear, .swiglu, .linear], label)
+            }
+            XCTAssertEqual(count(.swigluLinear), 0, label)
+            // A kept gate (read back after the run) needs its f32 values: that layer's MLP runs as gate/up, then
+            // SwiGLU → down.
+            let gate = try XCTUnwrap(g.nodes.first { $0.name.hasSuffix(".gate") }).name
+            let kept = Array(CUDAFusion.groups(g, keep: [gate]).values)
+            XCTAssertEqual(kept.filter { $0.kind == .mlp }.count, layers - 1, label)
+            XCTAssertEqual(kept.filter { $0.kind == .swigluLinear }.count, 1, label)
+            XCTAssertEqual(kept.filter { $0.kind == .linears && $0.members.count == 2 }.count, 1, label)
             // Members are distinct and groups do not share nodes.
             let all = groups.flatMap(\.members)
             XCTAssertEqual(Set(all).count, all.count, label)
@@ -58,7 +68,10 @@ final class CUDAFusionPlanTests: XCTestCase {
         for (label, g) in try graphs() {
             // SwiGLU → down runs as two launches in stream order (the SwiGLU pass has read gate and up before the GEMM
             // writes), so its inputs are not held: the down output may take the gate's memory.
-            let groups = CUDAFusion.groups(g).values.filter { $0.kind != .swigluLinear }
+            // A fused MLP reads x whole before it writes anything; its fallback holds x as its gate/up group does.
+            let groups = CUDAFusion.groups(g).values.filter { $0.kind != .swigluLinear }.map {
+                $0.kind == .mlp ? CUDAFusion.Group(kind: .linears, members: Array($0.members.prefix(2))) : $0
+            }
             let held = ExecutionPlan(graph: g, holdUntil: CUDAFusion.holdUntil(g))
             for grp in groups { XCTAssertEqual(overlaps(held, grp), [], "\(label): \(grp.kind) at \(grp.members)") }
             let plain = ExecutionPlan(graph: g)

@@ -31,6 +31,18 @@ extern "C" __global__ void omni_swiglu_bf16(const float *g, const float *u, unsi
     OMNI_GRID_STRIDE(i, n) { float v = g[i]; y[i] = omni_f32_to_bf16(v / (1.f + expf(-v)) * u[i]); }
 }
 
+/// SwiGLU over bf16 gate and up (a GEMM's bf16 outputs) with optional f32 biases (per column, `cols` a row) added
+/// first, in f32, rounded to bf16: the down projection's GEMM input when the whole MLP keeps bf16 intermediates.
+extern "C" __global__ void omni_swiglu_bf16_bf16(const unsigned short *g, const unsigned short *u, const float *bg,
+                                                 const float *bu, unsigned short *y, long long n, long long cols) {
+    OMNI_GRID_STRIDE(i, n) {
+        float v = omni_bf16_to_f32(g[i]), w = omni_bf16_to_f32(u[i]);
+        if (bg) v += bg[i % cols];
+        if (bu) w += bu[i % cols];
+        y[i] = omni_f32_to_bf16(v / (1.f + expf(-v)) * w);
+    }
+}
+
 /// GELU: exact (erf) or, with tanhApprox, the tanh approximation.
 extern "C" __global__ void omni_gelu_f32(const float *x, float *y, long long n, int tanhApprox) {
     OMNI_GRID_STRIDE(i, n) {
