@@ -44,7 +44,8 @@ static void runCase(const Case& c, bool check, bool time, uint64_t seed, int sms
     int off = c.Tk - c.Tq;
     auto launch = [&] {
         pick(c.D)<<<c.KV * nSplit, 128, smem>>>(dq, c.H * c.D, dk, c.KV * c.D, dv, c.KV * c.D, dpart, c.Tq, c.Tk,
-                                                      c.H, c.KV, c.causal, off, c.window, scale, chunk, nullptr, 0, 0);
+                                                      c.H, c.KV, c.causal, off, c.window, scale, chunk, nullptr, 0, 0,
+                                                      nullptr, 0, nullptr);
         omni_attn_decode_combine<<<c.H * c.Tq, 128>>>(dpart, dout, c.H * c.D, c.Tq, c.H, c.D, nSplit);
     };
     char label[160];

@@ -38,6 +38,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     private var attentionScratch: Storage?
     /// A bf16 KV cache's rows widened to f32 for an attention kernel that reads f32 (eager, other head dims).
     private var kvWidenScratch: Storage?
+    /// The split-K decode kernel's counters (`decodeCounters()`); not freed by `releaseBuffers`.
+    private var decodeCounterBuffer: Storage?
     /// Host copies of the run's inputs by node index (for checks such as embedding ids).
     private var hostInputs: [Int: Tensor] = [:]
     /// Device buffers that live for one run (inputs, attention ranges).
@@ -438,11 +440,26 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
                                              kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
                                              ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,
-                                             precision: precision, dynamic: dynamic))
+                                             precision: precision, dynamic: dynamic, decodeCounters: try decodeCounters()))
             return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
         }
         throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log)
     }
+
+    /// The split-K decode kernel's block counters (kernels/decode_attention.cu): 1024 int32, zeroed once and left
+    /// zero by every launch; kept for the executor's life (a recorded step points at them). Nil with
+    /// OMNI_CUDA_DECODE_COMBINE=0 (a separate combine launch).
+    private func decodeCounters() throws -> Storage? {
+        guard Self.combineInSplit else { return nil }
+        if let c = decodeCounterBuffer { return c }
+        let c = try cuda.allocate(4096, kind: .scratch)
+        let zeros = [UInt8](repeating: 0, count: 4096)
+        try zeros.withUnsafeBytes { try context.upload($0.baseAddress!, bytes: 4096, to: c.deviceAddress) }
+        decodeCounterBuffer = c
+        return c
+    }
+
+    static let combineInSplit = ProcessInfo.processInfo.environment["OMNI_CUDA_DECODE_COMBINE"] != "0"
 
     /// bf16 K and V rows [keys, width] (width = the row stride) widened to f32 in one scratch buffer.
     private func widenKV(_ k: Tensor, _ v: Tensor, keys: Int, kStride: Int, vStride: Int) throws -> (Tensor, Tensor) {

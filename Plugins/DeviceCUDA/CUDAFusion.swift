@@ -12,8 +12,9 @@ import OmniCore
 /// - a whole MLP (gate and up linears, the SwiGLU of exactly those, down) whose gate, up and SwiGLU values nothing
 ///   else reads: with more than 8 rows and bf16 weights, bf16 intermediates (`CUDAKernels.mlpGemm`: the gate and up
 ///   GEMMs round their outputs to bf16 once, as transformers' bf16 linears do, so this one is not bit-identical to
-///   the f32 path but within the bf16 mode's bound); otherwise its linears and its SwiGLU → down as the two groups
-///   above.
+///   the f32 path but within the bf16 mode's bound); with ≤ 8 rows and bf16 weights, gate, up and SwiGLU as one
+///   GEMV launch (`CUDAKernels.gemvSwiGLU`, bit-identical), then down; otherwise its linears and its SwiGLU → down
+///   as the two groups above.
 /// The other fused kernels compute every element as the separate kernels do (same arithmetic in the same order), so
 /// the results are bit-identical. The group's first nodes are held until its last arrives (only weight and input nodes
 /// lie between members); a group that cannot run fused (shapes, dtypes, rows) runs node by node.
@@ -25,6 +26,9 @@ import OmniCore
 /// inputs (a plan made without it) runs node by node. On by default; OMNI_CUDA_FUSE=0 turns it off.
 struct CUDAFusion {
     static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] != "0"
+    /// Decode's gate, up and SwiGLU as one GEMV launch (on by default; OMNI_CUDA_SWIGLU_GEMV=0 runs the gate/up
+    /// group and the SwiGLU as two launches).
+    static let swigluGemv = ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_GEMV"] != "0"
 
     /// What a group computes.
     enum Kind: Equatable { case addNorm, rope2, linears, swigluLinear, mlp }
@@ -176,7 +180,13 @@ struct CUDAFusion {
         held = []
         open = nil
         if grp.kind == .mlp {
-            if try CUDAKernels.mlpGemm(all.map(\.call)) { return }
+            let calls = all.map(\.call)
+            if try CUDAKernels.mlpGemm(calls) { return }
+            if Self.swigluGemv, try CUDAKernels.gemvSwiGLU(calls) {
+                var down = all[3].call
+                try all[3].alone(&down)
+                return
+            }
             try Self.run(.linears, Array(all.prefix(2)))
             try Self.run(.swigluLinear, Array(all.suffix(2)))
             return

@@ -19,6 +19,9 @@ struct CUDAAttentionCall {
     /// In step mode (a decode graph): the key count is read on the device; `shape.keyLength` is then the span the
     /// launch covers (≥ the keys), and `ranges` already follow the device count.
     var dynamic: CUDADynamicKeys? = nil
+    /// Zeroed int32 counters the split-K decode kernel counts finished blocks in (its last block combines), nil for a
+    /// separate combine launch.
+    var decodeCounters: Storage? = nil
 }
 
 /// An attention implementation on the GPU, under the name users select it by (`eager`, later `flash_attention_2`).

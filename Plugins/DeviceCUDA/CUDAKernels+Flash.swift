@@ -99,20 +99,25 @@ enum CUDAFlash {
         }
     }
 
-    /// Split-K over the key range, then one combine launch. In step mode the grid covers the key span and the kernel
-    /// reads the real key count on the device (blocks past it contribute nothing).
+    /// Split-K over the key range; the last block of each KV head combines (one launch: kernels/decode_attention.cu,
+    /// counters from the executor, zero between launches), or a separate combine launch where no counters are given
+    /// (OMNI_CUDA_DECODE_COMBINE=0, or more KV heads than counters). In step mode the grid covers the key span and the
+    /// kernel reads the real key count on the device (blocks past it contribute nothing).
     static func decode(_ c: CUDAAttentionCall) throws {
         let s = c.shape, d = s.headDim
         let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads)
         let splits = (s.keyLength + chunk - 1) / chunk
         let rows = (s.heads / s.kvHeads) * s.queryLength
         let kv = c.k.dtype == .bf16 ? "_bf16" : ""
+        let counters = c.decodeCounters.flatMap { $0.byteCount >= 4 * s.kvHeads ? $0.deviceAddress : nil } ?? 0
         try c.module.launch("omni_attn_decode_split_d\(d)\(kv)", grid: s.kvHeads * splits, block: 128,
                             shared: 4 * rows * (d + chunk), [
             .ptr(c.q.address), .int(c.qStride), .ptr(c.k.address), .int(c.kStride), .ptr(c.v.address), .int(c.vStride),
             .ptr(c.scratch.address), .int(s.queryLength), .int(s.keyLength), .int(s.heads), .int(s.kvHeads),
             .int(c.mask.causal ? 1 : 0), .int(c.mask.keyOffset), .int(c.mask.window ?? 0), .f32(s.scale), .int(chunk),
-            .ptr(c.dynamic?.lens ?? 0), .int(c.dynamic?.slot ?? 0), .int(c.dynamic?.delta ?? 0)])
+            .ptr(c.dynamic?.lens ?? 0), .int(c.dynamic?.slot ?? 0), .int(c.dynamic?.delta ?? 0),
+            .ptr(c.out.address), .int(c.outStride), .ptr(counters)])
+        guard counters == 0 else { return }
         try c.module.launch("omni_attn_decode_combine", grid: s.heads * s.queryLength, block: 128, [
             .ptr(c.scratch.address), .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.heads), .int(d),
             .int(splits)])

@@ -88,6 +88,32 @@ extension CUDAKernels {
         return true
     }
 
+    /// Gate, up and SwiGLU of an MLP group (`calls`: gate, up, SwiGLU, down) with ≤ 8 rows and bf16 weights as one
+    /// launch of `omni_gemv_swiglu_bf16_*`: each dot product as `gemv` computes it (same kernel body and split), the
+    /// SwiGLU as `omni_swiglu_f32`, so bit-identical to the three launches; only the SwiGLU value is written (nothing
+    /// else reads gate and up: CUDAFusion seals the group). Down is left to the caller. False (nothing launched) when
+    /// the calls are not of that form, or the SwiGLU output shares memory with x (it is read while y is written).
+    static func gemvSwiGLU(_ calls: [CUDAKernelCall]) throws -> Bool {
+        guard calls.count == 4 else { return false }
+        let gate = calls[0], up = calls[1], act = calls[2]
+        let x = gate.inputs[0], wg = gate.inputs[1], wu = up.inputs[1]
+        guard wg.shape.rank == 2, wu.shape == wg.shape, wg.dtype == .bf16, wu.dtype == .bf16 else { return false }
+        let inF = wg.shape[1], outF = wg.shape[0], rows = x.elementCount / max(inF, 1)
+        guard rows >= 1, rows <= 8, inF % 8 == 0, x.dtype == .f32, x.shape.dims.last == inF, up.inputs[0].address == x.address,
+              x.address % 16 == 0, wg.address % 16 == 0, wu.address % 16 == 0, act.out.elementCount == rows * outF,
+              act.out.dtype == .f32, !CUDAFusion.overlap(act.out, x),
+              gate.inputs.count == 2 || gate.inputs[2].dtype == .f32, up.inputs.count == 2 || up.inputs[2].dtype == .f32
+        else { return false }
+        let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
+        let wpr = gemvSplit(outFeatures: outF)
+        let groups = (outF + 1) / 2, perBlock = 8 / wpr
+        try act.module.launch("omni_gemv_swiglu_bf16_m\(capacity)", grid: (groups + perBlock - 1) / perBlock, block: 256, [
+            .ptr(x.address), .int(inF), .ptr(wg.address), .ptr(wu.address),
+            .ptr(gate.inputs.count > 2 ? gate.inputs[2].address : 0), .ptr(up.inputs.count > 2 ? up.inputs[2].address : 0),
+            .ptr(act.out.address), .int(outF), .int(rows), .int(outF), .int(inF), .int(wpr)])
+        return true
+    }
+
     /// The Q8_0 GEMV by dp4a over activations quantized per 32 (as llama.cpp and the CPU's Q8_0 path do), on by
     /// default; OMNI_CUDA_Q8_DP4A=0 keeps the activations f32 (exact products, slower).
     static let q8ByDP4A = ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] != "0"

@@ -81,7 +81,7 @@ extension CUDAKernels {
     /// SwiGLU values are not written. False (nothing launched) when the calls are not of that form (then the parts
     /// run as before).
     static func mlpGemm(_ calls: [CUDAKernelCall]) throws -> Bool {
-        guard calls.count == 4 else { return false }
+        guard mlpBF16, calls.count == 4 else { return false }
         let gate = calls[0], up = calls[1], act = calls[2], down = calls[3]
         let x = gate.inputs[0], wg = gate.inputs[1], wu = up.inputs[1], wd = down.inputs[1]
         guard wg.shape.rank == 2, wu.shape == wg.shape, wd.shape.rank == 2 else { return false }
@@ -113,6 +113,9 @@ extension CUDAKernels {
         if down.inputs.count > 2 { try biasAdd(down, outF: outF) }
         return true
     }
+
+    /// `mlpGemm` on (the default); OMNI_CUDA_MLP_BF16=0 keeps f32 gate/up outputs (for A/B measurements).
+    static let mlpBF16 = ProcessInfo.processInfo.environment["OMNI_CUDA_MLP_BF16"] != "0"
 
     /// Rows of SwiGLU → down per GEMM in `swigluGemm` (OMNI_CUDA_SWIGLU_CHUNK, default 2048).
     static let swigluChunkRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_CHUNK"] ?? "") ?? 2048)

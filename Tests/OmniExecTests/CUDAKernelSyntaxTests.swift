@@ -54,6 +54,8 @@ __device__ int __float2int_rn(float); __device__ float roundf(float); __device__
 __device__ float copysignf(float, float); __device__ float ceilf(float); __device__ float fmodf(float, float); __device__ int abs(int);
 __device__ float __frcp_rn(float); __device__ float atan2f(float, float); __device__ float log2f(float); __device__ float __saturatef(float);
 __device__ float __half2float(unsigned short);
+__device__ float __ldcg(const float*);
+__device__ void __threadfence();
 """#
 
     func clang() -> URL? {

@@ -20,7 +20,10 @@
 //       R = (H / KV) * Tq ≤ 32. Query i sits at absolute position keyOffset + i; causal drops keys
 //       j > keyOffset + i; window > 0 drops keys with (keyOffset + i) − j ≥ window.
 //       Writes part[(split * H * Tq + h * Tq + i) * (D + 2) + …]: the unnormalised output (D floats), the
-//       running max (log2 domain) and the sum of exponentials.
+//       running max (log2 domain) and the sum of exponentials. With counters non-null (KV ints, zero between
+//       launches), the last block of each KV head to finish (an atomic count) also combines that head group's rows
+//       into out[i*ldo + h*D + d] exactly as omni_attn_decode_combine does, and sets its counter back to zero: one
+//       launch instead of two. Trailing parameters (…, float* out, int ldo, int* counters).
 //   omni_attn_decode_combine(const float* part, float* out, int ldo, int Tq, int H, int D, int nSplit)
 //       Grid (H * Tq); block 128. out[i*ldo + h*D + d] = Σ_s 2^(m_s − M) o_s[d] / Σ_s 2^(m_s − M) l_s;
 //       a row that saw no key gets zeros.
@@ -32,6 +35,28 @@ static __device__ __forceinline__ float da_exp2(float x) {
     float r;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
     return r;
+}
+
+/// One output row (h, i) (row = h * Tq + i) from the split parts: out[i*ldo + h*D + d] = Σ_s 2^(m_s − M) o_s[d] /
+/// Σ_s 2^(m_s − M) l_s, zeros for a row that saw no key. Threads of the block split d. `coherent`: read the parts
+/// past L1 (written by other blocks of the same launch).
+static __device__ __forceinline__ float da_load(const float* p, bool coherent) { return coherent ? __ldcg(p) : *p; }
+static __device__ __forceinline__ void da_combine_row(const float* __restrict__ part, float* __restrict__ out, int ldo,
+                                                      int Tq, int H, int D, int nSplit, int row, bool coherent) {
+    const int h = row / Tq, i = row % Tq;
+    const long long stride = (long long)H * Tq * (D + 2);
+    const float* p0 = part + (long long)row * (D + 2);
+    float M = DA_NEG_INF;
+    for (int s = 0; s < nSplit; ++s) M = fmaxf(M, da_load(p0 + s * stride + D, coherent));
+    const float msafe = M == DA_NEG_INF ? 0.f : M;
+    float L = 0.f;
+    for (int s = 0; s < nSplit; ++s) L += da_exp2(da_load(p0 + s * stride + D, coherent) - msafe) * da_load(p0 + s * stride + D + 1, coherent);
+    const float inv = L > 0.f ? 1.f / L : 0.f;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float acc = 0.f;
+        for (int s = 0; s < nSplit; ++s) acc += da_exp2(da_load(p0 + s * stride + D, coherent) - msafe) * da_load(p0 + s * stride + d, coherent);
+        out[(long long)i * ldo + h * D + d] = acc * inv;
+    }
 }
 
 /// Reads of the cache's element type as f32: four consecutive elements, or one.
@@ -54,7 +79,8 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
                                                     int ldk, const T* __restrict__ v, int ldv,
                                                     float* __restrict__ part, int Tq, int Tk, int H, int KV,
                                                     int causal, int off, int window, float scale, int chunk,
-                                                    const int* __restrict__ lens, int slot, int delta) {
+                                                    const int* __restrict__ lens, int slot, int delta,
+                                                    float* __restrict__ out, int ldo, int* __restrict__ counters) {
     if (lens) {
         Tk = lens[slot] + delta;
         off = Tk - Tq;
@@ -179,47 +205,65 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
             int r = x / D, d = x % D, gh = r / Tq, i = r % Tq, h = kvh * G + gh;
             part[((long long)split * H * Tq + h * Tq + i) * (D + 2) + d] = sq[x];
         }
-        return;
-    }
-
-    // O = P · V, more than 8 rows: thread d, all rows in registers.
-    for (int d = tid; d < D; d += blockDim.x) {
-        float acc[DA_MAXR];
+    } else {
+        // O = P · V, more than 8 rows: thread d, all rows in registers.
+        for (int d = tid; d < D; d += blockDim.x) {
+            float acc[DA_MAXR];
 #pragma unroll
-        for (int r = 0; r < DA_MAXR; ++r) acc[r] = 0.f;
-        const T* vc = v + (long long)k0 * ldv + kvh * D + d;
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            float v0 = DaKV<T>::load1(vc + (long long)j * ldv), v1 = DaKV<T>::load1(vc + (long long)(j + 1) * ldv);
-            float v2 = DaKV<T>::load1(vc + (long long)(j + 2) * ldv), v3 = DaKV<T>::load1(vc + (long long)(j + 3) * ldv);
+            for (int r = 0; r < DA_MAXR; ++r) acc[r] = 0.f;
+            const T* vc = v + (long long)k0 * ldv + kvh * D + d;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) {
+                float v0 = DaKV<T>::load1(vc + (long long)j * ldv), v1 = DaKV<T>::load1(vc + (long long)(j + 1) * ldv);
+                float v2 = DaKV<T>::load1(vc + (long long)(j + 2) * ldv), v3 = DaKV<T>::load1(vc + (long long)(j + 3) * ldv);
+#pragma unroll
+                for (int r = 0; r < DA_MAXR; ++r) {
+                    if (r < R) {
+                        const float* p = ss + r * chunk + j;
+                        acc[r] += p[0] * v0 + p[1] * v1 + p[2] * v2 + p[3] * v3;
+                    }
+                }
+            }
+            for (; j < n; ++j) {
+                float v0 = DaKV<T>::load1(vc + (long long)j * ldv);
+#pragma unroll
+                for (int r = 0; r < DA_MAXR; ++r)
+                    if (r < R) acc[r] += ss[r * chunk + j] * v0;
+            }
 #pragma unroll
             for (int r = 0; r < DA_MAXR; ++r) {
                 if (r < R) {
-                    const float* p = ss + r * chunk + j;
-                    acc[r] += p[0] * v0 + p[1] * v1 + p[2] * v2 + p[3] * v3;
+                    int gh = r / Tq, i = r % Tq, h = kvh * G + gh;
+                    part[((long long)split * H * Tq + h * Tq + i) * (D + 2) + d] = acc[r];
                 }
             }
         }
-        for (; j < n; ++j) {
-            float v0 = DaKV<T>::load1(vc + (long long)j * ldv);
-#pragma unroll
-            for (int r = 0; r < DA_MAXR; ++r)
-                if (r < R) acc[r] += ss[r * chunk + j] * v0;
-        }
-#pragma unroll
-        for (int r = 0; r < DA_MAXR; ++r) {
-            if (r < R) {
-                int gh = r / Tq, i = r % Tq, h = kvh * G + gh;
-                part[((long long)split * H * Tq + h * Tq + i) * (D + 2) + d] = acc[r];
+    }
+
+    // The last block of this KV head combines its rows (all parts written: fenced, then counted).
+    if (counters) {
+        __shared__ int da_last;
+        __threadfence();
+        __syncthreads();
+        if (tid == 0) da_last = atomicAdd(counters + kvh, 1) == (int)(gridDim.x / KV) - 1;
+        __syncthreads();
+        if (da_last) {
+            __threadfence();
+            for (int r = 0; r < R; ++r) {
+                const int gh = r / Tq, i = r % Tq;
+                da_combine_row(part, out, ldo, Tq, H, D, (int)(gridDim.x / KV), (kvh * G + gh) * Tq + i, true);
             }
+            if (tid == 0) counters[kvh] = 0;
         }
     }
 }
 
 #define DA_PARAMS(T)                                                                                     \
     const float *q, int ldq, const T *k, int ldk, const T *v, int ldv, float *part, int Tq, int Tk, int H, \
-        int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, int delta
-#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk, lens, slot, delta
+        int KV, int causal, int keyOffset, int window, float scale, int chunk, const int *lens, int slot, int delta, \
+        float *out, int ldo, int *counters
+#define DA_ARGS q, ldq, k, ldk, v, ldv, part, Tq, Tk, H, KV, causal, keyOffset, window, scale, chunk, lens, slot, delta, \
+        out, ldo, counters
 #define DA_ENTRY(D)                                                                                            \
     extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_split_d##D(DA_PARAMS(float)) {          \
         decode_split<D, float>(DA_ARGS);                                                                       \
@@ -235,19 +279,5 @@ DA_ENTRY(128)
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* __restrict__ part,
                                                                       float* __restrict__ out, int ldo, int Tq,
                                                                       int H, int D, int nSplit) {
-    const int row = blockIdx.x;  // h * Tq + i
-    const int h = row / Tq, i = row % Tq;
-    const long long stride = (long long)H * Tq * (D + 2);
-    const float* p0 = part + (long long)row * (D + 2);
-    float M = DA_NEG_INF;
-    for (int s = 0; s < nSplit; ++s) M = fmaxf(M, p0[s * stride + D]);
-    const float msafe = M == DA_NEG_INF ? 0.f : M;
-    float L = 0.f;
-    for (int s = 0; s < nSplit; ++s) L += da_exp2(p0[s * stride + D] - msafe) * p0[s * stride + D + 1];
-    const float inv = L > 0.f ? 1.f / L : 0.f;
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float acc = 0.f;
-        for (int s = 0; s < nSplit; ++s) acc += da_exp2(p0[s * stride + D] - msafe) * p0[s * stride + d];
-        out[(long long)i * ldo + h * D + d] = acc * inv;
-    }
+    da_combine_row(part, out, ldo, Tq, H, D, nSplit, blockIdx.x, false);
 }

@@ -15,6 +15,9 @@
 //                int M, int N, int K, int wpr)
 //   omni_gemv_q8_0_mC(const float* x, int ldx, const signed char* qs, const unsigned short* d, const float* bias,
 //                float* y, int ldy, int M, int N, int K, int wpr)
+//   omni_gemv_swiglu_bf16_mC(const float* x, int ldx, const unsigned short* Wg, const unsigned short* Wu,
+//                const float* bg, const float* bu, float* y, int ldy, int M, int N, int K, int wpr)
+//       y = silu(x · Wgᵀ + bg) ⊙ (x · Wuᵀ + bu), [M, N]; grid ceil(N / 2 / (8 / wpr)) (two features a group).
 //   omni_q8_0_repack(const unsigned char* blocks, long long nBlocks, signed char* qs, unsigned short* d)
 //       GGUF block_q8_0 (f16 d, int8 q[32]; 34 bytes) in row-major block order → the layout above.
 //       Grid-stride, one thread a block.
@@ -48,10 +51,9 @@ static __device__ __forceinline__ float gv_dot8(uint4 w, float4 a, float4 b) {
     return s;
 }
 
-// Reduces acc over the warp and over the wpr warps of a row group, then writes y (+ bias).
+// Reduces acc over the warp and over the wpr warps of a row group; true in the warp that holds the sums (part 0).
 template <int M>
-static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int rows, int n0, int N, int part, int wpr,
-                                                 const float* bias, float* y, int ldy) {
+static __device__ __forceinline__ bool gv_reduce(float (&acc)[M][GV_NR], int part, int wpr) {
     __shared__ float red[GV_WARPS][M * GV_NR];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 #pragma unroll
@@ -71,7 +73,7 @@ static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int row
                 for (int r = 0; r < GV_NR; ++r) red[warp][m * GV_NR + r] = acc[m][r];
         }
         __syncthreads();
-        if (part != 0) return;
+        if (part != 0) return false;
 #pragma unroll
         for (int m = 0; m < M; ++m)
 #pragma unroll
@@ -81,6 +83,15 @@ static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int row
                 acc[m][r] = s;
             }
     }
+    return true;
+}
+
+// Reduces acc (gv_reduce), then writes y (+ bias).
+template <int M>
+static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int rows, int n0, int N, int part, int wpr,
+                                                 const float* bias, float* y, int ldy) {
+    const int lane = threadIdx.x & 31;
+    if (!gv_reduce<M>(acc, part, wpr)) return;
     if (lane < M * GV_NR) {
         // Each of the first M*NR lanes writes one value (constant-index selection keeps acc in registers).
         float val = 0.f;
@@ -94,16 +105,52 @@ static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int row
     }
 }
 
+// The bf16 dot products of one warp's GV_NR weight rows (wr) with the M rows of x, over this warp's share of K.
+template <int M>
+static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_NR], const float* __restrict__ x, int ldx,
+                                                          int rows, int K, int part, int wpr, float (&acc)[M][GV_NR]) {
+    const int lane = threadIdx.x & 31;
+    const int K8 = K >> 3;
+    const int stride = 32 * wpr;
+    int c = part * 32 + lane;
+    for (; c + stride < K8; c += 2 * stride) {
+        uint4 a[GV_NR], b[GV_NR];
+#pragma unroll
+        for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
+#pragma unroll
+        for (int r = 0; r < GV_NR; ++r) b[r] = gv_ld_stream(wr[r] + c + stride);
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+            const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
+            float4 x0 = gv_ld_x(xm + c * 8), x1 = gv_ld_x(xm + c * 8 + 4);
+            float4 x2 = gv_ld_x(xm + (c + stride) * 8), x3 = gv_ld_x(xm + (c + stride) * 8 + 4);
+#pragma unroll
+            for (int r = 0; r < GV_NR; ++r) acc[m][r] += gv_dot8(a[r], x0, x1) + gv_dot8(b[r], x2, x3);
+        }
+    }
+    if (c < K8) {
+        uint4 a[GV_NR];
+#pragma unroll
+        for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+            const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
+            float4 x0 = gv_ld_x(xm + c * 8), x1 = gv_ld_x(xm + c * 8 + 4);
+#pragma unroll
+            for (int r = 0; r < GV_NR; ++r) acc[m][r] += gv_dot8(a[r], x0, x1);
+        }
+    }
+}
+
 template <int M>
 static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restrict__ x, int ldx,
                                                    const unsigned short* __restrict__ W,
                                                    const float* __restrict__ bias, float* __restrict__ y, int ldy,
                                                    int rows, int N, int K, int wpr) {
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
     const int groups = GV_WARPS / wpr;
     const int grp = blk * groups + warp / wpr, part = warp % wpr;
     const int n0 = grp * GV_NR;
-    const int K8 = K >> 3;
     const uint4* wr[GV_NR];
 #pragma unroll
     for (int r = 0; r < GV_NR; ++r) wr[r] = (const uint4*)(W + (long long)min(n0 + r, N - 1) * K);
@@ -112,38 +159,49 @@ static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restr
     for (int m = 0; m < M; ++m)
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
-    const int stride = 32 * wpr;
-    int c = part * 32 + lane;
-    if (n0 < N) {
-        for (; c + stride < K8; c += 2 * stride) {
-            uint4 a[GV_NR], b[GV_NR];
+    if (n0 < N) gv_bf16_accumulate<M>(wr, x, ldx, rows, K, part, wpr, acc);
+    gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
+}
+
+// Gate and up (bf16 [N, K] each) and SwiGLU in one pass: a warp group's four weight rows are gate rows n0, n0 + 1
+// and up rows n0, n0 + 1 (n0 = 2 · group), each dot product computed as gemv_bf16_t computes it for the same wpr,
+// then y[m, n] = silu(g + bg[n]) · (u + bu[n]) as omni_swiglu_f32 computes it: bit-identical to the three launches.
+template <int M>
+static __device__ __forceinline__ void gemv_swiglu_bf16_t(int blk, const float* __restrict__ x, int ldx,
+                                                          const unsigned short* __restrict__ Wg,
+                                                          const unsigned short* __restrict__ Wu,
+                                                          const float* __restrict__ bg, const float* __restrict__ bu,
+                                                          float* __restrict__ y, int ldy, int rows, int N, int K,
+                                                          int wpr) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int groups = GV_WARPS / wpr;
+    const int grp = blk * groups + warp / wpr, part = warp % wpr;
+    const int n0 = grp * 2;
+    const uint4* wr[GV_NR];
+    wr[0] = (const uint4*)(Wg + (long long)min(n0, N - 1) * K);
+    wr[1] = (const uint4*)(Wg + (long long)min(n0 + 1, N - 1) * K);
+    wr[2] = (const uint4*)(Wu + (long long)min(n0, N - 1) * K);
+    wr[3] = (const uint4*)(Wu + (long long)min(n0 + 1, N - 1) * K);
+    float acc[M][GV_NR];
 #pragma unroll
-            for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
+    for (int m = 0; m < M; ++m)
 #pragma unroll
-            for (int r = 0; r < GV_NR; ++r) b[r] = gv_ld_stream(wr[r] + c + stride);
+        for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
+    if (n0 < N) gv_bf16_accumulate<M>(wr, x, ldx, rows, K, part, wpr, acc);
+    if (!gv_reduce<M>(acc, part, wpr)) return;
+    if (lane < M * 2) {
+        float g = 0.f, u = 0.f;
 #pragma unroll
-            for (int m = 0; m < M; ++m) {
-                const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
-                float4 x0 = gv_ld_x(xm + c * 8), x1 = gv_ld_x(xm + c * 8 + 4);
-                float4 x2 = gv_ld_x(xm + (c + stride) * 8), x3 = gv_ld_x(xm + (c + stride) * 8 + 4);
+        for (int m = 0; m < M; ++m)
 #pragma unroll
-                for (int r = 0; r < GV_NR; ++r) acc[m][r] += gv_dot8(a[r], x0, x1) + gv_dot8(b[r], x2, x3);
-            }
-        }
-        if (c < K8) {
-            uint4 a[GV_NR];
-#pragma unroll
-            for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
-#pragma unroll
-            for (int m = 0; m < M; ++m) {
-                const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
-                float4 x0 = gv_ld_x(xm + c * 8), x1 = gv_ld_x(xm + c * 8 + 4);
-#pragma unroll
-                for (int r = 0; r < GV_NR; ++r) acc[m][r] += gv_dot8(a[r], x0, x1);
-            }
+            for (int j = 0; j < 2; ++j)
+                if (lane == m * 2 + j) { g = acc[m][j]; u = acc[m][2 + j]; }
+        const int m = lane / 2, n = n0 + lane % 2;
+        if (n < N && m < rows) {
+            const float v = g + (bg ? bg[n] : 0.f), w = u + (bu ? bu[n] : 0.f);
+            y[(long long)m * ldy + n] = v / (1.f + expf(-v)) * w;
         }
     }
-    gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
 }
 
 // 4 int8 (one word) → 4 floats, exactly: bias the bytes to unsigned, place each under the exponent of 2^23,
@@ -255,6 +313,18 @@ GV_ENTRY(1, 3)
 GV_ENTRY(2, 1)
 GV_ENTRY(4, 1)
 GV_ENTRY(8, 1)
+
+// Gate, up and SwiGLU (gemv_swiglu_bf16_t): grid ceil(N / 2 / (8 / wpr)), block 256, 1 ≤ M ≤ C.
+#define GV_SWIGLU_ENTRY(MM)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(256) omni_gemv_swiglu_bf16_m##MM(                                \
+        const float* x, int ldx, const unsigned short* Wg, const unsigned short* Wu, const float* bg,           \
+        const float* bu, float* y, int ldy, int M, int N, int K, int wpr) {                                      \
+        gemv_swiglu_bf16_t<MM>(blockIdx.x, x, ldx, Wg, Wu, bg, bu, y, ldy, M, N, K, wpr);                         \
+    }
+GV_SWIGLU_ENTRY(1)
+GV_SWIGLU_ENTRY(2)
+GV_SWIGLU_ENTRY(4)
+GV_SWIGLU_ENTRY(8)
 
 extern "C" __global__ void omni_q8_0_repack(const unsigned char* __restrict__ blocks, long long nBlocks,
                                        signed char* __restrict__ qs, unsigned short* __restrict__ d) {
