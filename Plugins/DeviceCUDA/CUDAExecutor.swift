@@ -338,16 +338,18 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         return (invT, rows)
     }
 
-    /// y = x · Wᵀ through cuBLASLt: f32 × f32, or bf16 × bf16 with x rounded to bf16 in GEMM scratch.
-    func gemm(x: Tensor, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int) throws {
+    /// y = x · Wᵀ (+ bias, f32, added in the GEMM's epilogue) through cuBLASLt: f32 × f32, or bf16 × bf16 with x
+    /// rounded to bf16 in GEMM scratch.
+    func gemm(x: Tensor, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int, bias: Tensor? = nil) throws {
+        let b = bias?.address ?? 0
         switch weight.dtype {
         case .f32:
-            try blas.matmul(x: x.address, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 0)
+            try blas.matmul(x: x.address, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 0, bias: b)
         case .bf16:
             let n = rows * inF
             let s = try scratch(&gemmScratch, n * 2)
             try module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(n), block: 256, [.ptr(x.address), .ptr(s.deviceAddress), .long(n)])
-            try blas.matmul(x: s.deviceAddress, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 14)
+            try blas.matmul(x: s.deviceAddress, w: weight.address, y: out.address, rows: rows, inF: inF, outF: outF, type: 14, bias: b)
         case .q8_0:
             // A Q8_0-resident weight (the speed mode): widened to bf16 into one reused buffer, then the bf16 GEMM.
             let w = try scratch(&widenScratch, outF * inF * 2)
@@ -356,7 +358,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             let n = rows * inF
             let s = try scratch(&gemmScratch, n * 2)
             try module.launch("omni_cast_f32_bf16", grid: CUDAModule.blocks(n), block: 256, [.ptr(x.address), .ptr(s.deviceAddress), .long(n)])
-            try blas.matmul(x: s.deviceAddress, w: w.deviceAddress, y: out.address, rows: rows, inF: inF, outF: outF, type: 14)
+            try blas.matmul(x: s.deviceAddress, w: w.deviceAddress, y: out.address, rows: rows, inF: inF, outF: outF, type: 14, bias: b)
         default:
             throw OmniError.unsupported(what: "linear weight \(weight.dtype) on \(cuda.id)", reasons: ["weights are uploaded as f32, bf16 or Q8_0"])
         }
@@ -366,16 +368,20 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// `gemm(bf16Input:…)`.
     func bf16Input(elements n: Int) throws -> UInt64 { try scratch(&gemmScratch, n * 2).deviceAddress }
 
-    /// y = x · Wᵀ for x already rounded to bf16 at `x` (from `bf16Input`) and a bf16 weight.
-    func gemm(bf16Input x: UInt64, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int) throws {
-        try gemm(bf16Input: x, weight: weight, outAddress: out.address, bf16Output: false, rows: rows, inF: inF, outF: outF)
+    /// y = x · Wᵀ (+ bias in the epilogue) for x already rounded to bf16 at `x` (from `bf16Input`) and a bf16 weight.
+    func gemm(bf16Input x: UInt64, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int, bias: Tensor? = nil) throws {
+        try gemm(bf16Input: x, weight: weight, outAddress: out.address, bf16Output: false, rows: rows, inF: inF, outF: outF,
+                 bias: bias)
     }
 
-    /// The same into `outAddress`, as f32 or (`bf16Output`) bf16 rounded once from the f32 accumulator.
-    func gemm(bf16Input x: UInt64, weight: Tensor, outAddress y: UInt64, bf16Output: Bool, rows: Int, inF: Int, outF: Int) throws {
+    /// The same into `outAddress`, as f32 or (`bf16Output`) bf16 rounded once from the f32 accumulator; a bias only
+    /// with f32 output.
+    func gemm(bf16Input x: UInt64, weight: Tensor, outAddress y: UInt64, bf16Output: Bool, rows: Int, inF: Int, outF: Int,
+              bias: Tensor? = nil) throws {
         precondition(weight.dtype == .bf16, "gemm(bf16Input:) takes a bf16 weight")
+        precondition(bias == nil || !bf16Output, "an epilogue bias is f32, for f32 output")
         try blas.matmul(x: x, w: weight.address, y: y, rows: rows, inF: inF, outF: outF, type: 14,
-                        outType: bf16Output ? 14 : 0)
+                        outType: bf16Output ? 14 : 0, bias: bias?.address ?? 0)
     }
 
     /// A scratch buffer of at least `bytes` for quantized activations (grow-only).

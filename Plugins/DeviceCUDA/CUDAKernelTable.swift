@@ -33,6 +33,8 @@ struct CUDAKernelCall {
     var log: String?
 
     var module: CUDAModule { executor.module }
+    /// A linear's bias (its third input), if any.
+    var bias: Tensor? { node.op.kind == .linear && inputs.count > 2 ? inputs[2] : nil }
 
     /// The op did not match the kernel it was registered under (a table bug).
     func mismatch() -> Error {

@@ -5,7 +5,7 @@ import OmniCore
 extension CUDAKernels {
     /// linear through cuBLASLt (f32 accumulation): an f32 weight runs an f32 GEMM without TF32 (the parity mode); a
     /// bf16 weight (the speed mode keeps GEMM weights bf16) takes the activations rounded to bf16 by a kernel. The
-    /// bias is added by a kernel after the GEMM.
+    /// bias is added in the GEMM's epilogue (f32, before the result is stored).
     static func registerLinear(into t: inout CUDAKernelTable) {
         t.register(.linear, dtypes: CUDAKernelTable.floats) { c in
             let x = c.inputs[0], w = c.inputs[1]
@@ -17,12 +17,7 @@ extension CUDAKernels {
             }
             if try CUDAKernels.gemv(c, x: x, weight: w, bias: c.inputs.count > 2 ? c.inputs[2] : nil, rows: rows, inF: inF,
                                     outF: outF) { return }
-            try c.executor.gemm(x: x, weight: w, out: c.out, rows: rows, inF: inF, outF: outF)
-            if c.inputs.count > 2 {
-                let n = c.out.elementCount
-                try c.module.launch("omni_bias_add_f32", grid: CUDAModule.blocks(n), block: 256,
-                                    [.ptr(c.out.address), .ptr(c.inputs[2].address), .long(n), .long(outF)])
-            }
+            try c.executor.gemm(x: x, weight: w, out: c.out, rows: rows, inF: inF, outF: outF, bias: c.bias)
         }
     }
 }
@@ -44,8 +39,7 @@ extension CUDAKernels {
                              [.ptr(x.address), .ptr(xb), .long(rows * inF)])
         for c in calls {
             let outF = c.inputs[1].shape[0]
-            try c.executor.gemm(bf16Input: xb, weight: c.inputs[1], out: c.out, rows: rows, inF: inF, outF: outF)
-            if c.inputs.count > 2 { try biasAdd(c, outF: outF) }
+            try c.executor.gemm(bf16Input: xb, weight: c.inputs[1], out: c.out, rows: rows, inF: inF, outF: outF, bias: c.bias)
         }
         return true
     }
@@ -66,9 +60,8 @@ extension CUDAKernels {
             try s.module.launch("omni_swiglu_bf16", grid: CUDAModule.blocks(r * inF), block: 256,
                                 [.ptr(gate.address + off), .ptr(up.address + off), .ptr(xb), .long(r * inF)])
             let out = Tensor(storage: l.out.storage, byteOffset: l.out.byteOffset + r0 * outF * 4, shape: [r, outF], dtype: .f32)
-            try l.executor.gemm(bf16Input: xb, weight: w, out: out, rows: r, inF: inF, outF: outF)
+            try l.executor.gemm(bf16Input: xb, weight: w, out: out, rows: r, inF: inF, outF: outF, bias: l.bias)
         }
-        if l.inputs.count > 2 { try biasAdd(l, outF: outF) }
         return true
     }
 
@@ -108,9 +101,8 @@ extension CUDAKernels {
             try act.module.launch("omni_swiglu_bf16_bf16", grid: CUDAModule.blocks(r * mid), block: 256, [
                 .ptr(gb + off), .ptr(ub + off), .ptr(bg), .ptr(bu), .ptr(sb), .long(r * mid), .long(mid)])
             let out = Tensor(storage: down.out.storage, byteOffset: down.out.byteOffset + r0 * outF * 4, shape: [r, outF], dtype: .f32)
-            try e.gemm(bf16Input: sb, weight: wd, out: out, rows: r, inF: mid, outF: outF)
+            try e.gemm(bf16Input: sb, weight: wd, out: out, rows: r, inF: mid, outF: outF, bias: down.bias)
         }
-        if down.inputs.count > 2 { try biasAdd(down, outF: outF) }
         return true
     }
 
@@ -119,13 +111,6 @@ extension CUDAKernels {
 
     /// Rows of SwiGLU → down per GEMM in `swigluGemm` (OMNI_CUDA_SWIGLU_CHUNK, default 2048).
     static let swigluChunkRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_CHUNK"] ?? "") ?? 2048)
-
-    /// out += bias (per output feature), after a GEMM.
-    static func biasAdd(_ c: CUDAKernelCall, outF: Int) throws {
-        let n = c.out.elementCount
-        try c.module.launch("omni_bias_add_f32", grid: CUDAModule.blocks(n), block: 256,
-                            [.ptr(c.out.address), .ptr(c.inputs[2].address), .long(n), .long(outF)])
-    }
 }
 
 /// cuBLASLt for one GPU: a handle and a workspace.
@@ -153,17 +138,18 @@ final class CUDABlas: @unchecked Sendable {
     /// = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows). Recorded while the context records (a decode step),
     /// issued otherwise.
     func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
-                outType: Int32 = Int32(OMNI_CUDA_R_32F)) throws {
+                outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0) throws {
         if let r = context.recorder {
-            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType))
+            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias))
             return
         }
-        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType)
+        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias)
     }
 
-    /// `matmul` issued on the stream now.
+    /// `matmul` issued on the stream now; a non-zero `bias` (f32 [outF], device address) is added by cuBLASLt's
+    /// BIAS epilogue.
     func issueMatmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
-                     outType: Int32 = Int32(OMNI_CUDA_R_32F)) throws {
+                     outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0) throws {
         let f = context.api.pointee
         var desc: omni_cublasLtMatmulDesc?
         try check(f.cublasLtMatmulDescCreate(&desc, Int32(OMNI_CUBLAS_COMPUTE_32F), Int32(OMNI_CUDA_R_32F)), "matmul desc")
@@ -171,6 +157,11 @@ final class CUDABlas: @unchecked Sendable {
         var opT = Int32(OMNI_CUBLAS_OP_T), opN = Int32(OMNI_CUBLAS_OP_N)
         try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_TRANSA), &opT, 4), "transa")
         try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_TRANSB), &opN, 4), "transb")
+        if bias != 0 {
+            var epilogue = UInt32(OMNI_CUBLASLT_EPILOGUE_BIAS), pointer = bias
+            try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_EPILOGUE), &epilogue, 4), "epilogue")
+            try check(f.cublasLtMatmulDescSetAttribute(desc, Int32(OMNI_CUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "bias pointer")
+        }
         var a: omni_cublasLtMatrixLayout?, b: omni_cublasLtMatrixLayout?, d: omni_cublasLtMatrixLayout?
         try check(f.cublasLtMatrixLayoutCreate(&a, type, UInt64(inF), UInt64(outF), Int64(inF)), "layout A")
         defer { _ = f.cublasLtMatrixLayoutDestroy(a) }

@@ -65,6 +65,17 @@ public protocol ComputeDevicePlugin: Sendable {
     /// An executor whose device is `cuda:index`; throws naming the device when it is absent.
     func makeExecutor(index: Int, options: ComputeExecutorOptions, registry: PluginRegistry) throws
         -> any GraphExecutor & Backend
+    /// The memory one run of `graph` takes on this kind of device besides weights and KV caches, as its executor
+    /// allocates it (its own arena plan, attention scratch, staging), for planning without a device: `cachedRows`
+    /// KV rows before the run, `weightDType` the dtype each weight key is stored in after the load's policy. Nil
+    /// (the default): the CPU executor's figure stands.
+    func runMemory(graph: Graph, keep: Set<String>, cachedRows: Int, precision: ComputePrecision,
+                   weightDType: (String) -> DType) -> RunMemory?
+}
+
+extension ComputeDevicePlugin {
+    public func runMemory(graph: Graph, keep: Set<String>, cachedRows: Int, precision: ComputePrecision,
+                          weightDType: (String) -> DType) -> RunMemory? { nil }
 }
 
 extension GraphExecutor {

@@ -249,3 +249,51 @@ func checkMLPAgainstCPU(registry: PluginRegistry) throws -> Bool {
     }
     return ok
 }
+
+/// The plan's figure for one run on the GPU (`CUDAPlugin.runMemory`) against the executor's measured peak over the
+/// weights and KV cache, within 5% (issue 14's bound): a decoder block (q/k/v, attention, o, MLP) of 3000 rows
+/// uncached, and a 1000-row chunk after 2000 cached rows in a bf16 KV cache.
+func checkRunMemoryEstimate(registry: PluginRegistry) throws -> Bool {
+    let d = 512, heads = 8, kvHeads = 2, hd = 64, mid = 1408
+    var rng = SeededGenerator(seed: 14)
+    func w(_ shape: [Int]) -> Tensor {
+        Tensor((0..<(shape.reduce(1, *))).map { _ in Scalar.bf16ToFloat(Scalar.floatToBF16(0.05 * rng.normal())) }, shape: Shape(shape))
+    }
+    let weights = InMemoryWeights(["wq": w([heads * hd, d]), "wk": w([kvHeads * hd, d]), "wv": w([kvHeads * hd, d]),
+                                   "wo": w([d, heads * hd]), "wg": w([mid, d]), "wu": w([mid, d]), "wd": w([d, mid])])
+    func block(_ rows: Int, cached: Bool) -> Graph {
+        var g = Graph()
+        let x = g.input("x", shape: [rows, d])
+        let q = g.linear(x, g.weight("wq", shape: [heads * hd, d]), name: "q")
+        let k = g.linear(x, g.weight("wk", shape: [kvHeads * hd, d]), name: "k")
+        let v = g.linear(x, g.weight("wv", shape: [kvHeads * hd, d]), name: "v")
+        let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: cached ? 0 : nil)
+        let a = g.attention(q: q, k: k, v: v, spec: spec, name: "attn")
+        let x1 = g.add(x, g.linear(a, g.weight("wo", shape: [d, heads * hd]), name: "o"), name: "x1")
+        let act = g.swiglu(gate: g.linear(x1, g.weight("wg", shape: [mid, d]), name: "gate"),
+                           up: g.linear(x1, g.weight("wu", shape: [mid, d]), name: "up"), name: "act")
+        g.markOutput(g.add(x1, g.linear(act, g.weight("wd", shape: [d, mid]), name: "down"), name: "y"))
+        return g
+    }
+    var ok = true
+    for (label, rows, before) in [("3000 rows, no cache", 3000, 0), ("1000 rows after 2000 cached (bf16 cache)", 1000, 2000)] {
+        let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: .bf16, host: CPUDevice())
+        let cache = before > 0 ? try KVCache(slots: 1, capacity: 4096, rowWidth: kvHeads * hd, device: exec.device, dtype: exec.cacheDType) : nil
+        func x(_ n: Int) -> [String: Tensor] { ["x": Tensor((0..<(n * d)).map { _ in rng.normal() }, shape: [n, d])] }
+        if before > 0 { _ = try exec.run(block(before, cached: true), bucket: nil, inputs: x(before), weights: weights, cache: cache, keep: []) }
+        else { _ = try exec.run(block(rows, cached: false), bucket: nil, inputs: x(rows), weights: weights, cache: nil, keep: []) }
+        exec.releaseBuffers()
+        let memory = exec.device.memory
+        memory.resetPeaks()
+        _ = try exec.run(block(rows, cached: before > 0), bucket: nil, inputs: x(rows), weights: weights, cache: cache, keep: [])
+        let r = memory.report()
+        let measured = r.peakTotal - (r.current[.weights] ?? 0) - (r.current[.kvCache] ?? 0)
+        guard let planned = CUDAPlugin().runMemory(graph: block(rows, cached: before > 0), keep: [], cachedRows: before,
+                                                   precision: .bf16, weightDType: { _ in .bf16 })?.total else { return false }
+        let ratio = Double(planned) / Double(max(measured, 1))
+        let pass = abs(ratio - 1) <= 0.05
+        ok = ok && pass
+        print("run memory on the GPU (\(label)): planned \(planned) B, measured \(measured) B, ratio \(String(format: "%.3f", ratio)) \(pass ? "ok" : "FAIL")")
+    }
+    return ok
+}

@@ -48,4 +48,5 @@ if !(try checkBF16CacheAgainstF32(registry: registry)) { failed = true }
 if !(try checkGemvAgainstCPU(registry: registry)) { failed = true }
 if !(try checkGroupedGemvAgainstCPU(registry: registry)) { failed = true }
 if !(try checkMLPAgainstCPU(registry: registry)) { failed = true }
+if !(try checkRunMemoryEstimate(registry: registry)) { failed = true }
 exit(failed ? 1 : 0)

@@ -266,7 +266,7 @@ final class CLITests: XCTestCase {
     /// and activations in the GPU's line, chunks sized for its budget; a budget too small is refused naming the GPU
     /// and the budget that fits; `cuda:0` is no longer read as a placement strategy's name.
     func testPlanForAGPUWithoutOne() throws {
-        let ok = try run(["plan", Fixtures.tinyModel.path, "--device-map", "cuda:0", "--max-memory", "cuda:0=64MiB",
+        let ok = try run(["plan", Fixtures.tinyModel.path, "--device-map", "cuda:0", "--max-memory", "cuda:0=96MiB",
                           "--video-seconds", "10"])
         XCTAssertEqual(ok.status, 0, ok.err)
         XCTAssertTrue(ok.out.contains("cuda:0 (runs every graph): weights"), ok.out)

@@ -60,11 +60,6 @@ extern "C" __global__ void omni_unary_f32(const float *x, float *y, long long n,
     }
 }
 
-/// y[r, c] += bias[c] for y [n / cols, cols].
-extern "C" __global__ void omni_bias_add_f32(float *y, const float *bias, long long n, long long cols) {
-    OMNI_GRID_STRIDE(i, n) y[i] += bias[i % cols];
-}
-
 /// bf16 copy of f32 x (the activations of a bf16 GEMM).
 extern "C" __global__ void omni_cast_f32_bf16(const float *x, unsigned short *y, long long n) {
     OMNI_GRID_STRIDE(i, n) y[i] = omni_f32_to_bf16(x[i]);

@@ -10,16 +10,20 @@ public struct RunMemory: Sendable, Hashable {
     public var attentionScratch: Int
     /// Bytes of the linear kernel's f32 weight panels, per thread slot (accounted as `scratch`).
     public var panels: [Int]
+    /// A compute device's other buffers for the run (a GPU's uploaded inputs, its GEMMs' bf16 staging, its BLAS
+    /// workspace: `ComputeDevicePlugin.runMemory`); 0 on the CPU.
+    public var staging: Int
 
     /// Creates a figure from its parts.
-    public init(arena: Int = 0, attentionScratch: Int = 0, panels: [Int] = []) {
+    public init(arena: Int = 0, attentionScratch: Int = 0, panels: [Int] = [], staging: Int = 0) {
         self.arena = arena
         self.attentionScratch = attentionScratch
         self.panels = panels
+        self.staging = staging
     }
 
-    /// Everything: arena + attention scratch + panels.
-    public var total: Int { (Checked(arena) + attentionScratch + Checked.sum(panels)).saturated }
+    /// Everything: arena + attention scratch + panels + staging.
+    public var total: Int { (Checked(arena) + attentionScratch + Checked.sum(panels) + staging).saturated }
 
     /// Activations and scratch of running `graph` on the CPU executor with `threads` workers.
     ///
@@ -99,13 +103,14 @@ public struct RunMemory: Sendable, Hashable {
         self.init(arena: ExecutionPlan(graph: graph, keep: keep).arenaBytes, attentionScratch: attention, panels: slots)
     }
 
-    /// What the executor holds after all of `runs`: the largest arena, the largest attention scratch and, per
-    /// thread slot, the largest panel.
+    /// What the executor holds after all of `runs`: the largest arena, the largest attention scratch, the largest
+    /// staging and, per thread slot, the largest panel.
     public static func union(_ runs: [RunMemory]) -> RunMemory {
         var out = RunMemory()
         for r in runs {
             out.arena = max(out.arena, r.arena)
             out.attentionScratch = max(out.attentionScratch, r.attentionScratch)
+            out.staging = max(out.staging, r.staging)
             for (i, p) in r.panels.enumerated() {
                 if i >= out.panels.count { out.panels.append(p) } else { out.panels[i] = max(out.panels[i], p) }
             }

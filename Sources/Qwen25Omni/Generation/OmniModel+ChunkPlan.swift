@@ -18,7 +18,8 @@ extension OmniModel {
         let components = Set(plan.units.map(\.component))
         let planner = try ActivationPlanner(config: config, workload: workload, options: options, registry: registry,
                                         infos: weights.source.names.compactMap { weights.source.info($0) },
-                                        threads: ProcessInfo.processInfo.activeProcessorCount, components: components)
+                                        threads: ProcessInfo.processInfo.activeProcessorCount, components: components,
+                                        computeDevice: executor.device.id)
         let t = config.thinker.text
         let kv = Checked(t.layers) * 2 * t.kvHeads * t.headDim * (Checked(workload.promptTokens) + maxNewTokens)
             * executor.cacheDType.blockBytes

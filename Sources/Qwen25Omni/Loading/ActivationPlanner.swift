@@ -18,6 +18,9 @@ public struct ActivationPlanner: Sendable {
     let storedDTypes: [String: (DType, Shape)]
     /// Whether the towers are loaded (a text-only export has none).
     let audioTower: Bool, visionTower: Bool
+    /// The compute device the runs are planned for (nil: the cpu) and its plugin, which sizes a run there.
+    public let computeDevice: DeviceID?
+    let devicePlugin: (any ComputeDevicePlugin)?
 
     /// The smallest prefill chunk the planner picks (smaller chunks cost more time than they save memory).
     public static let minimumPrefillChunk = 64
@@ -27,8 +30,9 @@ public struct ActivationPlanner: Sendable {
     /// A planner for `workload` with the tensors `infos` under `options`, for `threads` executor workers. Throws
     /// `OmniError.invalidArgument` naming the phase when a graph of this config and workload would hold a tensor or an
     /// arena whose size does not fit in `Int` (a hostile config or input), before any graph is built.
+    /// With a `computeDevice` (a GPU), each run is sized as that device's plugin says its executor allocates it.
     public init(config: OmniConfig, workload: Workload, options: LoadOptions, registry: PluginRegistry, infos: [TensorInfo],
-                threads: Int, components: Set<Component> = Set(Component.allCases)) throws {
+                threads: Int, components: Set<Component> = Set(Component.allCases), computeDevice: DeviceID? = nil) throws {
         try Self.checkSizes(config: config, workload: workload)
         self.config = config
         self.workload = workload
@@ -40,6 +44,8 @@ public struct ActivationPlanner: Sendable {
         storedDTypes = stored
         audioTower = components.contains(.audioTower)
         visionTower = components.contains(.visionTower)
+        self.computeDevice = computeDevice == .cpu ? nil : computeDevice
+        devicePlugin = self.computeDevice.flatMap { try? registry.computeDevice(kind: $0.kind) }
     }
 
     /// Every graph's nodes hold at most (rows × widest row) elements and a graph has fewer than 64 nodes per layer:
@@ -101,10 +107,15 @@ public struct ActivationPlanner: Sendable {
     }
 
     func memory(_ graph: Graph, cachedRows: Int = 0) -> RunMemory {
-        RunMemory(graph: graph, cachedRows: cachedRows, registry: registry, threads: threads) { key in
+        let weightDType = { (key: String) -> DType in
             guard let (dtype, shape) = storedDTypes[key] else { return .f32 }
             return options.dtype.dtype(for: key, stored: dtype, shape: shape)
         }
+        if let plugin = devicePlugin, let m = plugin.runMemory(graph: graph, keep: [], cachedRows: cachedRows,
+                                                                precision: options.computePrecision, weightDType: weightDType) {
+            return m
+        }
+        return RunMemory(graph: graph, cachedRows: cachedRows, registry: registry, threads: threads, weightDType: weightDType)
     }
 
     /// The phases for `chunks`.

@@ -50,12 +50,14 @@ extension LoadPlan {
         for p in e.thinker.phases {
             let m = p.memory
             lines.append("  activations, \(p.name): \(ByteCount(m.total)) (arena \(ByteCount(m.arena)) + attention scratch "
-                + "\(ByteCount(m.attentionScratch)) + weight panels \(ByteCount(m.panels.reduce(0, +))))")
+                + "\(ByteCount(m.attentionScratch)) + weight panels \(ByteCount(m.panels.reduce(0, +)))"
+                + (m.staging > 0 ? " + device staging \(ByteCount(m.staging))" : "") + ")")
         }
         for (name, bytes) in e.phases.dropFirst(e.thinker.phases.count) { lines.append("  activations, \(name): \(ByteCount(bytes))") }
         let u = e.thinker.union
         lines.append("  activations at peak: \(ByteCount(e.activations)) (thinker side: largest arena \(ByteCount(u.arena)) + "
-            + "largest attention scratch \(ByteCount(u.attentionScratch)) + panels \(ByteCount(u.panels.reduce(0, +))))")
+            + "largest attention scratch \(ByteCount(u.attentionScratch)) + panels \(ByteCount(u.panels.reduce(0, +)))"
+            + (u.staging > 0 ? " + device staging \(ByteCount(u.staging))" : "") + ")")
         if e.promptRows > 0 { lines.append("  prompt embeddings: \(ByteCount(e.promptRows))") }
         lines.append("  (estimates, not measurements:)")
         for f in e.formulas { lines.append("    \(f)") }

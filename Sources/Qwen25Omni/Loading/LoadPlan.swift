@@ -126,7 +126,8 @@ public struct LoadPlan: Sendable {
         }
         // Weights first: placed as if the smallest chunks ran, then the chunks grow into what the cpu budget has left.
         let planner = try ActivationPlanner(config: config, workload: workload, options: options,
-                                        registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)))
+                                        registry: registry, infos: infos, threads: threads, components: Set(units.map(\.component)),
+                                        computeDevice: computeDevice)
         let smallest = planner.smallest(requested: options.chunks)
         func estimates(_ thinker: ActivationPlanner.Result) throws -> MemoryEstimates {
             try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch,
