@@ -65,27 +65,43 @@ func checkFlashAgainstEager(registry: PluginRegistry) throws -> Bool {
     return ok
 }
 
+/// Cached attention of the 7B's shapes (28 heads, 4 KV heads, head dim 128) over `steps` row counts into one cache
+/// slot, one graph a step through `backend`; single-row steps go through the "decode" bucket when `decodeBucket`
+/// (step mode: recorded once, replayed). Returns each step's output.
+func cachedAttentionSteps(_ exec: CUDAExecutor, steps: [Int], data: [[String: Tensor]], backend: String, cache: KVCache,
+                          decodeBucket: Bool) throws -> [[Float]] {
+    let heads = 28, kvHeads = 4, hd = 128, qw = heads * hd, kw = kvHeads * hd
+    var outs: [[Float]] = []
+    for (i, t) in steps.enumerated() {
+        var g = Graph()
+        let q = g.input("q", shape: [t, qw]), k = g.input("k", shape: [t, kw]), v = g.input("v", shape: [t, kw])
+        let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: 0, backendChain: [backend])
+        g.markOutput(g.attention(q: q, k: k, v: v, spec: spec, name: "o"))
+        let r = try exec.run(g, bucket: decodeBucket && t == 1 ? "decode" : nil, inputs: data[i], weights: InMemoryWeights([:]),
+                             cache: cache, keep: [])
+        outs.append(try r["o"]?.floats() ?? [])
+    }
+    return outs
+}
+
+/// Random q, k, v of the 7B's attention shapes for each step's row count.
+func cachedAttentionInputs(_ steps: [Int], _ rng: inout SeededGenerator) -> [[String: Tensor]] {
+    let qw = 28 * 128, kw = 4 * 128
+    func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
+    return steps.map { t in ["q": Tensor(rand(t * qw), shape: [t, qw]), "k": Tensor(rand(t * kw), shape: [t, kw]),
+                             "v": Tensor(rand(t * kw), shape: [t, kw])] }
+}
+
 /// Decode over a KV cache: prefill 600 rows, then 1 and 3 rows, flash_attention_2 (split-K) against eager.
 func checkDecodeAgainstEager(registry: PluginRegistry) throws -> Bool {
-    let heads = 28, kvHeads = 4, hd = 128, qw = heads * hd, kw = kvHeads * hd
     var rng = SeededGenerator(seed: 11)
-    func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
     let steps = [600, 1, 3]
-    let data = steps.map { t in ["q": Tensor(rand(t * qw), shape: [t, qw]), "k": Tensor(rand(t * kw), shape: [t, kw]),
-                                 "v": Tensor(rand(t * kw), shape: [t, kw])] }
+    let data = cachedAttentionInputs(steps, &rng)
     let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: .f32, host: CPUDevice())
     var outs: [String: [[Float]]] = [:]
     for backend in ["eager", "flash_attention_2"] {
-        let cache = try KVCache(slots: 1, capacity: 1024, rowWidth: kw, device: exec.device)
-        for (i, t) in steps.enumerated() {
-            var g = Graph()
-            let q = g.input("q", shape: [t, qw]), k = g.input("k", shape: [t, kw]), v = g.input("v", shape: [t, kw])
-            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: 0,
-                                     backendChain: [backend])
-            g.markOutput(g.attention(q: q, k: k, v: v, spec: spec, name: "o"))
-            let r = try exec.run(g, bucket: nil, inputs: data[i], weights: InMemoryWeights([:]), cache: cache, keep: [])
-            outs[backend, default: []].append(try r["o"]?.floats() ?? [])
-        }
+        let cache = try KVCache(slots: 1, capacity: 1024, rowWidth: 4 * 128, device: exec.device)
+        outs[backend] = try cachedAttentionSteps(exec, steps: steps, data: data, backend: backend, cache: cache, decodeBucket: false)
     }
     var ok = true
     for (i, t) in steps.enumerated() where i > 0 {
@@ -176,29 +192,17 @@ func checkGroupedGemvAgainstCPU(registry: PluginRegistry) throws -> Bool {
 /// flash_attention_2 (tensor cores over the rows as stored; split-K decode over bf16 rows, as one replayed graph
 /// for the single-row steps): within the bf16 bound 2e-2 of max|reference|, every step.
 func checkBF16CacheAgainstF32(registry: PluginRegistry) throws -> Bool {
-    let heads = 28, kvHeads = 4, hd = 128, qw = heads * hd, kw = kvHeads * hd
     var rng = SeededGenerator(seed: 12)
-    func rand(_ n: Int) -> [Float] { (0..<n).map { _ in rng.normal() } }
     let steps = [1100, 1, 1, 1, 3]
-    let data = steps.map { t in ["q": Tensor(rand(t * qw), shape: [t, qw]), "k": Tensor(rand(t * kw), shape: [t, kw]),
-                                 "v": Tensor(rand(t * kw), shape: [t, kw])] }
+    let data = cachedAttentionInputs(steps, &rng)
     let exec = try CUDAExecutor(ordinal: 0, registry: registry, precision: .bf16, host: CPUDevice())
     var ok = exec.cacheDType == .bf16
     if !ok { print("bf16 mode's cache dtype: \(exec.cacheDType) FAIL") }
     for backend in ["eager", "flash_attention_2"] {
         var outs: [DType: [[Float]]] = [:]
         for dtype in [DType.f32, .bf16] {
-            let cache = try KVCache(slots: 1, capacity: 2048, rowWidth: kw, device: exec.device, dtype: dtype)
-            for (i, t) in steps.enumerated() {
-                var g = Graph()
-                let q = g.input("q", shape: [t, qw]), k = g.input("k", shape: [t, kw]), v = g.input("v", shape: [t, kw])
-                let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: 0,
-                                         backendChain: [backend])
-                g.markOutput(g.attention(q: q, k: k, v: v, spec: spec, name: "o"))
-                let r = try exec.run(g, bucket: t == 1 ? "decode" : nil, inputs: data[i], weights: InMemoryWeights([:]),
-                                     cache: cache, keep: [])
-                outs[dtype, default: []].append(try r["o"]?.floats() ?? [])
-            }
+            let cache = try KVCache(slots: 1, capacity: 2048, rowWidth: 4 * 128, device: exec.device, dtype: dtype)
+            outs[dtype] = try cachedAttentionSteps(exec, steps: steps, data: data, backend: backend, cache: cache, decodeBucket: true)
         }
         for (i, t) in steps.enumerated() {
             let err = Tolerance.relativeMaxError(outs[.bf16]![i], outs[.f32]![i])
