@@ -236,7 +236,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         return d
     }
 
-    /// Runs the linear nodes `members` (one-row input x shared, weights bound) as one parallel region. Returns false,
+    /// Runs the linear nodes `members` (input x of 1 … 16 rows shared, weights bound) as one parallel region. Returns false,
     /// having run nothing, when they cannot share one: weights of different dtypes (or none the matvec kernels
     /// take), or an output that overlaps another's or x's bytes in the arena.
     private func runDecodeGroup(_ members: [Int], graph g: Graph, plan: ExecutionPlan, bound: inout [Tensor?],
@@ -258,7 +258,11 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             let bias = try bv.map { try f32(bound[$0.index]!, key: g[$0].name) }
             products.append(Kernels.DecodeProduct(weight: w, bias: bias, out: out))
         }
-        try Kernels.linearDecode(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels)
+        if x.elementCount == x.shape[-1] {
+            try Kernels.linearDecode(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels)
+        } else if try !Kernels.linearSmallBatch(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels) {
+            return false
+        }
         for (m, p) in zip(members, products) { bound[m] = p.out }
         decodeGroupRuns += 1
         return true

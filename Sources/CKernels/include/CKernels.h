@@ -72,6 +72,13 @@ void omni_matvec_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t i
 /// y[r, o] for m rows of x (m × in/32 × 34 bytes in `xq`); row r equals omni_matvec_q8_0_r8 of x[r] bit for bit.
 void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
                                size_t row0, size_t row1);
+/// The f16 scales of `blocks` consecutive Q8_0 blocks (34 bytes each, as omni_quantize_q8_0 writes them) widened
+/// to f32 (exact).
+void omni_q8_0_widen_scales(const uint8_t *xq, float *sx, size_t blocks);
+/// omni_matmul_small_q8_0_r8 with x's scales already widened (`sx`: omni_q8_0_widen_scales of all m × in/32
+/// blocks of `xq`), so a call that cuts the rows into many tasks widens them once: the same bits.
+void omni_matmul_small_q8_0_r8_widened(const uint8_t *w, const uint8_t *xq, const float *sx, float *y, size_t in,
+                                       size_t out, size_t m, size_t row0, size_t row1);
 /// The same four for Q4_0 (TensorLayout.q4_0Rows8: 144 bytes per 8 rows and block); x as for Q8_0 (the first
 /// in/32 × 34 bytes of omni_q4_0_prepare_x's output are those blocks).
 void omni_q4_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
