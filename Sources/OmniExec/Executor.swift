@@ -109,9 +109,19 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 weights.prefetch([plan.weightKeys[min(weightsSeen + lookahead - 1, plan.weightKeys.count - 1)]])
             }
         }
+        // Graph outputs are written into tensors of their own, handed back as they are (no copy out of the arena,
+        // e.g. a batched step's [B, vocab] logits); a kernel that returns a view instead is copied as before.
+        let graphOutputs = Set(g.outputs.map(\.index))
+        var own: [Int: Storage] = [:]
         func output(_ i: Int) -> Tensor {
             guard let off = plan.offsets[i] else { return placeholder }
-            return Tensor(storage: arena!, byteOffset: off, shape: g.nodes[i].shape, dtype: g.nodes[i].dtype)
+            let node = g.nodes[i]
+            if graphOutputs.contains(i), let bytes = node.dtype.byteCount(elements: node.shape.elementCount) {
+                let s = Storage(uninitializedByteCount: bytes)
+                own[i] = s
+                return Tensor(storage: s, shape: node.shape, dtype: node.dtype)
+            }
+            return Tensor(storage: arena!, byteOffset: off, shape: node.shape, dtype: node.dtype)
         }
         func runNode(_ i: Int) throws {
             let node = g.nodes[i]
@@ -171,7 +181,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         completed = true
 
         var result: [String: Tensor] = [:]
-        for v in g.outputs { result[g[v].name] = copy(bound[v.index]!) }
+        for v in g.outputs {
+            let t = bound[v.index]!
+            result[g[v].name] = own[v.index].map { $0 === t.storage && t.isContiguous } == true ? t : copy(t)
+        }
         for name in keep { if let v = g.value(named: name), let t = bound[v.index] { result[name] = copy(t) } }
         return GraphResult(values: result, attentionLog: log)
     }
