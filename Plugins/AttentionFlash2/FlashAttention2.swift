@@ -72,7 +72,7 @@ public struct FlashAttention2: AttentionBackend {
                     let kt = call.k + t0 * call.kRowStride + kvh * hd
                     if rows == 1 {
                         // One query row (a decode step): dot products; an SGEMM call costs more than its work here.
-                        for j in 0..<cols { tile[j] = s.scale * omni_dot(q, kt + j * call.kRowStride, hd) }
+                        omni_dot_rows(q, kt, call.kRowStride, cols, hd, s.scale, tile)
                     } else {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(hd), s.scale,
                                     q, Int32(call.qRowStride), kt, Int32(call.kRowStride), 0, tile, Int32(cols))
@@ -105,7 +105,7 @@ public struct FlashAttention2: AttentionBackend {
                     }
                     let vt = call.v + t0 * call.vRowStride + kvh * hd
                     if rows == 1 {
-                        for j in 0..<cols where tile[j] != 0 { omni_axpy(acc, vt + j * call.vRowStride, tile[j], hd) }
+                        omni_axpy_rows(acc, vt, call.vRowStride, tile, cols, hd)
                     } else {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(cols), 1,
                                     tile, Int32(cols), vt, Int32(call.vRowStride), 1, acc, Int32(hd))

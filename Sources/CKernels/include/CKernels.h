@@ -130,6 +130,12 @@ void omni_axpy(float *y, const float *x, float a, size_t n);
 void omni_scale(float *y, float a, size_t n);
 /// dot(x, y).
 float omni_dot(const float *x, const float *y, size_t n);
+/// out[j] = scale · omni_dot(q, k + j·stride, n) for j < rows (one query row's scores over `rows` key rows): the same
+/// values as those calls, in one call.
+void omni_dot_rows(const float *q, const float *k, size_t stride, size_t rows, size_t n, float scale, float *out);
+/// y[0 … n) += w[j] · v[j·stride …] for every j < rows with w[j] ≠ 0, in j order: the same values as omni_axpy row
+/// after row, with the sums held in registers.
+void omni_axpy_rows(float *y, const float *v, size_t stride, const float *w, size_t rows, size_t n);
 /// RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w (w may be f32 or bf16: pass one of them, the other NULL).
 void omni_rmsnorm_row(const float *x, const float *w32, const uint16_t *w16, float *y, size_t n, float eps);
 /// y = silu(g) * u.
