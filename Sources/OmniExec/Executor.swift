@@ -28,6 +28,8 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private var converted = ConvertedWeights()
     /// Sibling decode linears per graph (`DecodeGroups`), found once per graph.
     private var groupCache: [Graph: DecodeGroups] = [:]
+    /// A batched decode step's per-lane attention per graph (`LaneAttentionGroups`), found once per graph.
+    private var laneGroupCache: [Graph: LaneAttentionGroups] = [:]
     /// Weight nodes only linears read, per graph (`LinearWeights`).
     private var linearWeightCache: [Graph: LinearWeights] = [:]
     /// Whether Q8_0 and Q4_0 weights that only linears read are bound with their rows interleaved by 8
@@ -36,6 +38,8 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     public var interleavesQuantizedWeights = true
     /// Decode groups run as one parallel region so far (for tests and reports).
     private(set) var decodeGroupRuns = 0
+    /// Lane attention groups run as one so far (for tests).
+    private(set) var laneAttentionRuns = 0
     private var scratch: [Storage?]
     /// Attention backends' scratch (one call at a time).
     private var attentionScratchStorage: Storage?
@@ -144,6 +148,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             bound[i] = call.view ?? out
         }
         let groups = decodeGroups(for: g)
+        let laneGroups = laneAttentionGroups(for: g)
         var resume = 0
         for (i, node) in g.nodes.enumerated() where i >= resume {
             if isCancelled() { throw OmniError.cancelled }
@@ -163,6 +168,13 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 continue
             default:
                 break
+            }
+            if let lanes = laneGroups.groups[i],
+               !(lanes.first...lanes.concat).contains(where: { keep.contains(g.nodes[$0].name) }),
+               try runLaneAttention(lanes, graph: g, bound: &bound, output: output(lanes.concat), cache: cache, log: &log) {
+                for j in i...lanes.concat { if let done = plan.releaseAfter[j] { weights.release(done) } }
+                resume = lanes.concat + 1
+                continue
             }
             if let group = groups.groups[i] {
                 // Sibling decode linears (q/k/v, gate/up): bind the weights between them, then one parallel region
@@ -247,6 +259,66 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         let d = DecodeGroups(graph: graph)
         groupCache[graph] = d
         return d
+    }
+
+    private func laneAttentionGroups(for graph: Graph) -> LaneAttentionGroups {
+        if let d = laneGroupCache[graph] { return d }
+        if laneGroupCache.count >= 64 { laneGroupCache.removeAll() }
+        let d = LaneAttentionGroups(graph: graph)
+        laneGroupCache[graph] = d
+        return d
+    }
+
+    /// Runs a batched step's lane attention (`LaneAttentionGroups`) as one: every lane's K/V row b of k and v appended
+    /// to its cache slot, then the lanes' attentions (q's row b over the lane's slot) as one parallel region over the
+    /// lanes, each call on one thread with scratch of its own, into rows of a scratch block, then copied to the
+    /// concat's output `out` (which the plan may lay over q's bytes). The same copies and the same attention
+    /// arithmetic per head as the group's nodes one by one (a backend's heads do not depend on its thread count), so
+    /// the same bits, without the 3·B row copies, the B regions and the per-node dispatch. Returns false, having run
+    /// nothing, when q, k or v is not plain f32 or the cache is not on this CPU (the nodes then run one by one).
+    private func runLaneAttention(_ lg: LaneAttentionGroups.Group, graph g: Graph, bound: inout [Tensor?], output out: Tensor,
+                                  cache: KVCache?, log: inout [String]) throws -> Bool {
+        guard let cache, cache.device == cpu.id, let q = bound[lg.q.index], let k = bound[lg.k.index],
+              let v = bound[lg.v.index],
+              [q, k, v].allSatisfy({ $0.dtype == .f32 && $0.layout == .standard && $0.isContiguous }) else { return false }
+        let lanes = lg.lanes.count, width = q.shape[1]
+        for (b, lane) in lg.lanes.enumerated() {
+            let row = b..<(b + 1), start = cache.length(of: lane.slot)
+            try cache.checkAppend(slot: lane.slot, rows: 1, width: k.shape[1])
+            Kernels.copy(k.slice(row), into: cache.keys(lane.slot).slice(start..<(start + 1)))
+            Kernels.copy(v.slice(row), into: cache.values(lane.slot).slice(start..<(start + 1)))
+            cache.commit(slot: lane.slot, count: 1)
+        }
+        // Per lane: its backend (the chain's first that takes its shape), its scratch bytes for one thread.
+        var chosen: [(backend: any AttentionBackend, shape: AttentionShape, mask: AttentionMask, offset: Int)] = []
+        var bytes = (lanes * width * 4 + 63) / 64 * 64                    // (B, H·hd) f32 outputs first
+        for (b, lane) in lg.lanes.enumerated() {
+            let keys = cache.length(of: lane.slot)
+            let shape = AttentionShape(queryLength: 1, keyLength: keys, heads: lane.spec.heads, kvHeads: lane.spec.kvHeads,
+                                       headDim: lane.spec.headDim)
+            let mask = AttentionMask(causal: lane.spec.causal, keyOffset: keys - 1, window: lane.spec.window)
+            let (backend, why) = try registry.selectAttention(chain: lane.spec.backendChain, shape: shape, mask: mask, device: cpu.id)
+            if !why.isEmpty { log.append("\(g.nodes[lg.lanes[b].attention].name): " + why.joined(separator: "; ")) }
+            chosen.append((backend, shape, mask, bytes))
+            bytes += (max(backend.scratchBytes(for: shape, threads: 1), 64) + 63) / 64 * 64
+        }
+        let scratch = try attentionScratch(bytes)
+        let rows = Tensor(storage: scratch.storage, shape: [lanes, width], dtype: .f32)
+        let qc = q, dev = cpu.id
+        try parallelFor(lanes) { b in
+            let lane = lg.lanes[b], c = chosen[b]
+            let call = AttentionCall(shape: c.shape, mask: c.mask, q: qc.slice(b..<(b + 1)),
+                                     k: cache.keys(lane.slot).slice(0..<c.shape.keyLength),
+                                     v: cache.values(lane.slot).slice(0..<c.shape.keyLength), out: rows.slice(b..<(b + 1)),
+                                     scratch: Tensor(storage: scratch.storage, byteOffset: c.offset,
+                                                     shape: [max(c.backend.scratchBytes(for: c.shape, threads: 1), 64)], dtype: .u8),
+                                     threads: 1, device: dev)
+            try c.backend.run(call)
+        }
+        Kernels.copy(rows, into: out)
+        bound[lg.concat] = out
+        laneAttentionRuns += 1
+        return true
     }
 
     /// Runs the linear nodes `members` (input x of 1 … 16 rows shared, weights bound) as one parallel region. Returns false,
