@@ -69,9 +69,14 @@ public struct FlashAttention2: AttentionBackend {
                 var t0 = lo == Int.max ? hi : lo
                 while t0 < hi {
                     let cols = min(bk, hi - t0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(hd), s.scale,
-                                q, Int32(call.qRowStride), call.k + t0 * call.kRowStride + kvh * hd, Int32(call.kRowStride),
-                                0, tile, Int32(cols))
+                    let kt = call.k + t0 * call.kRowStride + kvh * hd
+                    if rows == 1 {
+                        // One query row (a decode step): dot products; an SGEMM call costs more than its work here.
+                        omni_dot_rows(q, kt, call.kRowStride, cols, hd, s.scale, tile)
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(hd), s.scale,
+                                    q, Int32(call.qRowStride), kt, Int32(call.kRowStride), 0, tile, Int32(cols))
+                    }
                     for r in 0..<rows {
                         let row = tile + r * cols
                         let a = max(ranges[r].lowerBound, t0) - t0
@@ -98,9 +103,13 @@ public struct FlashAttention2: AttentionBackend {
                         mRun[r] = mNew
                         if alpha != 1 { omni_scale(acc + r * hd, alpha, hd) }
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(cols), 1,
-                                tile, Int32(cols), call.v + t0 * call.vRowStride + kvh * hd, Int32(call.vRowStride),
-                                1, acc, Int32(hd))
+                    let vt = call.v + t0 * call.vRowStride + kvh * hd
+                    if rows == 1 {
+                        omni_axpy_rows(acc, vt, call.vRowStride, tile, cols, hd)
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(cols), 1,
+                                    tile, Int32(cols), vt, Int32(call.vRowStride), 1, acc, Int32(hd))
+                    }
                     t0 += cols
                 }
                 for r in 0..<rows {

@@ -267,17 +267,16 @@ R4_ROWS(r4_avx2, "avx2,fma,f16c", r4_tile_avx2)
 // x's f16 scales widened once per call (exact); on the stack up to R8_SCALES.
 #define R8_SCALES 8192
 
-void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
-                               size_t r0, size_t r1) {
-    const size_t nb = in / 32, n = m * nb;
-    float stack[R8_SCALES];
-    float *sx = n <= R8_SCALES ? stack : (float *)malloc(n * sizeof(float));
-    if (!sx) abort();
-    for (size_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, xq + i * 34, 2); sx[i] = f16_to_f32_1(h); }
+void omni_q8_0_widen_scales(const uint8_t *xq, float *sx, size_t blocks) {
+    for (size_t i = 0; i < blocks; i++) { uint16_t h; memcpy(&h, xq + i * 34, 2); sx[i] = f16_to_f32_1(h); }
+}
+
+void omni_matmul_small_q8_0_r8_widened(const uint8_t *w, const uint8_t *xq, const float *sx, float *y, size_t in,
+                                       size_t out, size_t m, size_t r0, size_t r1) {
+    const size_t nb = in / 32;
 #if defined(__x86_64__)
     if (omni_cpu_features() & OMNI_CPU_AVX2) {
         r8_avx2(w, xq, sx, y, in, out, m, r0, r1);
-        if (sx != stack) free(sx);
         return;
     }
 #endif
@@ -285,6 +284,16 @@ void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, si
         const size_t lo = g * 8 < r0 ? r0 - g * 8 : 0, hi = g * 8 + 8 > r1 ? r1 - g * 8 : 8;
         r8_group_c(w + g * nb * R8_BLOCK, xq, sx, nb, m, out, y + g * 8, lo, hi);
     }
+}
+
+void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
+                               size_t r0, size_t r1) {
+    const size_t n = m * (in / 32);
+    float stack[R8_SCALES];
+    float *sx = n <= R8_SCALES ? stack : (float *)malloc(n * sizeof(float));
+    if (!sx) abort();
+    omni_q8_0_widen_scales(xq, sx, n);
+    omni_matmul_small_q8_0_r8_widened(w, xq, sx, y, in, out, m, r0, r1);
     if (sx != stack) free(sx);
 }
 

@@ -80,6 +80,58 @@ void omni_axpy(float *y, const float *x, float a, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+#if defined(__x86_64__)
+X86_TARGET("avx2,fma") static void dot_rows_avx2(const float *q, const float *k, size_t stride, size_t rows, size_t n,
+                                                 float scale, float *out) {
+    for (size_t j = 0; j < rows; j++) out[j] = scale * omni_dot_avx2(q, k + j * stride, n);
+}
+
+// Per element the same fma sequence (rows in order) as omni_axpy row after row; the sums stay in registers.
+X86_TARGET("avx2,fma") static void axpy_rows_avx2(float *y, const float *v, size_t stride, const float *w, size_t rows,
+                                                  size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a0 = _mm256_loadu_ps(y + i), a1 = _mm256_loadu_ps(y + i + 8);
+        __m256 a2 = _mm256_loadu_ps(y + i + 16), a3 = _mm256_loadu_ps(y + i + 24);
+        for (size_t j = 0; j < rows; j++) {
+            if (w[j] == 0) continue;
+            const __m256 wv = _mm256_set1_ps(w[j]);
+            const float *vj = v + j * stride + i;
+            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(vj), a0);
+            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(vj + 8), a1);
+            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(vj + 16), a2);
+            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(vj + 24), a3);
+        }
+        _mm256_storeu_ps(y + i, a0); _mm256_storeu_ps(y + i + 8, a1);
+        _mm256_storeu_ps(y + i + 16, a2); _mm256_storeu_ps(y + i + 24, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(y + i);
+        for (size_t j = 0; j < rows; j++)
+            if (w[j] != 0) a = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + j * stride + i), a);
+        _mm256_storeu_ps(y + i, a);
+    }
+    for (; i < n; i++)
+        for (size_t j = 0; j < rows; j++)
+            if (w[j] != 0) y[i] += w[j] * v[j * stride + i];
+}
+#endif
+
+void omni_dot_rows(const float *q, const float *k, size_t stride, size_t rows, size_t n, float scale, float *out) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { dot_rows_avx2(q, k, stride, rows, n, scale, out); return; }
+#endif
+    for (size_t j = 0; j < rows; j++) out[j] = scale * omni_dot(q, k + j * stride, n);
+}
+
+void omni_axpy_rows(float *y, const float *v, size_t stride, const float *w, size_t rows, size_t n) {
+#if defined(__x86_64__)
+    if (omni_cpu_features() & OMNI_CPU_AVX2) { axpy_rows_avx2(y, v, stride, w, rows, n); return; }
+#endif
+    for (size_t j = 0; j < rows; j++)
+        if (w[j] != 0) omni_axpy(y, v + j * stride, w[j], n);
+}
+
 void omni_scale(float *y, float a, size_t n) { for (size_t i = 0; i < n; i++) y[i] *= a; }
 
 float omni_dot(const float *x, const float *y, size_t n) {

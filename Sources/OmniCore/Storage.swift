@@ -43,13 +43,19 @@ public final class Storage: @unchecked Sendable {
 
     /// Allocates `byteCount` zeroed bytes, 64-byte aligned; `onFree` runs when the storage is freed
     /// (devices use it to account memory).
-    public init(zeroedByteCount byteCount: Int, onFree: (@Sendable () -> Void)? = nil) {
+    public convenience init(zeroedByteCount byteCount: Int, onFree: (@Sendable () -> Void)? = nil) {
+        self.init(uninitializedByteCount: byteCount, onFree: onFree)
+        memset(cpuAddress, 0, max(64, (byteCount + 63) & ~63))
+    }
+
+    /// Allocates `byteCount` bytes, 64-byte aligned, not cleared (for a buffer the caller writes whole before
+    /// anything reads it); `onFree` as for `init(zeroedByteCount:onFree:)`.
+    public init(uninitializedByteCount byteCount: Int, onFree: (@Sendable () -> Void)? = nil) {
         precondition(byteCount >= 0, "negative allocation")
         var p: UnsafeMutableRawPointer?
         let rounded = max(64, (byteCount + 63) & ~63)
         let rc = posix_memalign(&p, 64, rounded)
         precondition(rc == 0 && p != nil, "posix_memalign(\(rounded)) failed")
-        memset(p!, 0, rounded)
         self.host = p!
         self.device = .cpu
         self.byteCount = byteCount

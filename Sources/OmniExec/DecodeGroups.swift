@@ -1,9 +1,10 @@
 import OmniCore
 
-/// Sibling decode linears of a graph: runs of `linear` nodes over one and the same one-row input with nothing but
-/// weight nodes between them — a decoder layer's q, k and v, its gate and up — which the CPU executor runs as one
-/// parallel region (`Kernels.linearDecode`) instead of one per linear. Read off the graph's structure; the
-/// executor still checks the bound weights' dtypes and the members' buffers before it fuses a group.
+/// Sibling decode linears of a graph: runs of `linear` nodes over one and the same input of 1 … `Kernels.smallBatchRows`
+/// rows (a decode step, or a batched one) with nothing but weight nodes between them — a decoder layer's q, k and v,
+/// its gate and up — which the CPU executor runs as one parallel region (`Kernels.linearDecode` for one row,
+/// `Kernels.linearSmallBatch` for more) instead of one per linear. Read off the graph's structure; the executor
+/// still checks the bound weights' dtypes and the members' buffers before it fuses a group.
 struct DecodeGroups {
     /// One group: its member linear nodes in graph order (the first is where the group runs) and the last node
     /// index it covers (weight nodes between the members are bound by the group).
@@ -19,7 +20,8 @@ struct DecodeGroups {
         let nodes = graph.nodes
         var i = 0
         while i < nodes.count {
-            guard case let .linear(x, _, _) = nodes[i].op, graph[x].shape.elementCount == graph[x].shape[-1] else {
+            guard case let .linear(x, _, _) = nodes[i].op,
+                  graph[x].shape.elementCount <= Kernels.smallBatchRows * graph[x].shape[-1] else {
                 i += 1
                 continue
             }

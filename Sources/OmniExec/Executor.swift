@@ -28,6 +28,8 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private var converted = ConvertedWeights()
     /// Sibling decode linears per graph (`DecodeGroups`), found once per graph.
     private var groupCache: [Graph: DecodeGroups] = [:]
+    /// A batched decode step's per-lane attention per graph (`LaneAttentionGroups`), found once per graph.
+    private var laneGroupCache: [Graph: LaneAttentionGroups] = [:]
     /// Weight nodes only linears read, per graph (`LinearWeights`).
     private var linearWeightCache: [Graph: LinearWeights] = [:]
     /// Whether Q8_0 and Q4_0 weights that only linears read are bound with their rows interleaved by 8
@@ -36,6 +38,8 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     public var interleavesQuantizedWeights = true
     /// Decode groups run as one parallel region so far (for tests and reports).
     private(set) var decodeGroupRuns = 0
+    /// Lane attention groups run as one so far (for tests).
+    private(set) var laneAttentionRuns = 0
     private var scratch: [Storage?]
     /// Attention backends' scratch (one call at a time).
     private var attentionScratchStorage: Storage?
@@ -109,9 +113,19 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 weights.prefetch([plan.weightKeys[min(weightsSeen + lookahead - 1, plan.weightKeys.count - 1)]])
             }
         }
+        // Graph outputs are written into tensors of their own, handed back as they are (no copy out of the arena,
+        // e.g. a batched step's [B, vocab] logits); a kernel that returns a view instead is copied as before.
+        let graphOutputs = Set(g.outputs.map(\.index))
+        var own: [Int: Storage] = [:]
         func output(_ i: Int) -> Tensor {
             guard let off = plan.offsets[i] else { return placeholder }
-            return Tensor(storage: arena!, byteOffset: off, shape: g.nodes[i].shape, dtype: g.nodes[i].dtype)
+            let node = g.nodes[i]
+            if graphOutputs.contains(i), let bytes = node.dtype.byteCount(elements: node.shape.elementCount) {
+                let s = Storage(uninitializedByteCount: bytes)
+                own[i] = s
+                return Tensor(storage: s, shape: node.shape, dtype: node.dtype)
+            }
+            return Tensor(storage: arena!, byteOffset: off, shape: node.shape, dtype: node.dtype)
         }
         func runNode(_ i: Int) throws {
             let node = g.nodes[i]
@@ -134,6 +148,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             bound[i] = call.view ?? out
         }
         let groups = decodeGroups(for: g)
+        let laneGroups = laneAttentionGroups(for: g)
         var resume = 0
         for (i, node) in g.nodes.enumerated() where i >= resume {
             if isCancelled() { throw OmniError.cancelled }
@@ -154,6 +169,13 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             default:
                 break
             }
+            if let lanes = laneGroups.groups[i],
+               !(lanes.first...lanes.concat).contains(where: { keep.contains(g.nodes[$0].name) }),
+               try runLaneAttention(lanes, graph: g, bound: &bound, output: output(lanes.concat), cache: cache, log: &log) {
+                for j in i...lanes.concat { if let done = plan.releaseAfter[j] { weights.release(done) } }
+                resume = lanes.concat + 1
+                continue
+            }
             if let group = groups.groups[i] {
                 // Sibling decode linears (q/k/v, gate/up): bind the weights between them, then one parallel region
                 // for all of them when their weights share a dtype and their outputs are apart; else one by one.
@@ -171,7 +193,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         completed = true
 
         var result: [String: Tensor] = [:]
-        for v in g.outputs { result[g[v].name] = copy(bound[v.index]!) }
+        for v in g.outputs {
+            let t = bound[v.index]!
+            result[g[v].name] = own[v.index].map { $0 === t.storage && t.isContiguous } == true ? t : copy(t)
+        }
         for name in keep { if let v = g.value(named: name), let t = bound[v.index] { result[name] = copy(t) } }
         return GraphResult(values: result, attentionLog: log)
     }
@@ -236,7 +261,67 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         return d
     }
 
-    /// Runs the linear nodes `members` (one-row input x shared, weights bound) as one parallel region. Returns false,
+    private func laneAttentionGroups(for graph: Graph) -> LaneAttentionGroups {
+        if let d = laneGroupCache[graph] { return d }
+        if laneGroupCache.count >= 64 { laneGroupCache.removeAll() }
+        let d = LaneAttentionGroups(graph: graph)
+        laneGroupCache[graph] = d
+        return d
+    }
+
+    /// Runs a batched step's lane attention (`LaneAttentionGroups`) as one: every lane's K/V row b of k and v appended
+    /// to its cache slot, then the lanes' attentions (q's row b over the lane's slot) as one parallel region over the
+    /// lanes, each call on one thread with scratch of its own, into rows of a scratch block, then copied to the
+    /// concat's output `out` (which the plan may lay over q's bytes). The same copies and the same attention
+    /// arithmetic per head as the group's nodes one by one (a backend's heads do not depend on its thread count), so
+    /// the same bits, without the 3·B row copies, the B regions and the per-node dispatch. Returns false, having run
+    /// nothing, when q, k or v is not plain f32 or the cache is not on this CPU (the nodes then run one by one).
+    private func runLaneAttention(_ lg: LaneAttentionGroups.Group, graph g: Graph, bound: inout [Tensor?], output out: Tensor,
+                                  cache: KVCache?, log: inout [String]) throws -> Bool {
+        guard let cache, cache.device == cpu.id, let q = bound[lg.q.index], let k = bound[lg.k.index],
+              let v = bound[lg.v.index],
+              [q, k, v].allSatisfy({ $0.dtype == .f32 && $0.layout == .standard && $0.isContiguous }) else { return false }
+        let lanes = lg.lanes.count, width = q.shape[1]
+        for (b, lane) in lg.lanes.enumerated() {
+            let row = b..<(b + 1), start = cache.length(of: lane.slot)
+            try cache.checkAppend(slot: lane.slot, rows: 1, width: k.shape[1])
+            Kernels.copy(k.slice(row), into: cache.keys(lane.slot).slice(start..<(start + 1)))
+            Kernels.copy(v.slice(row), into: cache.values(lane.slot).slice(start..<(start + 1)))
+            cache.commit(slot: lane.slot, count: 1)
+        }
+        // Per lane: its backend (the chain's first that takes its shape), its scratch bytes for one thread.
+        var chosen: [(backend: any AttentionBackend, shape: AttentionShape, mask: AttentionMask, offset: Int)] = []
+        var bytes = (lanes * width * 4 + 63) / 64 * 64                    // (B, H·hd) f32 outputs first
+        for (b, lane) in lg.lanes.enumerated() {
+            let keys = cache.length(of: lane.slot)
+            let shape = AttentionShape(queryLength: 1, keyLength: keys, heads: lane.spec.heads, kvHeads: lane.spec.kvHeads,
+                                       headDim: lane.spec.headDim)
+            let mask = AttentionMask(causal: lane.spec.causal, keyOffset: keys - 1, window: lane.spec.window)
+            let (backend, why) = try registry.selectAttention(chain: lane.spec.backendChain, shape: shape, mask: mask, device: cpu.id)
+            if !why.isEmpty { log.append("\(g.nodes[lg.lanes[b].attention].name): " + why.joined(separator: "; ")) }
+            chosen.append((backend, shape, mask, bytes))
+            bytes += (max(backend.scratchBytes(for: shape, threads: 1), 64) + 63) / 64 * 64
+        }
+        let scratch = try attentionScratch(bytes)
+        let rows = Tensor(storage: scratch.storage, shape: [lanes, width], dtype: .f32)
+        let qc = q, dev = cpu.id
+        try parallelFor(lanes) { b in
+            let lane = lg.lanes[b], c = chosen[b]
+            let call = AttentionCall(shape: c.shape, mask: c.mask, q: qc.slice(b..<(b + 1)),
+                                     k: cache.keys(lane.slot).slice(0..<c.shape.keyLength),
+                                     v: cache.values(lane.slot).slice(0..<c.shape.keyLength), out: rows.slice(b..<(b + 1)),
+                                     scratch: Tensor(storage: scratch.storage, byteOffset: c.offset,
+                                                     shape: [max(c.backend.scratchBytes(for: c.shape, threads: 1), 64)], dtype: .u8),
+                                     threads: 1, device: dev)
+            try c.backend.run(call)
+        }
+        Kernels.copy(rows, into: out)
+        bound[lg.concat] = out
+        laneAttentionRuns += 1
+        return true
+    }
+
+    /// Runs the linear nodes `members` (input x of 1 … 16 rows shared, weights bound) as one parallel region. Returns false,
     /// having run nothing, when they cannot share one: weights of different dtypes (or none the matvec kernels
     /// take), or an output that overlaps another's or x's bytes in the arena.
     private func runDecodeGroup(_ members: [Int], graph g: Graph, plan: ExecutionPlan, bound: inout [Tensor?],
@@ -258,7 +343,11 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
             let bias = try bv.map { try f32(bound[$0.index]!, key: g[$0].name) }
             products.append(Kernels.DecodeProduct(weight: w, bias: bias, out: out))
         }
-        try Kernels.linearDecode(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels)
+        if x.elementCount == x.shape[-1] {
+            try Kernels.linearDecode(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels)
+        } else if try !Kernels.linearSmallBatch(x: x.contiguous(), products: products, threads: threads, scratch: scratchPanels) {
+            return false
+        }
         for (m, p) in zip(members, products) { bound[m] = p.out }
         decodeGroupRuns += 1
         return true

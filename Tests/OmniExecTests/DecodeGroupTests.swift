@@ -52,12 +52,62 @@ final class DecodeGroupTests: XCTestCase {
         XCTAssertEqual(groups.count, 2)
         let names = groups.values.map { $0.members.map { g.nodes[$0].name } }.sorted { $0.count > $1.count }
         XCTAssertEqual(names, [["q.out", "k.out", "v.out"], ["gate.out", "up.out"]])
-        // Prefill rows are not grouped (the GEMM path takes them).
-        var p = Graph()
-        let xp = p.input("x", shape: [4, 64])
-        p.markOutput(p.linear(xp, p.weight("a", shape: [8, 64]), name: "a.out"))
-        p.markOutput(p.linear(xp, p.weight("b", shape: [8, 64]), name: "b.out"))
-        XCTAssertTrue(DecodeGroups(graph: p).groups.isEmpty)
+        // Up to 16 rows (a batched decode step: the small-batch path) are grouped; prefill rows beyond that are not
+        // (the GEMM path takes them).
+        for (rows, grouped) in [(4, true), (16, true), (17, false)] {
+            var p = Graph()
+            let xp = p.input("x", shape: [rows, 64])
+            p.markOutput(p.linear(xp, p.weight("a", shape: [8, 64]), name: "a.out"))
+            p.markOutput(p.linear(xp, p.weight("b", shape: [8, 64]), name: "b.out"))
+            XCTAssertEqual(DecodeGroups(graph: p).groups.count, grouped ? 1 : 0, "\(rows) rows")
+        }
+    }
+
+    /// x [rows, inF] → the same three siblings as `siblings`.
+    func siblings(rows: Int, inF: Int, outs: [Int]) -> Graph {
+        var g = Graph()
+        let x = g.input("x", shape: [rows, inF])
+        for (i, n) in outs.enumerated() {
+            let b = i == 1 ? nil : g.weight("b\(i)", shape: [n])
+            g.markOutput(g.linear(x, g.weight("w\(i)", shape: [n, inF]), bias: b, name: "y\(i)"))
+        }
+        return g
+    }
+
+    /// A batched decode step's siblings (8 rows; 2 rows too) run as one small-batch region: the same bits as each
+    /// linear alone, and every row the same bits as that row decoded alone (one-row group).
+    func testSmallBatchGroupEqualsEachLinearAndEachRowBitForBit() throws {
+        let inF = 96, outs = [200, 48, 48]
+        for dtype in [DType.f32, .bf16, .q8_0] {
+            let w = try weights(inF: inF, outs: outs, dtypes: Array(repeating: dtype, count: 3), seed: 13)
+            for rows in [2, 8] {
+                var rng = SeededGenerator(seed: 17)
+                let xv = (0..<(rows * inF)).map { _ in rng.normal() }
+                let x = Tensor(xv, shape: [rows, inF])
+                let exec = Executor(registry: registry, threads: 2)
+                let provider = InMemoryWeights(w)
+                let before = exec.decodeGroupRuns
+                let fused = try exec.run(exec.plan(siblings(rows: rows, inF: inF, outs: outs)), inputs: ["x": x], weights: provider)
+                XCTAssertEqual(exec.decodeGroupRuns, before + 1, "\(dtype) \(rows) rows: the three linears ran as one group")
+                for (i, n) in outs.enumerated() {
+                    var g = Graph()
+                    let xi = g.input("x", shape: [rows, inF])
+                    g.markOutput(g.linear(xi, g.weight("w\(i)", shape: [n, inF]), bias: i == 1 ? nil : g.weight("b\(i)", shape: [n]),
+                                          name: "y\(i)"))
+                    let alone = try exec.run(exec.plan(g), inputs: ["x": x], weights: provider)
+                    XCTAssertEqual(try fused["y\(i)"]!.floats(), try alone["y\(i)"]!.floats(), "\(dtype) \(rows) rows y\(i)")
+                }
+                let single = try exec.plan(siblings(rows: 1, inF: inF, outs: outs))
+                for r in 0..<rows {
+                    let one = try exec.run(single, inputs: ["x": Tensor(Array(xv[(r * inF)..<((r + 1) * inF)]), shape: [1, inF])],
+                                           weights: provider)
+                    for (i, n) in outs.enumerated() {
+                        XCTAssertEqual(Array(try fused["y\(i)"]!.floats()[(r * n)..<((r + 1) * n)]), try one["y\(i)"]!.floats(),
+                                       "\(dtype) row \(r) of \(rows) y\(i)")
+                    }
+                }
+            }
+        }
     }
 
     func testGroupEqualsOneRegionPerLinearBitForBit() throws {

@@ -350,4 +350,23 @@ final class ExecutorTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("layer.w") && "\(e)".contains("[2, 4]"), "\(e)")
         }
     }
+
+    /// Graph outputs come back in tensors of their own (written in place, not copied out of the arena): a result
+    /// keeps its values through later runs of the same plan, and a second output of one run is not the first's bytes.
+    func testOutputsOutliveLaterRunsOfTheSamePlan() throws {
+        var g = Graph()
+        let x = g.input("x", shape: [2, 4])
+        let y = g.linear(x, g.weight("w", shape: [3, 4]), name: "y")
+        g.markOutput(y)
+        g.markOutput(g.add(y, y, name: "z"))
+        let w = InMemoryWeights(["w": Tensor((0..<12).map { Float($0) - 5 }, shape: [3, 4])])
+        let exec = Executor(registry: registry, threads: 2)
+        let plan = exec.plan(g)
+        let first = try exec.run(plan, inputs: ["x": Tensor((0..<8).map(Float.init), shape: [2, 4])], weights: w)
+        let want = try first["y"]!.floats()
+        XCTAssertEqual(try first["z"]!.floats(), want.map { $0 + $0 })
+        _ = try exec.run(plan, inputs: ["x": Tensor(Array(repeating: -3, count: 8), shape: [2, 4])], weights: w)
+        XCTAssertEqual(try first["y"]!.floats(), want, "the first result was overwritten by the second run")
+        XCTAssertEqual(try first["z"]!.floats(), want.map { $0 + $0 })
+    }
 }

@@ -18,6 +18,33 @@ final class MatvecTests: XCTestCase {
         }
     }
 
+    /// omni_dot_rows and omni_axpy_rows (one query row's attention scores and weighted sum of value rows) give the
+    /// values of omni_dot and omni_axpy called row by row, bit for bit, on every path and width tail.
+    func testDotRowsAndAxpyRowsEqualTheOneRowCalls() {
+        for path in paths {
+            omni_cpu_override(path)
+            defer { omni_cpu_override(-1) }
+            for (rows, n, stride) in [(1, 64, 64), (32, 64, 128), (7, 37, 40), (5, 8, 8), (9, 100, 130), (3, 3, 5)] {
+                let q = random(n, seed: 3), k = random(rows * stride, seed: 4), v = random(rows * stride, seed: 5)
+                var scores = [Float](repeating: .nan, count: rows)
+                omni_dot_rows(q, k, stride, rows, n, 0.125, &scores)
+                for j in 0..<rows {
+                    let one = k.withUnsafeBufferPointer { 0.125 * omni_dot(q, $0.baseAddress! + j * stride, n) }
+                    XCTAssertEqual(scores[j].bitPattern, one.bitPattern, "path \(path) rows \(rows) n \(n) row \(j)")
+                }
+                var w = random(rows, seed: 6)
+                if rows > 2 { w[1] = 0 }                                   // a zero weight is skipped, as before
+                let start = random(n, seed: 7)
+                var fused = start, byRow = start
+                omni_axpy_rows(&fused, v, stride, w, rows, n)
+                for j in 0..<rows where w[j] != 0 {
+                    v.withUnsafeBufferPointer { omni_axpy(&byRow, $0.baseAddress! + j * stride, w[j], n) }
+                }
+                XCTAssertEqual(fused.map(\.bitPattern), byRow.map(\.bitPattern), "path \(path) rows \(rows) n \(n)")
+            }
+        }
+    }
+
     func testBF16MatchesReference() {
         for path in paths {
             omni_cpu_override(path)

@@ -72,6 +72,13 @@ void omni_matvec_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t i
 /// y[r, o] for m rows of x (m × in/32 × 34 bytes in `xq`); row r equals omni_matvec_q8_0_r8 of x[r] bit for bit.
 void omni_matmul_small_q8_0_r8(const uint8_t *w, const uint8_t *xq, float *y, size_t in, size_t out, size_t m,
                                size_t row0, size_t row1);
+/// The f16 scales of `blocks` consecutive Q8_0 blocks (34 bytes each, as omni_quantize_q8_0 writes them) widened
+/// to f32 (exact).
+void omni_q8_0_widen_scales(const uint8_t *xq, float *sx, size_t blocks);
+/// omni_matmul_small_q8_0_r8 with x's scales already widened (`sx`: omni_q8_0_widen_scales of all m × in/32
+/// blocks of `xq`), so a call that cuts the rows into many tasks widens them once: the same bits.
+void omni_matmul_small_q8_0_r8_widened(const uint8_t *w, const uint8_t *xq, const float *sx, float *y, size_t in,
+                                       size_t out, size_t m, size_t row0, size_t row1);
 /// The same four for Q4_0 (TensorLayout.q4_0Rows8: 144 bytes per 8 rows and block); x as for Q8_0 (the first
 /// in/32 × 34 bytes of omni_q4_0_prepare_x's output are those blocks).
 void omni_q4_0_r8_pack(const uint8_t *src, uint8_t *dst, size_t in, size_t rows);
@@ -123,6 +130,12 @@ void omni_axpy(float *y, const float *x, float a, size_t n);
 void omni_scale(float *y, float a, size_t n);
 /// dot(x, y).
 float omni_dot(const float *x, const float *y, size_t n);
+/// out[j] = scale · omni_dot(q, k + j·stride, n) for j < rows (one query row's scores over `rows` key rows): the same
+/// values as those calls, in one call.
+void omni_dot_rows(const float *q, const float *k, size_t stride, size_t rows, size_t n, float scale, float *out);
+/// y[0 … n) += w[j] · v[j·stride …] for every j < rows with w[j] ≠ 0, in j order: the same values as omni_axpy row
+/// after row, with the sums held in registers.
+void omni_axpy_rows(float *y, const float *v, size_t stride, const float *w, size_t rows, size_t n);
 /// RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w (w may be f32 or bf16: pass one of them, the other NULL).
 void omni_rmsnorm_row(const float *x, const float *w32, const uint16_t *w16, float *y, size_t n, float eps);
 /// y = silu(g) * u.

@@ -13,25 +13,15 @@ extension Kernels {
         let xp = UnsafePointer(x.rawPointer.assumingMemoryBound(to: Float.self))
         let yp = out.floatPointer
 
-        // The GEMM and matvec paths write the bias themselves; the small-batch path leaves it to the end.
-        var biasAdded = false
-        if try linearSmallBatch(x: x, weight: w, out: out, threads: threads, scratch: scratch) {
+        // Every path writes the bias itself.
+        if try linearSmallBatch(x: x, weight: w, bias: bias, out: out, threads: threads, scratch: scratch) {
             // 2 … 16 rows (a batched decode step): weights read once for all rows (LinearSmallBatch.swift).
         } else if t <= 2 {
-            // Matrix-vector kernels over row blocks (LinearDecode.swift); they add the bias themselves.
+            // Matrix-vector kernels over row blocks (LinearDecode.swift).
             try linearDecode(x: x, products: [DecodeProduct(weight: w, bias: bias, out: out)], threads: threads, scratch: scratch)
-            biasAdded = true
         } else {
             try gemm(x: xp, rows: t, inF: inF, weight: w, bias: bias?.floatPointer, y: yp, outF: outF, threads: threads,
                      scratch: scratch)
-            biasAdded = true
-        }
-        if !biasAdded, let b = bias {
-            let bp = b.floatPointer
-            for row in 0..<t {
-                let yr = yp + row * outF
-                for o in 0..<outF { yr[o] += bp[o] }
-            }
         }
     }
 }

@@ -5,46 +5,93 @@ extension Kernels {
     /// Most rows the small-batch path takes (a batched decode step of that many sessions); more go to SGEMM.
     static let smallBatchRows = 16
 
-    /// y[M, out] = x[M, in] · W[out, in]ᵀ for 2 ≤ M ≤ `smallBatchRows` with f32, bf16 or Q8_0 weights (Q8_0 in either
-    /// layout; interleaved rows take matvec_q8r8.c's kernels, the same as their single-row decode): every weight
-    /// row is read once for all M rows (a batched decode step shares one pass over the weights), and row r equals
-    /// the single-row decode kernel's result bit for bit. Returns false (nothing written) for other shapes and
-    /// dtypes. The bias is the caller's.
-    static func linearSmallBatch(x: Tensor, weight w: Tensor, out: Tensor, threads: Int,
+    /// Whether the small-batch path takes x [m, inF] against weights of `dtype`: 2 ≤ m ≤ `smallBatchRows`, f32, bf16
+    /// or Q8_0 weights (Q8_0 needs whole blocks).
+    static func smallBatchTakes(rows m: Int, inF: Int, dtype: DType) -> Bool {
+        m >= 2 && m <= smallBatchRows && [.f32, .bf16, .q8_0].contains(dtype) && (dtype != .q8_0 || inF % 32 == 0)
+    }
+
+    /// y[M, out] = x[M, in] · W[out, in]ᵀ (+ b) for one weight: `linearSmallBatch(x:products:…)` of one product.
+    static func linearSmallBatch(x: Tensor, weight w: Tensor, bias: Tensor?, out: Tensor, threads: Int,
                                  scratch: (Int, Int) throws -> UnsafeMutablePointer<Float>) throws -> Bool {
-        let m = x.shape[0], inF = x.shape[-1], outF = w.shape[0]
-        guard m >= 2, m <= smallBatchRows, [.f32, .bf16, .q8_0].contains(w.dtype), w.dtype != .q8_0 || inF % 32 == 0 else {
-            return false
-        }
+        try linearSmallBatch(x: x, products: [DecodeProduct(weight: w, bias: bias, out: out)], threads: threads,
+                             scratch: scratch)
+    }
+
+    /// y_p[M, out_p] = x[M, in] · W_pᵀ (+ b_p) for every product p, 2 ≤ M ≤ `smallBatchRows`, all weights f32, bf16
+    /// or Q8_0 of one dtype and layout (Q8_0 interleaved rows take matvec_q8r8.c's kernels, the same as their
+    /// single-row decode). x is prepared once for all products (bf16: interleaved; Q8_0: quantized, its scales
+    /// widened), then every product's row blocks go to the pool as one parallel region, each task adding its rows'
+    /// bias. Every weight row is read once for all M rows (a batched decode step shares one pass over the weights),
+    /// and row r equals the single-row decode kernel's result bit for bit, whatever the grouping. Returns false
+    /// (nothing written) for other shapes and dtypes.
+    ///
+    /// Scratch: slot 0 holds the prepared x (the size `RunMemory` counts for one small-batch linear).
+    static func linearSmallBatch(x: Tensor, products: [DecodeProduct], threads: Int,
+                                 scratch: (Int, Int) throws -> UnsafeMutablePointer<Float>) throws -> Bool {
+        guard let first = products.first else { return false }
+        let m = x.shape[0], inF = x.shape[-1], dtype = first.weight.dtype, layout = first.weight.layout
+        guard smallBatchTakes(rows: m, inF: inF, dtype: dtype),
+              products.allSatisfy({ $0.weight.dtype == dtype && $0.weight.layout == layout && $0.weight.shape[1] == inF })
+        else { return false }
         let xp = UnsafePointer(x.rawPointer.assumingMemoryBound(to: Float.self))
-        let yp = out.floatPointer
-        let wp = w.rawPointer
-        let chunks = split(outF, parts: threads * 8, multiple: 16)
-        switch w.dtype {
+        // Tasks: (product, first row, end row), every product cut at the same row count.
+        let chunk = decodeChunkRows(totalRows: products.reduce(0) { $0 + $1.weight.shape[0] }, threads: threads)
+        var tasks: [(p: Int, r0: Int, r1: Int)] = []
+        for (p, product) in products.enumerated() {
+            let n = product.weight.shape[0]
+            for r0 in stride(from: 0, to: n, by: chunk) { tasks.append((p, r0, min(n, r0 + chunk))) }
+        }
+        let weights = products.map(\.weight.rawPointer)
+        let outs = products.map(\.out.floatPointer)
+        let biases = products.map { $0.bias?.floatPointer }
+        let widths = products.map { $0.weight.shape[0] }
+        /// Adds the bias to rows r0 ..< r1 of every row of x (the same f32 additions as adding it afterwards).
+        func addBias(_ p: Int, _ r0: Int, _ r1: Int) {
+            guard let b = biases[p] else { return }
+            for i in 0..<m {
+                let yr = outs[p] + i * widths[p]
+                for o in r0..<r1 { yr[o] += b[o] }
+            }
+        }
+        switch dtype {
         case .f32:
-            let wf = wp.assumingMemoryBound(to: Float.self)
-            try parallelFor(chunks.count) { j in
-                omni_matmul_small_f32(wf, xp, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+            try parallelFor(tasks.count) { j in
+                let (p, r0, r1) = tasks[j]
+                omni_matmul_small_f32(weights[p].assumingMemoryBound(to: Float.self), xp, outs[p], inF, widths[p], m, r0, r1)
+                addBias(p, r0, r1)
             }
         case .bf16:
             let prepared = try scratch(0, m * inF)                                  // (M, in) f32, kernel layout
             for r in 0..<m { omni_bf16_prepare_x(xp + r * inF, prepared + r * inF, inF) }
-            let wb = wp.assumingMemoryBound(to: UInt16.self)
-            try parallelFor(chunks.count) { j in
-                omni_matmul_small_bf16_prepared(wb, prepared, xp, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+            try parallelFor(tasks.count) { j in
+                let (p, r0, r1) = tasks[j]
+                omni_matmul_small_bf16_prepared(weights[p].assumingMemoryBound(to: UInt16.self), prepared, xp, outs[p], inF,
+                                                widths[p], m, r0, r1)
+                addBias(p, r0, r1)
             }
         default:
             let rowBytes = inF / 32 * 34
             let q = UnsafeMutableRawPointer(try scratch(0, (m * rowBytes + 3) / 4))    // (M, in/32 × 34) Q8_0 blocks
                 .assumingMemoryBound(to: UInt8.self)
             for r in 0..<m { omni_quantize_q8_0(xp + r * inF, q + r * rowBytes, inF) }
-            let wq = wp.assumingMemoryBound(to: UInt8.self)
-            let interleaved = w.layout == .q8_0Rows8
-            try parallelFor(chunks.count) { j in
-                if interleaved {
-                    omni_matmul_small_q8_0_r8(wq, q, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
-                } else {
-                    omni_matmul_small_q8_0(wq, q, yp, inF, outF, m, chunks[j].lowerBound, chunks[j].upperBound)
+            if layout == .q8_0Rows8 {
+                let blocks = m * (inF / 32)
+                try withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { sx in   // (M, in/32) x's scales
+                    let sp = sx.baseAddress!
+                    omni_q8_0_widen_scales(q, sp, blocks)
+                    try parallelFor(tasks.count) { j in
+                        let (p, r0, r1) = tasks[j]
+                        omni_matmul_small_q8_0_r8_widened(weights[p].assumingMemoryBound(to: UInt8.self), q, sp, outs[p], inF,
+                                                          widths[p], m, r0, r1)
+                        addBias(p, r0, r1)
+                    }
+                }
+            } else {
+                try parallelFor(tasks.count) { j in
+                    let (p, r0, r1) = tasks[j]
+                    omni_matmul_small_q8_0(weights[p].assumingMemoryBound(to: UInt8.self), q, outs[p], inF, widths[p], m, r0, r1)
+                    addBias(p, r0, r1)
                 }
             }
         }

@@ -226,7 +226,7 @@ public final class BatchDecoder: @unchecked Sendable {
 
     private func graph(rows: Int) -> Graph {
         if let g = cond.withLock({ graphs[rows] }) { return g }
-        let g = model.graph(.init(tokens: rows, lanes: true))
+        let g = model.graph(.init(tokens: rows, lanes: true, returnsHidden: false))
         cond.withLock { graphs[rows] = g }
         return g
     }
@@ -244,9 +244,16 @@ public final class BatchDecoder: @unchecked Sendable {
                           ThinkerTextModel.positionIDs: Tensor(int64: pos + pos + pos, shape: [3, b])]
             let r = try executor.run(graph(rows: b), bucket: "thinker.batch\(b)", inputs: inputs, weights: weights,
                                      cache: cache, keep: [])
-            let logits = try r[ThinkerTextModel.logits].orThrow(ThinkerTextModel.logits).floats()
+            let logits = try r[ThinkerTextModel.logits].orThrow(ThinkerTextModel.logits)
+            guard logits.dtype == .f32, logits.shape == [b, vocab] else {
+                throw OmniError.shapeMismatch(key: ThinkerTextModel.logits, expected: [b, vocab], actual: logits.shape)
+            }
             for s in sessions { s.advanceLocked(log: r.attentionLog) }
-            return (0..<b).map { Array(logits[($0 * vocab)..<(($0 + 1) * vocab)]) }
+            // Each session's row straight out of the run's [B, vocab] result (no whole-batch [Float] in between).
+            return logits.withContiguousBytes { raw in
+                let p = raw.assumingMemoryBound(to: Float.self)
+                return (0..<b).map { Array(UnsafeBufferPointer(start: p + $0 * vocab, count: vocab)) }
+            }
         }
         for s in sessions { s.lock.unlock() }
         let done = batch.map(\.done)
