@@ -275,10 +275,11 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     /// concat's output `out` (which the plan may lay over q's bytes). The same copies and the same attention
     /// arithmetic per head as the group's nodes one by one (a backend's heads do not depend on its thread count), so
     /// the same bits, without the 3·B row copies, the B regions and the per-node dispatch. Returns false, having run
-    /// nothing, when q, k or v is not plain f32 or the cache is not on this CPU (the nodes then run one by one).
+    /// nothing, when q, k or v is not plain f32 or the cache is not an f32 cache on this CPU (the nodes then run one
+    /// by one, and refuse another cache with a typed error).
     private func runLaneAttention(_ lg: LaneAttentionGroups.Group, graph g: Graph, bound: inout [Tensor?], output out: Tensor,
                                   cache: KVCache?, log: inout [String]) throws -> Bool {
-        guard let cache, cache.device == cpu.id, let q = bound[lg.q.index], let k = bound[lg.k.index],
+        guard let cache, cache.device == cpu.id, cache.dtype == .f32, let q = bound[lg.q.index], let k = bound[lg.k.index],
               let v = bound[lg.v.index],
               [q, k, v].allSatisfy({ $0.dtype == .f32 && $0.layout == .standard && $0.isContiguous }) else { return false }
         let lanes = lg.lanes.count, width = q.shape[1]
