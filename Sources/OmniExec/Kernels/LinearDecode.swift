@@ -11,6 +11,18 @@ extension Kernels {
         let out: Tensor
     }
 
+    /// The tasks of a region over `products`: (product, first row, end row), every product cut at the same row count
+    /// (`decodeChunkRows` of their rows together).
+    static func decodeTasks(_ products: [DecodeProduct], threads: Int) -> [(p: Int, r0: Int, r1: Int)] {
+        let chunk = decodeChunkRows(totalRows: products.reduce(0) { $0 + $1.weight.shape[0] }, threads: threads)
+        var tasks: [(p: Int, r0: Int, r1: Int)] = []
+        for (p, product) in products.enumerated() {
+            let n = product.weight.shape[0]
+            for r0 in stride(from: 0, to: n, by: chunk) { tasks.append((p, r0, min(n, r0 + chunk))) }
+        }
+        return tasks
+    }
+
     /// Rows of a decode product one task takes at most: the region is cut into about `threads × 8` tasks over all
     /// its products (a descheduled or slowed thread then does less of the work instead of the whole region waiting
     /// for its fixed share), rounded to 16 rows.
@@ -37,13 +49,7 @@ extension Kernels {
             throw OmniError.dtypeMismatch(key: "linear weight", expected: "f32/f16/bf16/q8_0/q4_0/q5_0/q4_k/q6_k", actual: dtype)
         }
         let xp = UnsafePointer(x.rawPointer.assumingMemoryBound(to: Float.self))
-        // Tasks: (product, first row, end row), every product cut at the same row count.
-        let chunk = decodeChunkRows(totalRows: products.reduce(0) { $0 + $1.weight.shape[0] }, threads: threads)
-        var tasks: [(p: Int, r0: Int, r1: Int)] = []
-        for (p, product) in products.enumerated() {
-            let n = product.weight.shape[0]
-            for r0 in stride(from: 0, to: n, by: chunk) { tasks.append((p, r0, min(n, r0 + chunk))) }
-        }
+        let tasks = decodeTasks(products, threads: threads)
         let weights = products.map(\.weight.rawPointer)
         let outs = products.map(\.out.floatPointer)
         let biases = products.map { $0.bias?.floatPointer }

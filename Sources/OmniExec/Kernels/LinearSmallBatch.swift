@@ -35,13 +35,7 @@ extension Kernels {
               products.allSatisfy({ $0.weight.dtype == dtype && $0.weight.layout == layout && $0.weight.shape[1] == inF })
         else { return false }
         let xp = UnsafePointer(x.rawPointer.assumingMemoryBound(to: Float.self))
-        // Tasks: (product, first row, end row), every product cut at the same row count.
-        let chunk = decodeChunkRows(totalRows: products.reduce(0) { $0 + $1.weight.shape[0] }, threads: threads)
-        var tasks: [(p: Int, r0: Int, r1: Int)] = []
-        for (p, product) in products.enumerated() {
-            let n = product.weight.shape[0]
-            for r0 in stride(from: 0, to: n, by: chunk) { tasks.append((p, r0, min(n, r0 + chunk))) }
-        }
+        let tasks = decodeTasks(products, threads: threads)
         let weights = products.map(\.weight.rawPointer)
         let outs = products.map(\.out.floatPointer)
         let biases = products.map { $0.bias?.floatPointer }
