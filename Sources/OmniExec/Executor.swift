@@ -229,13 +229,18 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         return plan
     }
 
-    /// The weight nodes of `graph` only linears read, found once per graph (kept while fewer than 64 graphs were seen).
-    private func linearWeights(for graph: Graph) -> LinearWeights {
-        if let d = linearWeightCache[graph] { return d }
-        if linearWeightCache.count >= 64 { linearWeightCache.removeAll() }
-        let d = LinearWeights(graph: graph)
-        linearWeightCache[graph] = d
+    /// `make(graph)`, computed once per graph and kept in `cache` (emptied when 64 graphs were seen).
+    private static func perGraph<T>(_ cache: inout [Graph: T], _ graph: Graph, _ make: (Graph) -> T) -> T {
+        if let d = cache[graph] { return d }
+        if cache.count >= 64 { cache.removeAll() }
+        let d = make(graph)
+        cache[graph] = d
         return d
+    }
+
+    /// The weight nodes of `graph` only linears read.
+    private func linearWeights(for graph: Graph) -> LinearWeights {
+        Self.perGraph(&linearWeightCache, graph) { LinearWeights(graph: $0) }
     }
 
     /// A stored-layout copy of a weight that the provider keeps in a kernel's layout, for a reader that is not a
@@ -252,21 +257,12 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
         }
     }
 
-    /// The sibling decode linears of `graph`, found once per graph (kept while fewer than 64 graphs were seen).
-    private func decodeGroups(for graph: Graph) -> DecodeGroups {
-        if let d = groupCache[graph] { return d }
-        if groupCache.count >= 64 { groupCache.removeAll() }
-        let d = DecodeGroups(graph: graph)
-        groupCache[graph] = d
-        return d
-    }
+    /// The sibling decode linears of `graph`.
+    private func decodeGroups(for graph: Graph) -> DecodeGroups { Self.perGraph(&groupCache, graph) { DecodeGroups(graph: $0) } }
 
+    /// A batched decode step's lane attention groups of `graph`.
     private func laneAttentionGroups(for graph: Graph) -> LaneAttentionGroups {
-        if let d = laneGroupCache[graph] { return d }
-        if laneGroupCache.count >= 64 { laneGroupCache.removeAll() }
-        let d = LaneAttentionGroups(graph: graph)
-        laneGroupCache[graph] = d
-        return d
+        Self.perGraph(&laneGroupCache, graph) { LaneAttentionGroups(graph: $0) }
     }
 
     /// Runs a batched step's lane attention (`LaneAttentionGroups`) as one: every lane's K/V row b of k and v appended
