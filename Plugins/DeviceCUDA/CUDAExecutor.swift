@@ -396,60 +396,51 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         guard spec.kvHeads > 0, spec.heads % spec.kvHeads == 0 else {
             throw OmniError.invalidArgument(name: name, expected: "heads a multiple of kvHeads", actual: "\(spec.heads)/\(spec.kvHeads)")
         }
-        var names = spec.backendChain
-        if !names.contains("eager") { names.append("eager") }
-        var log: [String] = []
-        for (i, n) in names.enumerated() {
-            let next = names.dropFirst(i + 1).first ?? "none"
-            guard let kernel = CUDAAttentionKernels.all.first(where: { $0.name == n }) else {
-                log.append("\(n) → \(next): no CUDA kernel"); continue
+        let (chosen, log) = CUDAAttentionKernels.choose(spec.backendChain, shape, mask)
+        guard let kernel = chosen else { throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log) }
+        let rangesT: Tensor
+        if let d = dynamic, let state = step {
+            // Step mode: the ranges follow the cache length on the device (kernels/step.cu).
+            let bytes = 8 * shape.queryLength
+            let buf: Storage
+            if let b = state.nodeBuffers[d.node], b.byteCount >= bytes { buf = b } else {
+                buf = try cuda.allocate(bytes, kind: .scratch)
+                state.nodeBuffers[d.node] = buf
             }
-            if let why = kernel.unsupportedReason(shape, mask) { log.append("\(n) → \(next): \(why)"); continue }
-            let rangesT: Tensor
-            if let d = dynamic, let state = step {
-                // Step mode: the ranges follow the cache length on the device (kernels/step.cu).
-                let bytes = 8 * shape.queryLength
-                let buf: Storage
-                if let b = state.nodeBuffers[d.node], b.byteCount >= bytes { buf = b } else {
-                    buf = try cuda.allocate(bytes, kind: .scratch)
-                    state.nodeBuffers[d.node] = buf
-                }
-                // The split-K decode kernel reads the key count itself; the others take ranges.
-                if !(kernel.name == CUDAAttentionKernels.flash2.name && CUDAFlash.usesDecode(shape, mask)) {
-                    try module.launch("omni_attn_ranges_dyn", grid: 1, block: 32 * ((shape.queryLength + 31) / 32), [
-                        .ptr(buf.deviceAddress), .int(shape.queryLength), .ptr(d.lens), .int(d.slot), .int(d.delta),
-                        .int(mask.causal ? 1 : 0), .int(mask.window ?? 0)])
-                }
-                rangesT = Tensor(storage: buf, shape: [2 * shape.queryLength], dtype: .i32)
+            // The split-K decode kernel reads the key count itself; the others take ranges.
+            if !(kernel.name == CUDAAttentionKernels.flash2.name && CUDAFlash.usesDecode(shape, mask)) {
+                try module.launch("omni_attn_ranges_dyn", grid: 1, block: 32 * ((shape.queryLength + 31) / 32), [
+                    .ptr(buf.deviceAddress), .int(shape.queryLength), .ptr(d.lens), .int(d.slot), .int(d.delta),
+                    .int(mask.causal ? 1 : 0), .int(mask.window ?? 0)])
+            }
+            rangesT = Tensor(storage: buf, shape: [2 * shape.queryLength], dtype: .i32)
+        } else {
+            let key = RangesKey(mask: mask, queryLength: shape.queryLength, keyLength: shape.keyLength)
+            if let t = runRanges[key] {
+                rangesT = t
             } else {
-                let key = RangesKey(mask: mask, queryLength: shape.queryLength, keyLength: shape.keyLength)
-                if let t = runRanges[key] {
-                    rangesT = t
-                } else {
-                    var ranges: [Int32] = []
-                    ranges.reserveCapacity(2 * shape.queryLength)
-                    for qi in 0..<shape.queryLength {
-                        let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
-                        ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
-                    }
-                    rangesT = try uploadForRun(ranges)
-                    runRanges[key] = rangesT
+                var ranges: [Int32] = []
+                ranges.reserveCapacity(2 * shape.queryLength)
+                for qi in 0..<shape.queryLength {
+                    let r = mask.keyRange(query: qi, keyLength: shape.keyLength)
+                    ranges.append(Int32(r.lowerBound)); ranges.append(Int32(r.upperBound))
                 }
+                rangesT = try uploadForRun(ranges)
+                runRanges[key] = rangesT
             }
-            var k = k, v = v, kStride = kStride, vStride = vStride
-            if k.dtype == .bf16 || v.dtype == .bf16, !kernel.readsBF16KV(shape, mask, precision) {
-                // A bf16 cache read by a kernel of f32 rows: K and V widened into scratch first.
-                (k, v) = try widenKV(k, v, keys: shape.keyLength, kStride: kStride, vStride: vStride)
-                kStride = k.shape[1]; vStride = v.shape[1]
-            }
-            let s = try scratch(&attentionScratch, kernel.scratchBytes(shape, k.dtype == .bf16))
-            try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
-                                             kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
-                                             ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,
-                                             precision: precision, dynamic: dynamic, decodeCounters: try decodeCounters()))
-            return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
         }
-        throw OmniError.unsupported(what: "attention (\(shape)) on \(cuda.id)", reasons: log)
+        var k = k, v = v, kStride = kStride, vStride = vStride
+        if k.dtype == .bf16 || v.dtype == .bf16, !kernel.readsBF16KV(shape, mask, precision) {
+            // A bf16 cache read by a kernel of f32 rows: K and V widened into scratch first.
+            (k, v) = try widenKV(k, v, keys: shape.keyLength, kStride: kStride, vStride: vStride)
+            kStride = k.shape[1]; vStride = v.shape[1]
+        }
+        let s = try scratch(&attentionScratch, kernel.scratchBytes(shape, k.dtype == .bf16))
+        try kernel.run(CUDAAttentionCall(shape: shape, mask: mask, q: q, k: k, v: v, out: out, qStride: q.shape[1],
+                                         kStride: kStride, vStride: vStride, outStride: out.shape[1], explicit: mask.explicit,
+                                         ranges: rangesT, scratch: Tensor(storage: s, shape: [s.byteCount], dtype: .u8), module: module,
+                                         precision: precision, dynamic: dynamic, decodeCounters: try decodeCounters()))
+        return log.isEmpty ? nil : "\(name): " + log.joined(separator: "; ")
     }
 
     /// The split-K decode kernel's block counters (kernels/decode_attention.cu): 1024 int32, zeroed once and left

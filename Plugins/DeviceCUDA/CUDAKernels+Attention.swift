@@ -42,6 +42,22 @@ struct CUDAAttentionKernel {
 enum CUDAAttentionKernels {
     static let all: [CUDAAttentionKernel] = [flash2, eager]
 
+    /// The kernel a call gets: the first of `chain` (then eager, the oracle) the GPU has that takes the shape and
+    /// mask, with a log line per name passed over and why (nil kernel: none takes it). The executor runs it; the
+    /// planner (`CUDARunMemory`) sizes it.
+    static func choose(_ chain: [String], _ shape: AttentionShape, _ mask: AttentionMask) -> (CUDAAttentionKernel?, [String]) {
+        var names = chain
+        if !names.contains("eager") { names.append("eager") }
+        var log: [String] = []
+        for (i, n) in names.enumerated() {
+            let next = names.dropFirst(i + 1).first ?? "none"
+            guard let kernel = all.first(where: { $0.name == n }) else { log.append("\(n) → \(next): no CUDA kernel"); continue }
+            if let why = kernel.unsupportedReason(shape, mask) { log.append("\(n) → \(next): \(why)"); continue }
+            return (kernel, log)
+        }
+        return (nil, log)
+    }
+
     static let eager = CUDAAttentionKernel(
         name: "eager",
         unsupportedReason: { _, _ in nil },

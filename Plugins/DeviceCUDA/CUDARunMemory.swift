@@ -23,16 +23,11 @@ enum CUDARunMemory {
         let cacheDType = KVCache.elementType(precision: precision, device: DeviceID("cuda", index: 0))
         var attention = 0, inputs = Checked(0), gemmBF16 = 0, widen = 0, kvWiden = 0
         func attend(_ shape: AttentionShape, _ mask: AttentionMask, _ chain: [String], bf16KV: Bool) {
-            var names = chain
-            if !names.contains("eager") { names.append("eager") }
-            for n in names {
-                guard let k = CUDAAttentionKernels.all.first(where: { $0.name == n }), k.unsupportedReason(shape, mask) == nil else { continue }
-                let reads = bf16KV && k.readsBF16KV(shape, mask, precision)
-                attention = max(attention, k.scratchBytes(shape, reads))
-                if bf16KV && !reads {
-                    kvWiden = max(kvWiden, (Checked(shape.keyLength) * shape.kvHeads * shape.headDim * 8).saturated)
-                }
-                return
+            guard let k = CUDAAttentionKernels.choose(chain, shape, mask).0 else { return }
+            let reads = bf16KV && k.readsBF16KV(shape, mask, precision)
+            attention = max(attention, k.scratchBytes(shape, reads))
+            if bf16KV && !reads {
+                kvWiden = max(kvWiden, (Checked(shape.keyLength) * shape.kvHeads * shape.headDim * 8).saturated)
             }
         }
         for node in g.nodes {
