@@ -18,90 +18,63 @@ final class CUDAStepGraphTests: XCTestCase {
         return try CUDAExecutor(ordinal: 0, registry: registry, precision: precision, host: CPUDevice())
     }
 
-    /// x [n, d] through `layers` residual blocks of cached attention (slot l) with head dim `hd`.
-    func graph(_ n: Int, hd: Int) -> Graph {
-        var g = Graph()
-        var x = g.input("x", shape: [n, d])
-        for l in 0..<layers {
-            let q = g.linear(x, g.weight("L\(l).wq", shape: [heads * hd, d]), name: "L\(l).q")
-            let k = g.linear(x, g.weight("L\(l).wk", shape: [kvHeads * hd, d]), name: "L\(l).k")
-            let v = g.linear(x, g.weight("L\(l).wv", shape: [kvHeads * hd, d]), name: "L\(l).v")
-            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: l)
-            let a = g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn")
-            x = g.add(x, g.linear(a, g.weight("L\(l).wo", shape: [d, heads * hd]), name: "L\(l).o"), name: "L\(l).out")
-        }
-        g.markOutput(x)
-        return g
-    }
+    func stack(hd: Int) -> ToyAttentionStack { ToyAttentionStack(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: hd) }
 
-    func weights(hd: Int, _ rng: inout SeededGenerator) -> InMemoryWeights {
-        var w: [String: Tensor] = [:]
-        for l in 0..<layers {
-            for (name, shape) in [("wq", [heads * hd, d]), ("wk", [kvHeads * hd, d]), ("wv", [kvHeads * hd, d]), ("wo", [d, heads * hd])] {
-                let s = Shape(shape)
-                w["L\(l).\(name)"] = Tensor((0..<s.elementCount).map { _ in rng.normal() * 0.3 }, shape: s)
-            }
-        }
-        return InMemoryWeights(w)
-    }
+    /// x [n, d] through `layers` residual blocks of cached attention (slot l) with head dim `hd`.
+    func graph(_ n: Int, hd: Int) -> Graph { stack(hd: hd).graph(rows: n) }
 
     /// A prompt of 5 rows, then decode steps through one bucketed plan (step mode: recorded, captured once, replayed)
-    /// must match the CPU executor step by step, for the split-K head dim (64) and the generic one (8).
+    /// must match the CPU executor step by step, for eager and flash_attention_2 (its split-K kernel at head dim 64, its
+    /// generic one at 8).
     func testDecodeStepsReplayedAsOneGraphMatchTheCPU() throws {
-        for hd in [8, 64] {
-            let gpu = try gpuExecutor()
-            let cpu = Executor(registry: registry, threads: 2)
-            var rng = SeededGenerator(seed: 5)
-            let w = weights(hd: hd, &rng)
-            let t = 12, prompt = 5
-            let x = (0..<(t * d)).map { _ in rng.normal() }
-            func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
-            let gCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: gpu.device)
-            let cCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: cpu.device)
-            let out = "L\(layers - 1).out"
-            _ = try gpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: gCache, keep: [])
-            _ = try cpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: cCache, keep: [])
-            let step = graph(1, hd: hd)
-            for i in prompt..<t {
-                let a = try gpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: gCache, keep: [])[out]!.floats()
-                let b = try cpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cCache, keep: [])[out]!.floats()
-                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), 1e-5, "head dim \(hd), step \(i)")
-                XCTAssertEqual(gCache.length(of: 1), i + 1)
-            }
-            if CUDAStepState.graphsEnabled {
-                XCTAssertEqual(gpu.stepGraphReport, "CUDA graphs: 1 captured, \(t - prompt - 1) replayed", "head dim \(hd)")
-            } else {
-                XCTAssertTrue(gpu.stepGraphReport.contains("OMNI_CUDA_GRAPHS=0"), gpu.stepGraphReport)
-            }
-        }
+        try checkAgainstCPU(precision: .f32, bound: 1e-5, seed: 5)
     }
 
-    /// The bf16 mode keeps its KV cache in bf16 (half the bytes): prefill (tensor-core flash for head dim 64, K/V
-    /// widened for eager's f32 kernel at head dim 8) and decode steps replayed as one graph (split-K over bf16 rows)
-    /// stay within the bf16 parity bound (2e-2 of max|reference|) of the CPU's f32 run, step by step.
+    /// The bf16 mode keeps its KV cache in bf16 (half the bytes): prefill (tensor-core flash at head dim 64, K/V widened
+    /// for eager and the f32 kernel) and decode steps replayed as one graph (split-K over bf16 rows) stay within the
+    /// bf16 parity bound (2e-2 of max|reference|) of the CPU's f32 run, step by step.
     func testTheBF16ModesCacheIsBF16AndMatchesTheCPUWithinItsBound() throws {
+        try checkAgainstCPU(precision: .bf16, bound: 2e-2, seed: 6)
+    }
+
+    /// Prefill then decode on the GPU in `precision` (its cache in the executor's `cacheDType`) against the CPU in f32,
+    /// per head dim and attention backend, the prefill and every step within `bound`; one graph captured per executor.
+    func checkAgainstCPU(precision: ComputePrecision, bound: Float, seed: UInt64) throws {
         for hd in [8, 64] {
-            let gpu = try gpuExecutor(.bf16)
-            XCTAssertEqual(gpu.cacheDType, .bf16)
-            let cpu = Executor(registry: registry, threads: 2)
-            var rng = SeededGenerator(seed: 6)
-            let w = weights(hd: hd, &rng)
-            let t = 12, prompt = 5
-            let x = (0..<(t * d)).map { _ in rng.normal() }
-            func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
-            let gCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: gpu.device, dtype: gpu.cacheDType)
-            let cCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: cpu.device)
-            XCTAssertEqual(2 * gCache.byteCount, cCache.byteCount)
-            let out = "L\(layers - 1).out"
-            let a0 = try gpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: gCache, keep: [])[out]!.floats()
-            let b0 = try cpu.run(graph(prompt, hd: hd), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: cCache, keep: [])[out]!.floats()
-            XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a0, b0), 2e-2, "head dim \(hd), prefill")
-            let step = graph(1, hd: hd)
-            for i in prompt..<t {
-                let a = try gpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: gCache, keep: [])[out]!.floats()
-                let b = try cpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cCache, keep: [])[out]!.floats()
-                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), 2e-2, "head dim \(hd), step \(i)")
-                XCTAssertEqual(gCache.length(of: 1), i + 1)
+            for backend in ["eager", "flash_attention_2"] {
+                let label = "\(precision), head dim \(hd), \(backend)"
+                let gpu = try gpuExecutor(precision)
+                XCTAssertEqual(gpu.cacheDType, precision == .bf16 ? .bf16 : .f32, label)
+                let cpu = Executor(registry: registry, threads: 2)
+                let st = stack(hd: hd)
+                var rng = SeededGenerator(seed: seed)
+                let w = st.weights(&rng)
+                let t = 12, prompt = 5
+                let x = (0..<(t * d)).map { _ in rng.normal() }
+                func rows(_ r: Range<Int>) -> Tensor { Tensor(Array(x[(r.lowerBound * d)..<(r.upperBound * d)]), shape: [r.count, d]) }
+                func graph(_ n: Int) -> Graph {
+                    st.graph(rows: n) { g, l, q, k, v in
+                        g.attention(q: q, k: k, v: v, spec: st.spec(layer: l, cached: true, backendChain: [backend]), name: "L\(l).attn")
+                    }
+                }
+                let gCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: gpu.device, dtype: gpu.cacheDType)
+                let cCache = try KVCache(slots: layers, capacity: 300, rowWidth: kvHeads * hd, device: cpu.device)
+                XCTAssertEqual(gCache.byteCount * (precision == .bf16 ? 2 : 1), cCache.byteCount, label)
+                let a0 = try gpu.run(graph(prompt), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: gCache, keep: [])[st.output]!.floats()
+                let b0 = try cpu.run(graph(prompt), bucket: nil, inputs: ["x": rows(0..<prompt)], weights: w, cache: cCache, keep: [])[st.output]!.floats()
+                XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a0, b0), bound, "\(label), prefill")
+                let step = graph(1)
+                for i in prompt..<t {
+                    let a = try gpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: gCache, keep: [])[st.output]!.floats()
+                    let b = try cpu.run(step, bucket: "decode", inputs: ["x": rows(i..<(i + 1))], weights: w, cache: cCache, keep: [])[st.output]!.floats()
+                    XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(a, b), bound, "\(label), step \(i)")
+                    XCTAssertEqual(gCache.length(of: 1), i + 1, label)
+                }
+                if CUDAStepState.graphsEnabled {
+                    XCTAssertEqual(gpu.stepGraphReport, "CUDA graphs: 1 captured, \(t - prompt - 1) replayed", label)
+                } else {
+                    XCTAssertTrue(gpu.stepGraphReport.contains("OMNI_CUDA_GRAPHS=0"), gpu.stepGraphReport)
+                }
             }
         }
     }

@@ -10,32 +10,17 @@ final class CacheWriteTests: XCTestCase {
     let registry = BuiltinPlugins.registry()
     let layers = 2, d = 16, heads = 4, kvHeads = 2, hd = 4
 
+    var stack: ToyAttentionStack { ToyAttentionStack(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: hd) }
+
     /// x [n, d] through `layers` residual attention blocks (cached in slot l, or plain causal attention).
     func graph(_ n: Int, cached: Bool) -> Graph {
-        var g = Graph()
-        var x = g.input("x", shape: [n, d])
-        for l in 0..<layers {
-            let q = g.linear(x, g.weight("L\(l).wq", shape: [heads * hd, d]), name: "L\(l).q")
-            let k = g.linear(x, g.weight("L\(l).wk", shape: [kvHeads * hd, d]), name: "L\(l).k")
-            let v = g.linear(x, g.weight("L\(l).wv", shape: [kvHeads * hd, d]), name: "L\(l).v")
-            let spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: cached ? l : nil)
-            let a = g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn")
-            x = g.add(x, g.linear(a, g.weight("L\(l).wo", shape: [d, heads * hd]), name: "L\(l).o"), name: "L\(l).out")
+        let st = stack
+        return st.graph(rows: n) { g, l, q, k, v in
+            g.attention(q: q, k: k, v: v, spec: st.spec(layer: l, cached: cached), name: "L\(l).attn")
         }
-        g.markOutput(x)
-        return g
     }
 
-    func weights(_ rng: inout SeededGenerator) -> InMemoryWeights {
-        var w: [String: Tensor] = [:]
-        for l in 0..<layers {
-            for (name, shape) in [("wq", [heads * hd, d]), ("wk", [kvHeads * hd, d]), ("wv", [kvHeads * hd, d]), ("wo", [d, heads * hd])] {
-                let s = Shape(shape)
-                w["L\(l).\(name)"] = Tensor((0..<s.elementCount).map { _ in rng.normal() * 0.3 }, shape: s)
-            }
-        }
-        return InMemoryWeights(w)
-    }
+    func weights(_ rng: inout SeededGenerator) -> InMemoryWeights { stack.weights(&rng) }
 
     func testGraphHasAWriteBeforeEveryCachedAttention() {
         let g = graph(3, cached: true)

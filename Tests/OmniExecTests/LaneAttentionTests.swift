@@ -12,47 +12,28 @@ final class LaneAttentionTests: XCTestCase {
     let registry = BuiltinPlugins.registry()
     let layers = 2, d = 16, heads = 4, kvHeads = 2, hd = 4
 
+    var stack: ToyAttentionStack { ToyAttentionStack(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: hd) }
+
     /// x [B, d] through `layers` residual attention blocks; lane b reads and writes cache slot b·layers + l
     /// (one lane: slot l and one `attention` node, as a session decodes alone).
     func graph(lanes: Int, backend: String) -> Graph {
-        var g = Graph()
-        var x = g.input("x", shape: [lanes, d])
-        for l in 0..<layers {
-            let q = g.linear(x, g.weight("L\(l).wq", shape: [heads * hd, d]), name: "L\(l).q")
-            let k = g.linear(x, g.weight("L\(l).wk", shape: [kvHeads * hd, d]), name: "L\(l).k")
-            let v = g.linear(x, g.weight("L\(l).wv", shape: [kvHeads * hd, d]), name: "L\(l).v")
-            var spec = AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: hd, causal: true, cacheSlot: l,
-                                     backendChain: [backend])
-            let a: ValueID
-            if lanes == 1 {
-                a = g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn")
-            } else {
-                var outs: [ValueID] = []
-                for b in 0..<lanes {
-                    spec.cacheSlot = b * layers + l
-                    let qb = g.rows(q, b..<(b + 1), name: "L\(l).attn.q.b\(b)")
-                    let kb = g.rows(k, b..<(b + 1), name: "L\(l).attn.k.b\(b)")
-                    let vb = g.rows(v, b..<(b + 1), name: "L\(l).attn.v.b\(b)")
-                    outs.append(g.attention(q: qb, k: kb, v: vb, spec: spec, name: "L\(l).attn.b\(b)"))
-                }
-                a = g.concat(outs, axis: 0, name: "L\(l).attn")
+        let st = stack, layers = layers
+        return st.graph(rows: lanes) { g, l, q, k, v in
+            var spec = st.spec(layer: l, cached: true, backendChain: [backend])
+            if lanes == 1 { return g.attention(q: q, k: k, v: v, spec: spec, name: "L\(l).attn") }
+            var outs: [ValueID] = []
+            for b in 0..<lanes {
+                spec.cacheSlot = b * layers + l
+                let qb = g.rows(q, b..<(b + 1), name: "L\(l).attn.q.b\(b)")
+                let kb = g.rows(k, b..<(b + 1), name: "L\(l).attn.k.b\(b)")
+                let vb = g.rows(v, b..<(b + 1), name: "L\(l).attn.v.b\(b)")
+                outs.append(g.attention(q: qb, k: kb, v: vb, spec: spec, name: "L\(l).attn.b\(b)"))
             }
-            x = g.add(x, g.linear(a, g.weight("L\(l).wo", shape: [d, heads * hd]), name: "L\(l).o"), name: "L\(l).out")
+            return g.concat(outs, axis: 0, name: "L\(l).attn")
         }
-        g.markOutput(x)
-        return g
     }
 
-    func weights(_ rng: inout SeededGenerator) -> InMemoryWeights {
-        var w: [String: Tensor] = [:]
-        for l in 0..<layers {
-            for (name, shape) in [("wq", [heads * hd, d]), ("wk", [kvHeads * hd, d]), ("wv", [kvHeads * hd, d]), ("wo", [d, heads * hd])] {
-                let s = Shape(shape)
-                w["L\(l).\(name)"] = Tensor((0..<s.elementCount).map { _ in rng.normal() * 0.3 }, shape: s)
-            }
-        }
-        return InMemoryWeights(w)
-    }
+    func weights(_ rng: inout SeededGenerator) -> InMemoryWeights { stack.weights(&rng) }
 
     func testGroupIsFoundOncePerLayer() {
         let g = graph(lanes: 8, backend: "eager")
