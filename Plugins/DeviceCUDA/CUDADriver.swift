@@ -85,7 +85,32 @@ final class CUDAContext: @unchecked Sendable {
         stream = s
         info = ComputeDeviceInfo(id: DeviceID("cuda", index: ordinal), name: String(cString: nameBytes), totalMemory: total,
                                  architecture: "sm_\(major)\(minor)")
+        let pdl = ProcessInfo.processInfo.environment["OMNI_CUDA_PDL"] ?? "1"
+        dependentLaunches = f.cuLaunchKernelEx == nil || major < 9 || pdl == "0" ? .none : pdl == "gemv" ? .gemv : .all
     }
+
+    /// Which kernels are launched as programmatic dependent launches (sm_90 and newer, a driver with
+    /// cuLaunchKernelEx): each may be scheduled while the kernel ahead of it finishes, and waits for it itself
+    /// (kernels/common.cu's omni_pdl_wait), loading its weights first. The decode step is a chain of short kernels;
+    /// this hides part of each one's start. Values are unchanged. `OMNI_CUDA_PDL=0` turns it off, `=gemv` keeps it
+    /// to the GEMVs (for A/B runs).
+    let dependentLaunches: DependentLaunches
+    enum DependentLaunches { case none, gemv, all }
+
+    /// Kernels written for a dependent launch: each calls omni_pdl_wait() before it touches anything but its
+    /// weights. (A kernel not listed here must never get the attribute: it would race the kernel before it.)
+    static func waitsForPredecessor(_ name: String, _ mode: DependentLaunches) -> Bool {
+        switch mode {
+        case .none: return false
+        case .gemv: return name.hasPrefix("omni_gemv")
+        case .all:
+            return name.hasPrefix("omni_gemv") || name.hasPrefix("omni_attn_decode_split") || dependentKernels.contains(name)
+        }
+    }
+    private static let dependentKernels: Set<String> = [
+        "omni_rms_norm_f32", "omni_add_rms_norm_f32", "omni_rope_f32", "omni_rope2_f32", "omni_cache_write_dyn",
+        "omni_cache_write_dyn_bf16", "omni_attn_decode_combine", "omni_quantize_q8_rows",
+    ]
 
     /// The devices present, or why there are none.
     static func probe() -> ComputeDeviceProbe {
@@ -199,8 +224,11 @@ final class CUDAContext: @unchecked Sendable {
         let slots = args.map { $0.allocate() }
         defer { slots.forEach { $0.deallocate() } }
         var params: [UnsafeMutableRawPointer?] = slots
+        let dependent = Self.waitsForPredecessor(name, dependentLaunches)
         let rc = params.withUnsafeMutableBufferPointer {
-            api.pointee.cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(shared), stream, $0.baseAddress, nil)
+            dependent
+                ? omni_cuda_launch_dependent(api, fn, UInt32(grid), UInt32(block), UInt32(shared), stream, $0.baseAddress)
+                : api.pointee.cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(shared), stream, $0.baseAddress, nil)
         }
         try check(rc, "launch of \(name) (grid \(grid), block \(block))")
     }

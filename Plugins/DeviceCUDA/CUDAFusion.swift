@@ -224,7 +224,7 @@ struct CUDAFusion {
             let d = n.out.shape.dims.last ?? 1, rows = n.out.elementCount / max(d, 1)
             try n.module.launch("omni_add_rms_norm_f32", grid: rows, block: 256, [
                 .ptr(a.inputs[0].address), .ptr(a.inputs[1].address), .ptr(a.out.address), .ptr(n.inputs[1].address),
-                .ptr(n.out.address), .int(d), .f32(eps)])
+                .ptr(n.out.address), .int(d), .f32(eps), .int(CUDAKernels.normInRegisters ? 1 : 0)])
             return true
         case .rope2:
             let a = calls[0], b = calls[1]

@@ -98,6 +98,7 @@ static int load_driver(const char *libdir) {
     OPTIONAL_SYM(cuda, cuGraphLaunch, "cuGraphLaunch");
     OPTIONAL_SYM(cuda, cuGraphDestroy, "cuGraphDestroy");
     OPTIONAL_SYM(cuda, cuGraphExecDestroy, "cuGraphExecDestroy");
+    OPTIONAL_SYM(cuda, cuLaunchKernelEx, "cuLaunchKernelEx");
     return OMNI_CUDA_OK;
 }
 
@@ -179,4 +180,43 @@ int omni_nvrtc_load(const char *libdir, const omni_cuda_api **api, char *message
         snprintf(message, messageBytes, "%s", g_nvrtcMessage);
     }
     return g_nvrtc;
+}
+
+// cuda.h's CUlaunchAttribute (an id, padding to 8 bytes, a 64-byte value union) and CUlaunchConfig, CUDA 12/13.
+typedef struct {
+    int id;
+    char pad[4];
+    union {
+        char bytes[64];
+        int programmaticStreamSerializationAllowed;
+        void *alignment;
+    } value;
+} omni_CUlaunchAttribute;
+
+typedef struct {
+    unsigned int gridDimX, gridDimY, gridDimZ;
+    unsigned int blockDimX, blockDimY, blockDimZ;
+    unsigned int sharedMemBytes;
+    omni_CUstream hStream;
+    omni_CUlaunchAttribute *attrs;
+    unsigned int numAttrs;
+} omni_CUlaunchConfig;
+
+_Static_assert(sizeof(omni_CUlaunchAttribute) == 72, "CUlaunchAttribute is 72 bytes in cuda.h");
+
+omni_CUresult omni_cuda_launch_dependent(const omni_cuda_api *api, omni_CUfunction f, unsigned grid, unsigned block,
+                                         unsigned shared, omni_CUstream stream, void **params) {
+    omni_CUlaunchAttribute attr;
+    memset(&attr, 0, sizeof attr);
+    attr.id = 6; // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    omni_CUlaunchConfig config;
+    memset(&config, 0, sizeof config);
+    config.gridDimX = grid; config.gridDimY = 1; config.gridDimZ = 1;
+    config.blockDimX = block; config.blockDimY = 1; config.blockDimZ = 1;
+    config.sharedMemBytes = shared;
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    return api->cuLaunchKernelEx(&config, f, params, NULL);
 }

@@ -42,3 +42,20 @@ __device__ float omni_block_max(float v) {
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     return m;
 }
+
+// Programmatic dependent launch (sm_90 and newer; no-ops before). A kernel launched with the PDL attribute
+// (CUDAContext.waitsForPredecessor lists them: the GEMVs and the decode step's other kernels) may start while the
+// kernel before it is still finishing: it must call omni_pdl_wait() before it reads anything an earlier kernel wrote
+// and before it writes anything; what it loads before that is only its weights, which no kernel writes. omni_pdl_trigger() lets the
+// dependent kernel be scheduled once every block of this one has started (without it: once they have exited).
+// Neither changes a value computed.
+__device__ __forceinline__ void omni_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void omni_pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}

@@ -81,6 +81,8 @@ static __device__ __forceinline__ void decode_split(const float* __restrict__ q,
                                                     int causal, int off, int window, float scale, int chunk,
                                                     const int* __restrict__ lens, int slot, int delta,
                                                     float* __restrict__ out, int ldo, int* __restrict__ counters) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     if (lens) {
         Tk = lens[slot] + delta;
         off = Tk - Tq;
@@ -279,5 +281,7 @@ DA_ENTRY(128)
 extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* __restrict__ part,
                                                                       float* __restrict__ out, int ldo, int Tq,
                                                                       int H, int D, int nSplit) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     da_combine_row(part, out, ldo, Tq, H, D, nSplit, blockIdx.x, false);
 }

@@ -34,7 +34,8 @@ static __device__ __forceinline__ uint4 gv_ld_stream(const void* p) {
 }
 static __device__ __forceinline__ float4 gv_ld_x(const float* p) {
     float4 r;
-    asm("ld.global.nc.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w) : "l"(p));
+    // volatile: kept after omni_pdl_wait() (x is written by the kernel before this one).
+    asm volatile("ld.global.nc.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w) : "l"(p));
     return r;
 }
 static __device__ __forceinline__ float gv_lo(unsigned w) { return __uint_as_float(w << 16); }
@@ -113,12 +114,14 @@ static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_
     const int K8 = K >> 3;
     const int stride = 32 * wpr;
     int c = part * 32 + lane;
+    bool waiting = true;  // the first weights are loaded before omni_pdl_wait()
     for (; c + stride < K8; c += 2 * stride) {
         uint4 a[GV_NR], b[GV_NR];
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) b[r] = gv_ld_stream(wr[r] + c + stride);
+        if (waiting) { omni_pdl_wait(); waiting = false; }
 #pragma unroll
         for (int m = 0; m < M; ++m) {
             const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
@@ -132,6 +135,7 @@ static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_
         uint4 a[GV_NR];
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) a[r] = gv_ld_stream(wr[r] + c);
+        if (waiting) { omni_pdl_wait(); waiting = false; }
 #pragma unroll
         for (int m = 0; m < M; ++m) {
             const float* xm = x + (long long)(m < rows ? m : 0) * ldx;
@@ -140,6 +144,7 @@ static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_
             for (int r = 0; r < GV_NR; ++r) acc[m][r] += gv_dot8(a[r], x0, x1);
         }
     }
+    if (waiting) omni_pdl_wait();
 }
 
 template <int M>
@@ -159,7 +164,9 @@ static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restr
     for (int m = 0; m < M; ++m)
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
+    omni_pdl_trigger();
     if (n0 < N) gv_bf16_accumulate<M>(wr, x, ldx, rows, K, part, wpr, acc);
+    else omni_pdl_wait();
     gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
 }
 
@@ -187,7 +194,9 @@ static __device__ __forceinline__ void gemv_swiglu_bf16_t(int blk, const float* 
     for (int m = 0; m < M; ++m)
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
+    omni_pdl_trigger();
     if (n0 < N) gv_bf16_accumulate<M>(wr, x, ldx, rows, K, part, wpr, acc);
+    else omni_pdl_wait();
     if (!gv_reduce<M>(acc, part, wpr)) return;
     if (lane < M * 2) {
         float g = 0.f, u = 0.f;
@@ -249,6 +258,8 @@ static __device__ __forceinline__ void gemv_q8_t(int blk, const float* __restric
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
     const int stride = 32 * wpr;
+    bool waiting = true;  // the first weights are loaded before omni_pdl_wait()
+    omni_pdl_trigger();
     if (n0 < N) {
         for (int c = part * 32 + lane; c < K16; c += 2 * stride) {
             const bool two = c + stride < K16;
@@ -266,6 +277,7 @@ static __device__ __forceinline__ void gemv_q8_t(int blk, const float* __restric
                     db[r] = gv_f16(dr[r][(c + stride) >> 1]);
                 }
             }
+            if (waiting) { omni_pdl_wait(); waiting = false; }
 #pragma unroll
             for (int m = 0; m < M; ++m) {
                 const float* xm = x + (long long)(m < rows ? m : 0) * ldx + c * 16;
@@ -293,6 +305,7 @@ static __device__ __forceinline__ void gemv_q8_t(int blk, const float* __restric
             }
         }
     }
+    if (waiting) omni_pdl_wait();
     gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
 }
 
@@ -347,6 +360,8 @@ extern "C" __global__ void omni_q8_0_repack(const unsigned char* __restrict__ bl
 //       As omni_gemv_q8_0_mC, with the quantized activations.
 extern "C" __global__ void omni_quantize_q8_rows(const float* __restrict__ x, int ldx, int M, int K,
                                                  signed char* __restrict__ xq, float* __restrict__ xd) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     const int K32 = K >> 5, lane = threadIdx.x & 31;
     const long long nb = (long long)M * K32;
     const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
@@ -396,6 +411,8 @@ static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* _
 #pragma unroll
         for (int r = 0; r < GV_NR; ++r) acc[m][r] = 0.f;
     const int stride = 32 * wpr;
+    bool waiting = true;  // the first weights are loaded before omni_pdl_wait()
+    omni_pdl_trigger();
     if (n0 < N) {
         for (int c = part * 32 + lane; c < K16; c += 2 * stride) {
             const bool two = c + stride < K16;
@@ -413,6 +430,7 @@ static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* _
                     db[r] = gv_f16(dr[r][(c + stride) >> 1]);
                 }
             }
+            if (waiting) { omni_pdl_wait(); waiting = false; }
 #pragma unroll
             for (int m = 0; m < M; ++m) {
                 const long long mm = m < rows ? m : 0;
@@ -429,6 +447,7 @@ static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* _
             }
         }
     }
+    if (waiting) omni_pdl_wait();
     gv_finish<M>(acc, rows, n0, N, part, wpr, bias, y, ldy);
 }
 

@@ -1,10 +1,42 @@
 // Row-wise reductions: one block per row.
 
-/// RMSNorm of x [rows, d] with weight [d]: y = x / sqrt(mean(x²) + eps) · w.
-extern "C" __global__ void omni_rms_norm_f32(const float *x, const float *w, float *y, int d, float eps) {
+// The decode step runs these on one row: a loop of dependent loads there is one memory latency per element a
+// thread owns (≈ 14 per thread at d = 3584, ≈ 15 µs). With d ≤ NORM_REG · blockDim every element a thread owns
+// is loaded up front into registers (all loads in flight at once), then summed in the same order as the loop:
+// the same values, bit for bit. `regs` = 0 keeps the loop (OMNI_CUDA_NORM_REGS=0, for A/B runs).
+#define NORM_REG 16
+
+/// RMSNorm of x [rows, d] with weight [d]: y = x / sqrt(mean(x²) + eps) · w. y may alias x.
+extern "C" __global__ void omni_rms_norm_f32(const float *x, const float *w, float *y, int d, float eps, int regs) {
+    omni_pdl_trigger();
     const float *xr = x + (long long)blockIdx.x * d;
     float *yr = y + (long long)blockIdx.x * d;
     float s = 0.f;
+    if (regs && d <= NORM_REG * (int)blockDim.x) {
+        float xv[NORM_REG], wv[NORM_REG];
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            wv[k] = j < d ? w[j] : 0.f;
+        }
+        omni_pdl_wait();  // w is a weight; x comes from the kernel before
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            xv[k] = j < d ? xr[j] : 0.f;
+        }
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k)
+            if (threadIdx.x + k * blockDim.x < d) s += xv[k] * xv[k];
+        const float inv = rsqrtf(omni_block_sum(s) / d + eps);
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            if (j < d) yr[j] = xv[k] * inv * wv[k];
+        }
+        return;
+    }
+    omni_pdl_wait();
     for (int j = threadIdx.x; j < d; j += blockDim.x) s += xr[j] * xr[j];
     float inv = rsqrtf(omni_block_sum(s) / d + eps);
     for (int j = threadIdx.x; j < d; j += blockDim.x) yr[j] = xr[j] * inv * w[j];
@@ -46,9 +78,40 @@ extern "C" __global__ void omni_softmax_f32(const float *x, float *y, int d) {
 /// in the same order as omni_add_f32 then omni_rms_norm_f32. y may alias a or b (the block reads them before the
 /// reduction and writes y after it).
 extern "C" __global__ void omni_add_rms_norm_f32(const float *a, const float *b, float *s, const float *w, float *y,
-                                                 int d, float eps) {
+                                                 int d, float eps, int regs) {
+    omni_pdl_trigger();
     const long long row = (long long)blockIdx.x * d;
     float q = 0.f;
+    if (regs && d <= NORM_REG * (int)blockDim.x) {
+        float sv[NORM_REG], wv[NORM_REG];
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            wv[k] = j < d ? w[j] : 0.f;
+        }
+        omni_pdl_wait();
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            sv[k] = j < d ? a[row + j] + b[row + j] : 0.f;
+        }
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            if (j < d) {
+                s[row + j] = sv[k];
+                q += sv[k] * sv[k];
+            }
+        }
+        const float inv = rsqrtf(omni_block_sum(q) / d + eps);
+#pragma unroll
+        for (int k = 0; k < NORM_REG; ++k) {
+            const int j = threadIdx.x + k * blockDim.x;
+            if (j < d) y[row + j] = sv[k] * inv * wv[k];
+        }
+        return;
+    }
+    omni_pdl_wait();
     for (int j = threadIdx.x; j < d; j += blockDim.x) {
         float v = a[row + j] + b[row + j];
         s[row + j] = v;

@@ -4,6 +4,8 @@
 /// x, y [T, heads·hd]; pos i64 [posRows, T]; pair j of head h: (j, j + hd/2) half-split, or (2j, 2j+1) interleaved.
 extern "C" __global__ void omni_rope_f32(const float *x, const long long *pos, const float *inv, const int *rowOf,
                                          float *y, int T, int heads, int hd, int interleaved) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     int half = hd / 2;
     long long n = (long long)T * heads * half;
     OMNI_GRID_STRIDE(i, n) {
@@ -25,6 +27,8 @@ extern "C" __global__ void omni_rope_f32(const float *x, const long long *pos, c
 extern "C" __global__ void omni_rope2_f32(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,
                                           const long long *pos, const float *inv, const int *rowOf, int T, int hd,
                                           int interleaved) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     int half = hd / 2, heads = h1 + h2;
     long long n = (long long)T * heads * half;
     OMNI_GRID_STRIDE(i, n) {

@@ -23,6 +23,8 @@
 extern "C" __global__ void omni_cache_write_dyn(const float* __restrict__ k, const float* __restrict__ v,
                                                 float* __restrict__ K, float* __restrict__ V, int rows, int width,
                                                 const int* __restrict__ lens, int slot, int delta) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     const long long start = (long long)(lens[slot] + delta) * width;
     const long long n = (long long)rows * width;
     OMNI_GRID_STRIDE(i, n) {
@@ -35,6 +37,8 @@ extern "C" __global__ void omni_cache_write_dyn_bf16(const float* __restrict__ k
                                                      unsigned short* __restrict__ K, unsigned short* __restrict__ V,
                                                      int rows, int width, const int* __restrict__ lens, int slot,
                                                      int delta) {
+    omni_pdl_trigger();
+    omni_pdl_wait();
     const long long start = (long long)(lens[slot] + delta) * width;
     const long long n = (long long)rows * width;
     OMNI_GRID_STRIDE(i, n) {

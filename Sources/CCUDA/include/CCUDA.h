@@ -91,6 +91,9 @@ typedef struct {
     omni_CUresult (* OMNI_NULLABLE cuGraphLaunch)(omni_CUgraphExec, omni_CUstream);
     omni_CUresult (* OMNI_NULLABLE cuGraphDestroy)(omni_CUgraph);
     omni_CUresult (* OMNI_NULLABLE cuGraphExecDestroy)(omni_CUgraphExec);
+    /// cuLaunchKernelEx(config, f, params, extra) (CUDA 12+): omni_cuda_launch_dependent's way to pass the
+    /// programmatic-dependent-launch attribute. Optional: NULL on older drivers, and launches stay plain.
+    omni_CUresult (* OMNI_NULLABLE cuLaunchKernelEx)(const void *, omni_CUfunction, void **, void **);
     // NVRTC.
     omni_nvrtcResult (* OMNI_NONNULL nvrtcVersion)(int *, int *);
     omni_nvrtcResult (* OMNI_NONNULL nvrtcCreateProgram)(omni_nvrtcProgram *, const char *, const char *, int, const char *const *,
@@ -114,6 +117,13 @@ typedef struct {
                                         const void *, const void *, omni_cublasLtMatrixLayout, void *,
                                         omni_cublasLtMatrixLayout, const void *, void *, size_t, omni_CUstream);
 } omni_cuda_api;
+
+/// Launches `f` (a 1-D grid) with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION set: the kernel may start
+/// before the one ahead of it on the stream has finished, and must wait for it itself (griddepcontrol.wait; see
+/// kernels/common.cu). Builds the driver's CUlaunchConfig (whose layout this file owns). Requires
+/// api->cuLaunchKernelEx.
+omni_CUresult omni_cuda_launch_dependent(const omni_cuda_api *api, omni_CUfunction f, unsigned grid, unsigned block,
+                                         unsigned shared, omni_CUstream stream, void **params);
 
 /// What omni_cuda_load found.
 enum {
