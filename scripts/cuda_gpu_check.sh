@@ -50,15 +50,18 @@ import json,struct,numpy as np
 f=open('$ref','rb');n=struct.unpack('<Q',f.read(8))[0];h=json.loads(f.read(n));d=f.read();v=h['generated'];a,b=v['data_offsets']
 print(np.frombuffer(d[a:b],dtype=np.int64).tolist())")
         # Decode steps run as one CUDA graph replay per token; OMNI_CUDA_GRAPHS=0 launches the same kernels one by one,
-        # OMNI_CUDA_FUSE=0 without the fused groups (add+norm, q/k RoPE, q/k/v and gate/up GEMVs). f32 compute: every
-        # GPU mode must give the reference's tokens; bf16 compute: graphs on, off, and unfused must agree.
+        # OMNI_CUDA_FUSE=0 without the fused groups (add+norm, q/k RoPE, q/k/v and gate/up GEMVs), OMNI_CUDA_PDL=0
+        # without dependent launches. f32 compute: every GPU mode must give the reference's tokens; bf16 compute (the
+        # only mode with the GEMVs, which dependent launches start early): graphs on, off, unfused and without
+        # dependent launches must agree.
         base=""
-        for mode in ${GREEDY_MODES:-cuda:0 cuda:0/nographs cuda:0/nofuse cuda:0/bf16 cuda:0/bf16/nographs cuda:0/bf16/nofuse cpu}; do
-            dev=${mode%%/*}; graphs=1; cd_=f32; fuse=1
+        for mode in ${GREEDY_MODES:-cuda:0 cuda:0/nographs cuda:0/nofuse cuda:0/bf16 cuda:0/bf16/nographs cuda:0/bf16/nofuse cuda:0/bf16/nopdl cpu}; do
+            dev=${mode%%/*}; graphs=1; cd_=f32; fuse=1; pdl=1
             [[ $mode == */nographs ]] && graphs=0
             [[ $mode == */nofuse ]] && fuse=0
+            [[ $mode == */nopdl ]] && pdl=0
             [[ $mode == */bf16* ]] && cd_=bf16
-            got=$(OMNI_CUDA_FUSE=$fuse OMNI_CUDA_GRAPHS=$graphs "$omni" generate "$model" --inputs "$ref" --greedy --json --max-new-tokens $n --min-new-tokens $n \
+            got=$(OMNI_CUDA_PDL=$pdl OMNI_CUDA_FUSE=$fuse OMNI_CUDA_GRAPHS=$graphs "$omni" generate "$model" --inputs "$ref" --greedy --json --max-new-tokens $n --min-new-tokens $n \
                 --device-map $dev --compute-dtype $cd_ 2>"$out/gen.err" | python3 -c "import json,sys; print(json.load(sys.stdin)['tokens'])" 2>/dev/null)
             [ -s "$out/gen.err" ] && { echo "  stderr of $mode:"; tail -3 "$out/gen.err"; }
             if [ $cd_ = bf16 ]; then
@@ -66,6 +69,7 @@ print(np.frombuffer(d[a:b],dtype=np.int64).tolist())")
                 r="bf16, reference $want"
                 if [ -z "$base" ]; then base=$got; else
                     what="graphs on = off"; [[ $mode == */nofuse ]] && what="fused = unfused"
+                    [[ $mode == */nopdl ]] && what="dependent launches on = off"
                     if [ "$got" = "$base" ] && [ -n "$got" ]; then r="$r; $what: ok"; else r="$r; $what: FAIL"; status=1; fi
                 fi
                 echo "generate $(basename $model) $kind $mode: $got ($r)"

@@ -85,32 +85,35 @@ final class CUDAContext: @unchecked Sendable {
         stream = s
         info = ComputeDeviceInfo(id: DeviceID("cuda", index: ordinal), name: String(cString: nameBytes), totalMemory: total,
                                  architecture: "sm_\(major)\(minor)")
-        let pdl = ProcessInfo.processInfo.environment["OMNI_CUDA_PDL"] ?? "1"
-        dependentLaunches = f.cuLaunchKernelEx == nil || major < 9 || pdl == "0" ? .none : pdl == "gemv" ? .gemv : .all
+        dependentLaunches = f.cuLaunchKernelEx != nil && major >= 9 && ProcessInfo.processInfo.environment["OMNI_CUDA_PDL"] != "0"
     }
 
-    /// Which kernels are launched as programmatic dependent launches (sm_90 and newer, a driver with
-    /// cuLaunchKernelEx): each may be scheduled while the kernel ahead of it finishes, and waits for it itself
-    /// (kernels/common.cu's omni_pdl_wait), loading its weights first. The decode step is a chain of short kernels;
-    /// this hides part of each one's start. Values are unchanged. `OMNI_CUDA_PDL=0` turns it off, `=gemv` keeps it
-    /// to the GEMVs (for A/B runs).
-    let dependentLaunches: DependentLaunches
-    enum DependentLaunches { case none, gemv, all }
+    /// Whether kernels are launched as programmatic dependent launches (sm_90 and newer, a driver with
+    /// cuLaunchKernelEx): each of `waitsForPredecessor`'s kernels may then be scheduled while the kernel ahead of it
+    /// finishes, loads its weights, and waits for it (kernels/common.cu's omni_pdl_wait). The decode step is a chain
+    /// of short kernels; this hides part of each one's start. Values are unchanged. `OMNI_CUDA_PDL=0` turns it off.
+    let dependentLaunches: Bool
 
     /// Kernels written for a dependent launch: each calls omni_pdl_wait() before it touches anything but its
-    /// weights. (A kernel not listed here must never get the attribute: it would race the kernel before it.)
-    static func waitsForPredecessor(_ name: String, _ mode: DependentLaunches) -> Bool {
-        switch mode {
-        case .none: return false
-        case .gemv: return name.hasPrefix("omni_gemv")
-        case .all:
-            return name.hasPrefix("omni_gemv") || name.hasPrefix("omni_attn_decode_split") || dependentKernels.contains(name)
-        }
+    /// weights, and reads nothing through the non-coherent path. (A kernel not listed here must never get the
+    /// attribute: it would race the kernel before it.)
+    static func waitsForPredecessor(_ name: String) -> Bool {
+        name.hasPrefix("omni_gemv") || name.hasPrefix("omni_attn_decode_split") || dependentKernels.contains(name)
     }
     private static let dependentKernels: Set<String> = [
         "omni_rms_norm_f32", "omni_add_rms_norm_f32", "omni_rope_f32", "omni_rope2_f32", "omni_cache_write_dyn",
-        "omni_cache_write_dyn_bf16", "omni_attn_decode_combine", "omni_quantize_q8_rows",
+        "omni_cache_write_dyn_bf16", "omni_attn_decode_combine", "omni_quantize_q8_rows", "omni_rope2_cache_dyn",
+        "omni_rope2_cache_dyn_bf16",
     ]
+
+    /// Whether the last operation put on the stream was a launch of one of `waitsForPredecessor`'s kernels: only then
+    /// may the next launch be a dependent one. Those kernels write activations and the KV cache, never a weight, and a
+    /// dependent kernel loads its weights before it waits; a copy, a GEMM or another kernel (a conversion at upload
+    /// writes weights) clears this. Kept as operations are issued or recorded-then-issued, so graphs get the same edges.
+    private var dependentMayFollow = false
+
+    /// Notes that an operation other than a kernel launch went on the stream (see `dependentMayFollow`).
+    func noteOtherWork() { dependentMayFollow = false }
 
     /// The devices present, or why there are none.
     static func probe() -> ComputeDeviceProbe {
@@ -184,6 +187,7 @@ final class CUDAContext: @unchecked Sendable {
         while done < bytes {
             let n = min(chunk, bytes - done)
             buf.copyMemory(from: host + done, byteCount: n)
+            noteOtherWork()
             try check(api.pointee.cuMemcpyHtoDAsync(address + UInt64(done), buf, n, stream), "host→device copy")
             try synchronize()
             done += n
@@ -198,6 +202,7 @@ final class CUDAContext: @unchecked Sendable {
         var done = 0
         while done < bytes {
             let n = min(chunk, bytes - done)
+            noteOtherWork()
             try check(api.pointee.cuMemcpyDtoHAsync(buf, address + UInt64(done), n, stream), "device→host copy")
             try synchronize()
             (host + done).copyMemory(from: buf, byteCount: n)
@@ -209,6 +214,7 @@ final class CUDAContext: @unchecked Sendable {
     func copy(from src: UInt64, to dst: UInt64, bytes: Int) throws {
         guard bytes > 0 else { return }
         if let r = recorder { r.ops.append(.copy(src: src, dst: dst, bytes: bytes)); return }
+        noteOtherWork()
         try check(api.pointee.cuMemcpyDtoDAsync(dst, src, bytes, stream), "device copy")
     }
 
@@ -216,6 +222,7 @@ final class CUDAContext: @unchecked Sendable {
     /// (pinned memory, reused only after the next synchronize).
     func uploadAsync(_ host: UnsafeRawPointer, bytes: Int, to address: UInt64) throws {
         guard bytes > 0 else { return }
+        noteOtherWork()
         try check(api.pointee.cuMemcpyHtoDAsync(address, host, bytes, stream), "host→device copy")
     }
 
@@ -224,7 +231,9 @@ final class CUDAContext: @unchecked Sendable {
         let slots = args.map { $0.allocate() }
         defer { slots.forEach { $0.deallocate() } }
         var params: [UnsafeMutableRawPointer?] = slots
-        let dependent = Self.waitsForPredecessor(name, dependentLaunches)
+        let aware = dependentLaunches && Self.waitsForPredecessor(name)
+        let dependent = aware && dependentMayFollow
+        dependentMayFollow = aware
         let rc = params.withUnsafeMutableBufferPointer {
             dependent
                 ? omni_cuda_launch_dependent(api, fn, UInt32(grid), UInt32(block), UInt32(shared), stream, $0.baseAddress)

@@ -31,6 +31,9 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     private var ropeTables: [RopeKey: (inv: Tensor, rowOf: Tensor)] = [:]
     private var sourceModules: [String: CUDAModule] = [:]
     private var gemmScratch: Storage?
+    /// Time marks of the step in progress (OMNI_CUDA_STEP_TIMES=1 only; CUDAStepState.noteTimes).
+    private var marks: [(String, UInt64)] = []
+    private func mark(_ name: String) { if CUDAStepState.stepTimes { marks.append((name, DispatchTime.now().uptimeNanoseconds)) } }
     /// A Q8_0 weight widened to bf16 for a GEMM (more than 8 rows), one weight at a time.
     private var widenScratch: Storage?
     /// Activations quantized to int8 for the dp4a Q8_0 GEMV.
@@ -98,6 +101,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
 
     public func run(_ graph: Graph, bucket: String?, inputs: [String: Tensor], weights: any WeightProvider,
                     cache: KVCache?, keep: Set<String>) throws -> GraphResult {
+        marks = []
+        mark("entered")
         let plan = cachedPlan(graph, bucket: bucket, keep: keep)
         var state: CUDAStepState?
         if bucket != nil, let cache, CUDAStepState.stepModeEnabled {
@@ -115,6 +120,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
                 }
             }
         }
+        mark("plan lookups")
         return try run(plan, inputs: inputs, weights: weights, cache: cache, keep: keep, step: state)
     }
 
@@ -159,7 +165,9 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         defer { hostInputs = [:]; runBuffers = []; runRanges = [:]; step = nil; context.recorder = nil }
         if let state, let cache {
             try state.begin(cache: cache)
+            mark("begin")
             if let sc = state.shortcut(buffers: stepBuffers, cache: cache, weights: weights as AnyObject) {
+                mark("shortcut")
                 return try replay(sc, state: state, inputs: inputs, cache: cache)
             }
             step = state
@@ -263,6 +271,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             }
             _ = try state.stage(t, node: n.index, shape: n.shape)
         }
+        mark("inputs")
         let committed = cache.length
         var completed = false
         defer { if !completed { cache.truncate(to: committed) } }
@@ -270,10 +279,17 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             try cache.checkAppend(slot: c.slot, rows: c.rows, width: c.width)
             cache.commit(slot: c.slot, count: c.rows)
         }
+        mark("commits")
         try state.replay(blas: blas)
+        if CUDAStepState.stepTimes {
+            try context.synchronize()
+            mark("graph")
+        }
         var result: [String: Tensor] = [:]
         for (name, t) in sc.results { result[name] = try download(t) }
         try context.synchronize()
+        mark("results")
+        if CUDAStepState.stepTimes { state.noteTimes(marks) }
         completed = true
         return GraphResult(values: result, attentionLog: sc.log)
     }

@@ -171,6 +171,7 @@ final class CUDABlas: @unchecked Sendable {
         defer { _ = f.cublasLtMatrixLayoutDestroy(d) }
         var alpha: Float = 1, beta: Float = 0
         let ws = workspace.deviceAddress
+        context.noteOtherWork()
         try check(f.cublasLtMatmul(handle, desc, &alpha, UnsafeRawPointer(bitPattern: UInt(w)), a,
                                    UnsafeRawPointer(bitPattern: UInt(x)), b, &beta,
                                    UnsafeRawPointer(bitPattern: UInt(y)), d, UnsafeMutableRawPointer(bitPattern: UInt(y)), d,

@@ -68,6 +68,25 @@ final class CUDAStepState {
     static let stepModeEnabled = ProcessInfo.processInfo.environment["OMNI_CUDA_STEP"] != "0"
     /// OMNI_CUDA_TRACE=1: each capture, and the counts when a plan's state goes, on stderr.
     static let trace = ProcessInfo.processInfo.environment["OMNI_CUDA_TRACE"] == "1"
+    /// OMNI_CUDA_STEP_TIMES=1: each replayed step synchronizes once more (after the graph, before the results are
+    /// downloaded) so that the trace at the end can split a step's wall time into the graph on the GPU, the results'
+    /// download, and the host's time outside the executor between steps (the caller's sampling and bookkeeping).
+    static let stepTimes = ProcessInfo.processInfo.environment["OMNI_CUDA_STEP_TIMES"] == "1"
+    /// Summed nanoseconds per segment of a replayed step (segment i runs from mark i to mark i + 1), and the host's
+    /// time between steps.
+    private var timed: (steps: Int, names: [String], sums: [UInt64], outside: UInt64, lastEnd: UInt64) = (0, [], [], 0, 0)
+
+    /// Notes one replayed step's marks (name, nanoseconds since boot), the first when the executor was entered, the
+    /// last when the results were downloaded; each segment is named by the mark that ends it.
+    func noteTimes(_ marks: [(String, UInt64)]) {
+        guard marks.count > 1 else { return }
+        if timed.lastEnd > 0 { timed.outside += marks[0].1 - timed.lastEnd }
+        let names = marks.dropFirst().map(\.0)
+        if timed.names != names { timed = (0, names, Array(repeating: 0, count: names.count), 0, 0) }
+        for i in 1..<marks.count { timed.sums[i - 1] += marks[i].1 - marks[i - 1].1 }
+        timed.steps += 1
+        timed.lastEnd = marks[marks.count - 1].1
+    }
 
     let context: CUDAContext
     /// Cache slots the lengths block holds.
@@ -161,6 +180,11 @@ final class CUDAStepState {
 
     deinit {
         if Self.trace { Self.say("cuda: step plan done: \(captures) captured, \(replays) replayed\(graphOff.map { "; graphs off: " + $0 } ?? "")") }
+        if Self.stepTimes, timed.steps > 1 {
+            let n = Double(timed.steps), us = { (v: UInt64, k: Double) in String(format: "%.1f", Double(v) / 1000 / k) }
+            let parts = zip(timed.names, timed.sums).map { "\($0) \(us($1, n))" }.joined(separator: ", ")
+            Self.say("cuda: per replayed step (\(timed.steps)), µs: \(parts); outside the executor \(us(timed.outside, n - 1))")
+        }
         _ = context.api.pointee.cuCtxSetCurrent(context.context)
         if let e = exec, let destroy = context.api.pointee.cuGraphExecDestroy { _ = destroy(e) }
         _ = context.api.pointee.cuMemFreeHost(host)
@@ -235,7 +259,7 @@ final class CUDAStepState {
             return try issue(newOps, blas: blas)
         }
         if let e = exec, newOps == ops {
-            try context.check(launch(e, context.stream), "cuGraphLaunch")
+            context.noteOtherWork(); try context.check(launch(e, context.stream), "cuGraphLaunch")
             replays += 1
             return
         }
@@ -254,7 +278,7 @@ final class CUDAStepState {
                 ops = newOps
                 captures += 1
                 if Self.trace { Self.say("cuda: decode step captured as a CUDA graph (\(newOps.count) operations)") }
-                try context.check(launch(e, context.stream), "cuGraphLaunch")
+                context.noteOtherWork(); try context.check(launch(e, context.stream), "cuGraphLaunch")
                 return
             }
             failure = "cuGraphInstantiate error \(irc)"

@@ -46,8 +46,11 @@ __device__ float omni_block_max(float v) {
 // Programmatic dependent launch (sm_90 and newer; no-ops before). A kernel launched with the PDL attribute
 // (CUDAContext.waitsForPredecessor lists them: the GEMVs and the decode step's other kernels) may start while the
 // kernel before it is still finishing: it must call omni_pdl_wait() before it reads anything an earlier kernel wrote
-// and before it writes anything; what it loads before that is only its weights, which no kernel writes. omni_pdl_trigger() lets the
-// dependent kernel be scheduled once every block of this one has started (without it: once they have exited).
+// and before it writes anything; what it loads before that is only its weights, which no kernel writes. Such a
+// kernel is alive while the one before it still writes, so what that one writes is never read through the
+// non-coherent path: no ld.global.nc, and no const __restrict__ on those pointers (which lets the compiler use it;
+// stale rows on the H200 until this was so). omni_pdl_trigger() lets the dependent kernel be scheduled once every
+// block of this one has started (without it: once they have exited).
 // Neither changes a value computed.
 __device__ __forceinline__ void omni_pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

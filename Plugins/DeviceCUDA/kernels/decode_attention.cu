@@ -41,7 +41,7 @@ static __device__ __forceinline__ float da_exp2(float x) {
 /// Σ_s 2^(m_s − M) l_s, zeros for a row that saw no key. Threads of the block split d. `coherent`: read the parts
 /// past L1 (written by other blocks of the same launch).
 static __device__ __forceinline__ float da_load(const float* p, bool coherent) { return coherent ? __ldcg(p) : *p; }
-static __device__ __forceinline__ void da_combine_row(const float* __restrict__ part, float* __restrict__ out, int ldo,
+static __device__ __forceinline__ void da_combine_row(const float* part, float* __restrict__ out, int ldo,
                                                       int Tq, int H, int D, int nSplit, int row, bool coherent) {
     const int h = row / Tq, i = row % Tq;
     const long long stride = (long long)H * Tq * (D + 2);
@@ -75,8 +75,8 @@ template <> struct DaKV<unsigned short> {
 };
 
 template <int D, typename T>
-static __device__ __forceinline__ void decode_split(const float* __restrict__ q, int ldq, const T* __restrict__ k,
-                                                    int ldk, const T* __restrict__ v, int ldv,
+static __device__ __forceinline__ void decode_split(const float* q, int ldq, const T* k,
+                                                    int ldk, const T* v, int ldv,
                                                     float* __restrict__ part, int Tq, int Tk, int H, int KV,
                                                     int causal, int off, int window, float scale, int chunk,
                                                     const int* __restrict__ lens, int slot, int delta,
@@ -278,7 +278,7 @@ DA_ENTRY(64)
 DA_ENTRY(80)
 DA_ENTRY(128)
 
-extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* __restrict__ part,
+extern "C" __global__ void __launch_bounds__(128) omni_attn_decode_combine(const float* part,
                                                                       float* __restrict__ out, int ldo, int Tq,
                                                                       int H, int D, int nSplit) {
     omni_pdl_trigger();

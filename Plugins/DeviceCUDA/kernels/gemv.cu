@@ -34,8 +34,10 @@ static __device__ __forceinline__ uint4 gv_ld_stream(const void* p) {
 }
 static __device__ __forceinline__ float4 gv_ld_x(const float* p) {
     float4 r;
-    // volatile: kept after omni_pdl_wait() (x is written by the kernel before this one).
-    asm volatile("ld.global.nc.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w) : "l"(p));
+    // Not .nc: under a dependent launch this kernel is alive while the kernel before it writes x, and the
+    // non-coherent path is only for data that no one writes during the kernel (it read stale rows on the H200).
+    // volatile: kept after omni_pdl_wait().
+    asm volatile("ld.global.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w) : "l"(p));
     return r;
 }
 static __device__ __forceinline__ float gv_lo(unsigned w) { return __uint_as_float(w << 16); }
@@ -108,7 +110,7 @@ static __device__ __forceinline__ void gv_finish(float (&acc)[M][GV_NR], int row
 
 // The bf16 dot products of one warp's GV_NR weight rows (wr) with the M rows of x, over this warp's share of K.
 template <int M>
-static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_NR], const float* __restrict__ x, int ldx,
+static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_NR], const float* x, int ldx,
                                                           int rows, int K, int part, int wpr, float (&acc)[M][GV_NR]) {
     const int lane = threadIdx.x & 31;
     const int K8 = K >> 3;
@@ -148,7 +150,7 @@ static __device__ __forceinline__ void gv_bf16_accumulate(const uint4* (&wr)[GV_
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restrict__ x, int ldx,
+static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* x, int ldx,
                                                    const unsigned short* __restrict__ W,
                                                    const float* __restrict__ bias, float* __restrict__ y, int ldy,
                                                    int rows, int N, int K, int wpr) {
@@ -174,7 +176,7 @@ static __device__ __forceinline__ void gemv_bf16_t(int blk, const float* __restr
 // and up rows n0, n0 + 1 (n0 = 2 · group), each dot product computed as gemv_bf16_t computes it for the same wpr,
 // then y[m, n] = silu(g + bg[n]) · (u + bu[n]) as omni_swiglu_f32 computes it: bit-identical to the three launches.
 template <int M>
-static __device__ __forceinline__ void gemv_swiglu_bf16_t(int blk, const float* __restrict__ x, int ldx,
+static __device__ __forceinline__ void gemv_swiglu_bf16_t(int blk, const float* x, int ldx,
                                                           const unsigned short* __restrict__ Wg,
                                                           const unsigned short* __restrict__ Wu,
                                                           const float* __restrict__ bg, const float* __restrict__ bu,
@@ -236,7 +238,7 @@ static __device__ __forceinline__ float gv_f16(unsigned short h) {
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_q8_t(int blk, const float* __restrict__ x, int ldx, const signed char* __restrict__ qs,
+static __device__ __forceinline__ void gemv_q8_t(int blk, const float* x, int ldx, const signed char* __restrict__ qs,
                                                  const unsigned short* __restrict__ d, const float* __restrict__ bias,
                                                  float* __restrict__ y, int ldy, int rows, int N, int K, int wpr) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -358,7 +360,7 @@ extern "C" __global__ void omni_q8_0_repack(const unsigned char* __restrict__ bl
 //   omni_gemv_q8_0_dp4a_mC(const signed char* xq, const float* xd, const signed char* qs, const unsigned short* d,
 //        const float* bias, float* y, int ldy, int M, int N, int K, int wpr)
 //       As omni_gemv_q8_0_mC, with the quantized activations.
-extern "C" __global__ void omni_quantize_q8_rows(const float* __restrict__ x, int ldx, int M, int K,
+extern "C" __global__ void omni_quantize_q8_rows(const float* x, int ldx, int M, int K,
                                                  signed char* __restrict__ xq, float* __restrict__ xd) {
     omni_pdl_trigger();
     omni_pdl_wait();
@@ -388,7 +390,7 @@ static __device__ __forceinline__ int gv_dot16(uint4 w, uint4 x) {
 }
 
 template <int M>
-static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* __restrict__ xq, const float* __restrict__ xd,
+static __device__ __forceinline__ void gemv_q8dp_t(int blk, const signed char* xq, const float* xd,
                                                    const signed char* __restrict__ qs, const unsigned short* __restrict__ d,
                                                    const float* __restrict__ bias, float* __restrict__ y, int ldy, int rows,
                                                    int N, int K, int wpr) {

@@ -20,7 +20,7 @@
 //       Widens repacked Q8_0 (gemv.cu's layout) to bf16 row-major, n elements (a multiple of 32): the GEMM
 //       path (prefill) of a Q8_0-resident weight. Grid-stride.
 
-extern "C" __global__ void omni_cache_write_dyn(const float* __restrict__ k, const float* __restrict__ v,
+extern "C" __global__ void omni_cache_write_dyn(const float* k, const float* v,
                                                 float* __restrict__ K, float* __restrict__ V, int rows, int width,
                                                 const int* __restrict__ lens, int slot, int delta) {
     omni_pdl_trigger();
@@ -33,7 +33,7 @@ extern "C" __global__ void omni_cache_write_dyn(const float* __restrict__ k, con
     }
 }
 
-extern "C" __global__ void omni_cache_write_dyn_bf16(const float* __restrict__ k, const float* __restrict__ v,
+extern "C" __global__ void omni_cache_write_dyn_bf16(const float* k, const float* v,
                                                      unsigned short* __restrict__ K, unsigned short* __restrict__ V,
                                                      int rows, int width, const int* __restrict__ lens, int slot,
                                                      int delta) {
