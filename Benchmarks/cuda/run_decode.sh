@@ -20,7 +20,8 @@ LOG="$OUTDIR/decode.log"
 # as the nodes are walked, key ranges uploaded per attention node); q8_0 runs the GEMV by dp4a over activations
 # quantized per 32 (the default), q8_0+nodp4a keeps them f32 (OMNI_CUDA_Q8_DP4A=0); +nofuse: without the fused groups
 # (add+norm, q/k RoPE, q/k/v and gate/up GEMVs; OMNI_CUDA_FUSE=0); +noregs: RMSNorm rows not held in registers
-# (OMNI_CUDA_NORM_REGS=0); +nopdl: no programmatic dependent launches (OMNI_CUDA_PDL=0), +pdlgemv: for the GEMVs only.
+# (OMNI_CUDA_NORM_REGS=0); +nopdl: no programmatic dependent launches (OMNI_CUDA_PDL=0);
+# +norc: the q/k RoPE and the cache write as two launches (OMNI_CUDA_ROPE_CACHE=0).
 # DECODE_ROWS="label:graphs …" picks rows.
 for r in $(seq 1 "$ROUNDS"); do
     for row in ${DECODE_ROWS:-bf16:1 bf16+nofuse:1 q8_0:1 q8_0+nofuse:1 q8_0+nodp4a:1}; do
@@ -28,12 +29,12 @@ for r in $(seq 1 "$ROUNDS"); do
         [[ $label == *+nodp4a* ]] && dp4a=0
         [[ $label == *+noregs* ]] && regs=0
         [[ $label == *+nopdl* ]] && pdl=0
-        [[ $label == *+pdlgemv* ]] && pdl=gemv
+        rc=1; [[ $label == *+norc* ]] && rc=0
         [[ $label == *+nostep* ]] && stepmode=0
         [[ $label == *+nofuse* ]] && fuse=0
         w=${label%%+*}
         echo "[$label graphs=$graphs round $r]" >>"$LOG"
-        OMNI_CUDA_NORM_REGS=$regs OMNI_CUDA_PDL=$pdl OMNI_CUDA_FUSE=$fuse OMNI_CUDA_STEP=$stepmode OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
+        OMNI_CUDA_ROPE_CACHE=$rc OMNI_CUDA_NORM_REGS=$regs OMNI_CUDA_PDL=$pdl OMNI_CUDA_FUSE=$fuse OMNI_CUDA_STEP=$stepmode OMNI_CUDA_GRAPHS=$graphs OMNI_CUDA_Q8_DP4A=$dp4a OMNI_CUDA_TRACE=1 "$BIN" bench decode $CKPT --dtype thinker=$w \
             --compute-dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 >>"$LOG" 2>&1
         echo "[$label graphs=$graphs round $r] $(grep '^decode' "$LOG" | tail -1)"
     done

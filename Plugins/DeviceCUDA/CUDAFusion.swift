@@ -3,7 +3,9 @@ import OmniCore
 
 /// Groups of consecutive nodes the executor runs as one kernel on the way (fewer, fatter launches on the decode path):
 /// - a residual `add` whose next kernel node is the `rmsNorm` of its result: one `omni_add_rms_norm_f32`;
-/// - a `rope` whose next kernel node is a `rope` at the same positions (q then k): one `omni_rope2_f32`;
+/// - a `rope` whose next kernel node is a `rope` at the same positions (q then k): one `omni_rope2_f32`; in a decode
+///   step, when the next kernel node writes that k and a v into the cache, the cache write joins the same launch
+///   (`omni_rope2_cache_dyn`; OMNI_CUDA_ROPE_CACHE=0 keeps it a launch of its own);
 /// - two or three `linear`s over the same activations with stored weights (q/k/v, gate/up): with ≤ 8 rows and bf16
 ///   or Q8_0-resident weights of one kind, one `omni_gemv3_*` launch (CUDAKernels+Gemv); with more rows and bf16
 ///   weights, the activations rounded to bf16 once for all the GEMMs instead of once per GEMM;
@@ -29,9 +31,11 @@ struct CUDAFusion {
     /// Decode's gate, up and SwiGLU as one GEMV launch (on by default; OMNI_CUDA_SWIGLU_GEMV=0 runs the gate/up
     /// group and the SwiGLU as two launches).
     static let swigluGemv = ProcessInfo.processInfo.environment["OMNI_CUDA_SWIGLU_GEMV"] != "0"
+    /// A decode step's q/k RoPE and cache write as one launch (on by default; OMNI_CUDA_ROPE_CACHE=0: two).
+    static let ropeCache = ProcessInfo.processInfo.environment["OMNI_CUDA_ROPE_CACHE"] != "0"
 
     /// What a group computes.
-    enum Kind: Equatable { case addNorm, rope2, linears, swigluLinear, mlp }
+    enum Kind: Equatable { case addNorm, rope2, ropeCache, linears, swigluLinear, mlp }
 
     /// A group: its kind and member node indices, in graph order.
     struct Group: Equatable {
@@ -111,6 +115,9 @@ struct CUDAFusion {
             return Group(kind: .addNorm, members: [i, j])
         case let (.rope(_, p1, _, hd1, t1, k1), .rope(x2, p2, _, hd2, t2, k2)):
             guard p1 == p2, hd1 == hd2, t1 == t2, k1 == k2, x2.index != i else { return nil }
+            if let k = nextKernelNode(g, after: j), case let .cacheWrite(kw, _, _) = g.nodes[k].op, kw.index == j {
+                return Group(kind: .ropeCache, members: [i, j, k])
+            }
             return Group(kind: .rope2, members: [i, j])
         case let (.linear(x, w, _), .linear(x2, w2, _)):
             guard x == x2, storedWeight(g, w), storedWeight(g, w2) else { return nil }
@@ -191,6 +198,16 @@ struct CUDAFusion {
             try Self.run(.swigluLinear, Array(all.suffix(2)))
             return
         }
+        if grp.kind == .ropeCache {
+            // Fused only in a decode step (the row is read on the device); otherwise the RoPE pair, then the write.
+            if Self.ropeCache, all[2].call.executor.step != nil, Self.disjoint(all.map(\.call)), try Self.fused(.ropeCache, all.map(\.call)) {
+                return
+            }
+            try Self.run(.rope2, Array(all.prefix(2)))
+            var write = all[2].call
+            try all[2].alone(&write)
+            return
+        }
         try Self.run(grp.kind, all)
     }
 
@@ -227,21 +244,24 @@ struct CUDAFusion {
                 .ptr(n.out.address), .int(d), .f32(eps), .int(CUDAKernels.normInRegisters ? 1 : 0)])
             return true
         case .rope2:
-            let a = calls[0], b = calls[1]
-            guard case let .rope(_, _, h1, hd, theta, kind) = a.node.op, case let .rope(_, _, h2, _, _, _) = b.node.op else { return false }
-            let rows = a.out.shape[0], pos = a.inputs[1]
-            let posRows: Int
-            switch kind {
-            case .standard, .interleaved: posRows = 1
-            case .multimodal: posRows = 3
-            case .axial2D: posRows = 2
-            }
-            guard pos.elementCount == posRows * rows, b.out.shape[0] == rows else { return false }
-            let table = try a.executor.ropeTable(headDim: hd, theta: theta, kind: kind)
-            try b.module.launch("omni_rope2_f32", grid: CUDAModule.blocks(rows * (h1 + h2) * hd / 2), block: 256, [
-                .ptr(a.inputs[0].address), .ptr(a.out.address), .int(h1), .ptr(b.inputs[0].address), .ptr(b.out.address),
-                .int(h2), .ptr(pos.address), .ptr(table.inv.address), .ptr(table.rowOf.address), .int(rows), .int(hd),
-                .int(kind == .interleaved ? 1 : 0)])
+            guard let r = try rope2Launch(calls[0], calls[1]) else { return false }
+            try calls[1].module.launch("omni_rope2_f32", grid: r.grid, block: 256, r.args)
+            return true
+        case .ropeCache:
+            let w = calls[2]
+            guard let step = w.executor.step, let cache = w.cache, case let .cacheWrite(_, _, slot) = w.node.op,
+                  cache.dtype == .f32 || cache.dtype == .bf16, let r = try rope2Launch(calls[0], calls[1]) else { return false }
+            let k = w.inputs[0], v = w.inputs[1], rows = k.shape[0], width = k.shape[1]
+            guard k.address == calls[1].out.address, k.shape == calls[1].out.shape, v.shape == k.shape,
+                  cache.rowWidth == width else { return false }
+            let start = cache.length(of: slot)
+            try cache.checkAppend(slot: slot, rows: rows, width: width)
+            try w.module.launch(cache.dtype == .bf16 ? "omni_rope2_cache_dyn_bf16" : "omni_rope2_cache_dyn",
+                                grid: max(r.grid, CUDAModule.blocks(rows * width)), block: 256, r.args + [
+                .ptr(v.address), .ptr(cache.keys(slot).address), .ptr(cache.values(slot).address), .ptr(step.lensAddress),
+                .int(slot), .int(start - step.startLength(slot))])
+            step.noteCommit(slot: slot, rows: rows, width: width)
+            cache.commit(slot: slot, count: rows)
             return true
         case .linears:
             return try CUDAKernels.gemvMany(calls) || CUDAKernels.gemmMany(calls)
@@ -250,6 +270,25 @@ struct CUDAFusion {
         case .mlp:
             return try CUDAKernels.mlpGemm(calls)
         }
+    }
+
+    /// The grid and arguments of `omni_rope2_f32` for q (`a`) and k (`b`), the leading arguments of the
+    /// rope-and-cache kernels too; nil when the pair does not fit it.
+    private static func rope2Launch(_ a: CUDAKernelCall, _ b: CUDAKernelCall) throws -> (grid: Int, args: [CUDAArg])? {
+        guard case let .rope(_, _, h1, hd, theta, kind) = a.node.op, case let .rope(_, _, h2, _, _, _) = b.node.op else { return nil }
+        let rows = a.out.shape[0], pos = a.inputs[1]
+        let posRows: Int
+        switch kind {
+        case .standard, .interleaved: posRows = 1
+        case .multimodal: posRows = 3
+        case .axial2D: posRows = 2
+        }
+        guard pos.elementCount == posRows * rows, b.out.shape[0] == rows else { return nil }
+        let table = try a.executor.ropeTable(headDim: hd, theta: theta, kind: kind)
+        return (CUDAModule.blocks(rows * (h1 + h2) * hd / 2), [
+            .ptr(a.inputs[0].address), .ptr(a.out.address), .int(h1), .ptr(b.inputs[0].address), .ptr(b.out.address),
+            .int(h2), .ptr(pos.address), .ptr(table.inv.address), .ptr(table.rowOf.address), .int(rows), .int(hd),
+            .int(kind == .interleaved ? 1 : 0)])
     }
 
     /// Whether two device tensors share bytes.

@@ -42,7 +42,12 @@ final class CUDAFusionPlanTests: XCTestCase {
             // add → norm: each layer's attention residual and post-attention norm, and each layer's output and the next
             // layer's input norm (the last one's final norm).
             XCTAssertEqual(count(.addNorm), 2 * layers, label)
-            XCTAssertEqual(count(.rope2), layers, label)
+            // q and k RoPE with the cache write of that k (fused in a decode step; the RoPE pair alone otherwise).
+            XCTAssertEqual(count(.ropeCache), layers, label)
+            XCTAssertEqual(count(.rope2), 0, label)
+            for grp in groups where grp.kind == .ropeCache {
+                XCTAssertEqual(grp.members.map { g.nodes[$0].op.kind }, [.rope, .rope, .cacheWrite], label)
+            }
             // q/k/v, and the MLP (gate, up, SwiGLU, down) whole.
             XCTAssertEqual(groups.filter { $0.kind == .linears && $0.members.count == 3 }.count, layers, label)
             XCTAssertEqual(count(.mlp), layers, label)
