@@ -277,13 +277,7 @@ struct CUDAFusion {
     private static func rope2Launch(_ a: CUDAKernelCall, _ b: CUDAKernelCall) throws -> (grid: Int, args: [CUDAArg])? {
         guard case let .rope(_, _, h1, hd, theta, kind) = a.node.op, case let .rope(_, _, h2, _, _, _) = b.node.op else { return nil }
         let rows = a.out.shape[0], pos = a.inputs[1]
-        let posRows: Int
-        switch kind {
-        case .standard, .interleaved: posRows = 1
-        case .multimodal: posRows = 3
-        case .axial2D: posRows = 2
-        }
-        guard pos.elementCount == posRows * rows, b.out.shape[0] == rows else { return nil }
+        guard pos.elementCount == kind.positionRows * rows, b.out.shape[0] == rows else { return nil }
         let table = try a.executor.ropeTable(headDim: hd, theta: theta, kind: kind)
         return (CUDAModule.blocks(rows * (h1 + h2) * hd / 2), [
             .ptr(a.inputs[0].address), .ptr(a.out.address), .int(h1), .ptr(b.inputs[0].address), .ptr(b.out.address),

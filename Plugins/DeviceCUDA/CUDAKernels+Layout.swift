@@ -20,13 +20,7 @@ extension CUDAKernels {
         }
         t.register(.rope, dtypes: fi) { c in
             guard case let .rope(_, _, heads, hd, theta, kind) = c.node.op else { throw c.mismatch() }
-            let rows = c.out.shape[0], pos = c.inputs[1]
-            let posRows: Int
-            switch kind {
-            case .standard, .interleaved: posRows = 1
-            case .multimodal: posRows = 3
-            case .axial2D: posRows = 2
-            }
+            let rows = c.out.shape[0], pos = c.inputs[1], posRows = kind.positionRows
             guard pos.elementCount == posRows * rows else {
                 throw OmniError.invalidArgument(name: "position_ids", expected: posRows == 1 ? "\(rows) positions" : "[\(posRows), \(rows)]",
                                                 actual: "\(pos.shape)")

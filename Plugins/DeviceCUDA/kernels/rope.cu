@@ -24,34 +24,10 @@ extern "C" __global__ void omni_rope_f32(const float *x, const long long *pos, c
 
 /// Two rotary embeddings at the same positions in one launch (the decode step's q and k): heads [0, h1) of x1 → y1,
 /// then heads [0, h2) of x2 → y2, each element computed as omni_rope_f32 computes it.
-extern "C" __global__ void omni_rope2_f32(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,
-                                          const long long *pos, const float *inv, const int *rowOf, int T, int hd,
-                                          int interleaved) {
-    omni_pdl_trigger();
-    omni_pdl_wait();
-    int half = hd / 2, heads = h1 + h2;
-    long long n = (long long)T * heads * half;
-    OMNI_GRID_STRIDE(i, n) {
-        int j = (int)(i % half);
-        long long th = i / half;
-        int hh = (int)(th % heads), t = (int)(th / heads);
-        const bool first = hh < h1;
-        const float *x = first ? x1 : x2;
-        float *y = first ? y1 : y2;
-        int hn = first ? h1 : h2, h = first ? hh : hh - h1;
-        float angle = (float)pos[(long long)rowOf[j] * T + t] * inv[j];
-        float c = cosf(angle), s = sinf(angle);
-        int ia = interleaved ? 2 * j : j, ib = interleaved ? ia + 1 : j + half;
-        long long base = (long long)t * hn * hd + (long long)h * hd;
-        float a = x[base + ia], b = x[base + ib];
-        y[base + ia] = a * c - b * s;
-        y[base + ib] = b * c + a * s;
-    }
-}
-
-/// The decode step's q and k RoPE and its cache write in one launch: omni_rope2_f32 (y1, y2 written as it writes
-/// them), then the rotated k (y2's values) and v [T, h2·hd] stored into the cache rows from lens[slot] + delta on, as
-/// omni_cache_write_dyn (f32 K, V) or omni_cache_write_dyn_bf16 (bf16, rounded to nearest even) store them.
+///   omni_rope2_f32(x1, y1, h1, x2, y2, h2, pos, inv, rowOf, T, hd, interleaved)   Grid-stride.
+/// The same with the decode step's cache write: the rotated k (y2's values) and v [T, h2·hd] also stored into the
+/// cache rows from lens[slot] + delta on, as omni_cache_write_dyn (f32 K, V) or omni_cache_write_dyn_bf16 (bf16,
+/// rounded to nearest even) store them.
 ///   omni_rope2_cache_dyn / omni_rope2_cache_dyn_bf16(x1, y1, h1, x2, y2, h2, pos, inv, rowOf, T, hd, interleaved,
 ///        const float* v, K, V, const int* lens, int slot, int delta)   Grid-stride.
 static __device__ __forceinline__ void rc_store(float *p, float v) { *p = v; }
@@ -65,7 +41,7 @@ static __device__ __forceinline__ void rope2_cache(const float *x1, float *y1, i
     omni_pdl_trigger();
     omni_pdl_wait();
     const int half = hd / 2, heads = h1 + h2, width = h2 * hd;
-    const long long start = (long long)(lens[slot] + delta) * width;
+    const long long start = K ? (long long)(lens[slot] + delta) * width : 0;
     const long long n = (long long)T * heads * half;
     OMNI_GRID_STRIDE(i, n) {
         int j = (int)(i % half);
@@ -83,13 +59,20 @@ static __device__ __forceinline__ void rope2_cache(const float *x1, float *y1, i
         const float ra = a * c - b * s, rb = b * c + a * s;
         y[base + ia] = ra;
         y[base + ib] = rb;
-        if (!first) {
+        if (K && !first) {
             rc_store(K + start + base + ia, ra);
             rc_store(K + start + base + ib, rb);
         }
     }
+    if (!K) return;
     const long long nv = (long long)T * width;
     OMNI_GRID_STRIDE(i, nv) rc_store(V + start + i, v[i]);
+}
+
+extern "C" __global__ void omni_rope2_f32(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,
+                                          const long long *pos, const float *inv, const int *rowOf, int T, int hd,
+                                          int interleaved) {
+    rope2_cache<float>(x1, y1, h1, x2, y2, h2, pos, inv, rowOf, T, hd, interleaved, nullptr, nullptr, nullptr, nullptr, 0, 0);
 }
 
 extern "C" __global__ void omni_rope2_cache_dyn(const float *x1, float *y1, int h1, const float *x2, float *y2, int h2,

@@ -18,6 +18,15 @@ public enum RopeKind: Sendable, Hashable {
     /// Axial 2-D RoPE of the vision tower from positions [2, T] (row y, column x): frequency j < headDim/4 turns
     /// with y, the next headDim/4 with x, each at θ^(−4·(j mod headDim/4)/headDim); half-split convention.
     case axial2D
+
+    /// Rows of the position tensor this kind reads: [T] for standard and interleaved, [2, T] axial, [3, T] multimodal.
+    public var positionRows: Int {
+        switch self {
+        case .standard, .interleaved: return 1
+        case .axial2D: return 2
+        case .multimodal: return 3
+        }
+    }
 }
 
 /// Parameter-free elementwise functions of one `unary` op kind.
