@@ -133,9 +133,13 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
                 throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)", reasons: ["no kernel in its table"])
             }
             let args = node.op.inputs.map { bound[$0.index]! }
-            if case .linear = node.op {} else if let odd = args.first(where: { $0.layout != .standard }) {
-                throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
-                                            reasons: ["an input in layout \(odd.layout) (only linear kernels read it)"])
+            switch node.op {
+            case .linear, .embedding: break   // their kernels read the interleaved layouts (LinearWeights)
+            default:
+                if let odd = args.first(where: { $0.layout != .standard }) {
+                    throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",
+                                                reasons: ["an input in layout \(odd.layout) (only linear and embedding kernels read it)"])
+                }
             }
             if let bad = args.first(where: { !entry.dtypes.contains($0.dtype) }) {
                 throw OmniError.unsupported(what: "\(node.op.kind) (\(node.name)) on \(cpu.id)",

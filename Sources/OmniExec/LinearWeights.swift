@@ -1,19 +1,24 @@
 import OmniCore
 
-/// The weight nodes of a graph that only `linear` nodes read, and only as their weight operand (not x, not the bias),
-/// and that are not graph outputs: the ones the CPU executor may bind in a decode kernel's own layout
-/// (`TensorLayout.q8_0Rows8`), since every reader of such a node is a linear kernel that takes that layout.
+/// The weight nodes of a graph that linears read as their weight operand and nothing else reads except embeddings as
+/// their table (tied embeddings: the LM head and the token lookup share one matrix), and that are not graph outputs:
+/// the ones the CPU executor may bind in a decode kernel's own layout (`TensorLayout.q8_0Rows8`), since every reader
+/// of such a node takes that layout (`Kernels.embedding` reads the interleaved rows too). A table only embeddings read
+/// is not among them (nothing would gain from the layout).
 struct LinearWeights {
     let nodes: Set<Int>
 
     init(graph: Graph) {
         var linear = Set<Int>(), other = Set<Int>()
         for node in graph.nodes {
-            if case let .linear(x, w, b) = node.op {
+            switch node.op {
+            case let .linear(x, w, b):
                 linear.insert(w.index)
                 other.insert(x.index)
                 if let b { other.insert(b.index) }
-            } else {
+            case let .embedding(_, ids):
+                other.insert(ids.index)
+            default:
                 for v in node.op.inputs { other.insert(v.index) }
             }
         }

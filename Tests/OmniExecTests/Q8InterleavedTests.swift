@@ -95,25 +95,48 @@ final class Q8InterleavedTests: XCTestCase {
         }
     }
 
-    func testOnlyWeightsThatLinearsAloneReadAreInterleaved() throws {
+    func testOnlyWeightsThatLinearsAndEmbeddingsReadAreInterleaved() throws {
         var rng = SeededGenerator(seed: 5)
         let (table, _) = try q8Weight(out: 16, in: 64, &rng)
         let (other, _) = try q8Weight(out: 16, in: 64, &rng)
-        // "table" is read by an embedding and by a linear (tied embeddings); "other" only by a linear.
-        var g = Graph()
-        let ids = g.input("ids", shape: [2], dtype: .i64)
-        let tw = g.weight("table", shape: [16, 64])
-        let e = g.embedding(tw, ids: ids, name: "e")
-        let y = g.linear(e, tw, name: "logits")
-        let z = g.linear(e, g.weight("other", shape: [16, 64]), name: "z")
-        g.markOutput(y)
-        g.markOutput(z)
-        let provider = InMemoryWeights(["table": table, "other": other])
+        let (norm, _) = try q8Weight(out: 16, in: 64, &rng)
+        // "table" is read by an embedding and by a linear (tied embeddings), "other" only by a linear: both are
+        // interleaved, and the embedding reads its rows from there. "table2" only by an embedding, "norm" by a
+        // linear as its weight and by another as its x: both stay as stored.
+        func graph() -> Graph {
+            var g = Graph()
+            let ids = g.input("ids", shape: [2], dtype: .i64)
+            let tw = g.weight("table", shape: [16, 64])
+            let e = g.embedding(tw, ids: ids, name: "e")
+            g.markOutput(e)
+            g.markOutput(g.linear(e, tw, name: "logits"))
+            g.markOutput(g.linear(e, g.weight("other", shape: [16, 64]), name: "z"))
+            g.markOutput(g.embedding(g.weight("table2", shape: [16, 64]), ids: ids, name: "e2"))
+            let nw = g.weight("norm", shape: [16, 64])
+            g.markOutput(g.linear(e, nw, name: "n"))
+            g.markOutput(g.linear(nw, g.weight("other", shape: [16, 64]), name: "m"))
+            return g
+        }
+        let inputs = ["ids": Tensor(int64: [3, 9], shape: [2])]
+        let provider = InMemoryWeights(["table": table, "other": other, "table2": table, "norm": norm])
         let exec = Executor(registry: registry, threads: 2)
-        let r = try exec.run(exec.plan(g), inputs: ["ids": Tensor(int64: [3, 9], shape: [2])], weights: provider)
-        XCTAssertNil(kept(provider, "table", .q8_0), "a table an embedding reads is not interleaved")
+        let r = try exec.run(exec.plan(graph()), inputs: inputs, weights: provider)
+        XCTAssertEqual(kept(provider, "table", .q8_0)?.layout, .q8_0Rows8, "a tied table is interleaved")
         XCTAssertEqual(kept(provider, "other", .q8_0)?.layout, .q8_0Rows8)
-        XCTAssertEqual(r["logits"]!.shape, [2, 16])
+        XCTAssertNil(kept(provider, "table2", .q8_0), "a table only an embedding reads stays as stored")
+        XCTAssertNil(kept(provider, "norm", .q8_0), "a weight a linear reads as x stays as stored")
+        // The same graph with every weight as stored: the embedding rows are the same values, bit for bit.
+        let plain = Executor(registry: registry, threads: 2)
+        plain.interleavesQuantizedWeights = false
+        let s = try plain.run(plain.plan(graph()), inputs: inputs,
+                              weights: InMemoryWeights(["table": table, "other": other, "table2": table, "norm": norm]))
+        XCTAssertEqual(try r["e"]!.floats(), try s["e"]!.floats())
+        XCTAssertEqual(try r["e"]!.floats(), try r["e2"]!.floats(), "interleaved and stored rows of one table")
+        for name in ["logits", "z"] {
+            let a = try r[name]!.floats(), b = try s[name]!.floats()
+            let scale = b.map(abs).max() ?? 1
+            XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max() ?? 0, 1e-5 * scale, name)
+        }
 
         // A graph that reads "other" through an embedding after another graph interleaved it gets the stored layout.
         var g2 = Graph()

@@ -8,12 +8,25 @@ enum Kernels {
     static func embedding(table: Tensor, ids: Tensor, out: Tensor, converter registry: PluginRegistry) throws {
         let d = table.shape[1], v = table.shape[0]
         let idList = try ids.int64s()
+        for (t, id) in idList.enumerated() where id < 0 || id >= v {
+            throw OmniError.invalidArgument(name: "input_ids", expected: "token ids in 0..<\(v)", actual: "\(id) at position \(t)")
+        }
+        // A tied table bound for the LM head's decode kernel (rows interleaved by 8): its rows dequantized from there.
+        switch table.layout {
+        case .q8_0Rows8, .q4_0Rows8:
+            let w = table.rawPointer.assumingMemoryBound(to: UInt8.self)
+            for (t, id) in idList.enumerated() {
+                let row = out.floatPointer + t * d, r = Int(id)
+                if table.layout == .q8_0Rows8 { omni_q8_0_r8_dequantize_rows(w, row, d, r, r + 1) }
+                else { omni_q4_0_r8_dequantize_rows(w, row, d, r, r + 1) }
+            }
+            return
+        case .standard:
+            break
+        }
         let conv = try registry.converter(from: table.dtype, to: .f32)
         let rowBytes = table.dtype.byteCount(elements: d) ?? 0
         for (t, id) in idList.enumerated() {
-            guard id >= 0, id < v else {
-                throw OmniError.invalidArgument(name: "input_ids", expected: "token ids in 0..<\(v)", actual: "\(id) at position \(t)")
-            }
             try conv.convert(table.rawPointer + Int(id) * rowBytes, from: table.dtype,
                              to: UnsafeMutableRawPointer(out.floatPointer + t * d), .f32, count: d)
         }
