@@ -80,8 +80,11 @@ public final class OmniModel: @unchecked Sendable {
         // Layer counts against the checkpoint before any graph is built (a config claiming 10^9 layers is an error).
         try CheckpointLimits.check(config: config, names: source.names,
                                    file: dir.folder.appendingPathComponent("config.json").path)
-        let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
-        try checkWeights(expected: thinker.expectedWeights(), source: source, scopePrefixes: ["thinker.model.", "thinker.lm_head."])
+        let thinker = ThinkerTextModel(thinker: config.thinker, attention: options.attentionChain(for: .thinker))
+        // Tied (the thinker config's flag): an lm_head the checkpoint still carries is not read, as transformers
+        // replaces it with the embedding when it ties them.
+        try checkWeights(expected: thinker.expectedWeights(), source: source,
+                         scopePrefixes: config.thinker.tieWordEmbeddings ? ["thinker.model."] : ["thinker.model.", "thinker.lm_head."])
         // The audio tower is built when the checkpoint has it (text-only exports leave it out), and then loaded
         // as strictly as the decoder.
         var audio: AudioEncoder?

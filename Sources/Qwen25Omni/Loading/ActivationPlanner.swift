@@ -127,7 +127,7 @@ public struct ActivationPlanner: Sendable {
     func assemble(_ chunks: ChunkSizes, audio: [Phase], vision: [Phase], prefill: Phase) -> Result {
         var phases = audio + vision
         let t = max(1, workload.promptTokens), d = config.thinker.text.hiddenSize
-        let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
+        let thinker = ThinkerTextModel(thinker: config.thinker, attention: options.attentionChain(for: .thinker))
         if workload.hasMedia {
             phases.append(Phase(name: "embedding lookup", memory: memory(Self.embeddingGraph(
                 rows: min(t, Self.embeddingRowsPerRun), thinker: thinker))))
@@ -193,7 +193,7 @@ public struct ActivationPlanner: Sendable {
     /// most keys), then the shorter last chunk.
     func prefillPhase(_ chunk: Int?) -> Phase {
         let t = max(1, workload.promptTokens), c = min(chunk ?? t, t)
-        let thinker = ThinkerTextModel(config: config.thinker.text, attention: options.attentionChain(for: .thinker))
+        let thinker = ThinkerTextModel(thinker: config.thinker, attention: options.attentionChain(for: .thinker))
         let graph = { (rows: Int) in
             thinker.graph(ThinkerTextModel.Inputs(tokens: rows, fromEmbeddings: workload.hasMedia, lastLogitsOnly: true))
         }

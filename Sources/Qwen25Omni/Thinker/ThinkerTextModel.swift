@@ -1,7 +1,8 @@
 import OmniCore
 
 /// The thinker's text decoder and LM head; mirrors `Qwen2_5OmniThinkerTextModel` + `lm_head`
-/// (transformers 5.17.0, modeling_qwen2_5_omni.py): token embedding, the shared `DecoderStack`, untied LM head.
+/// (transformers 5.17.0, modeling_qwen2_5_omni.py): token embedding, the shared `DecoderStack`, the LM head (its own
+/// weight, or the embedding when the thinker config ties them).
 ///
 /// Describes computation only; an executor runs the graph. Checkpoint names appear only through `scope`.
 public struct ThinkerTextModel: Sendable {
@@ -16,6 +17,17 @@ public struct ThinkerTextModel: Sendable {
         decoder = DecoderStack(config: config, attention: attention, scope: scope, name: "thinker")
         self.lmHeadKey = lmHeadKey
     }
+
+    /// The thinker's text model as `thinker` configures it. With `tie_word_embeddings` (the thinker config's flag,
+    /// OMNI-SPEC §1.1) the LM head is the token embedding, as transformers ties `lm_head.weight` to
+    /// `model.embed_tokens.weight`; a tied checkpoint may leave `thinker.lm_head.weight` out.
+    public init(thinker: ThinkerConfig, attention: [String] = ["eager"]) {
+        self.init(config: thinker.text, attention: attention,
+                  lmHeadKey: thinker.tieWordEmbeddings ? Self.tiedHeadKey : "thinker.lm_head.weight")
+    }
+
+    /// The embedding a tied LM head reads.
+    static let tiedHeadKey = "thinker.model.embed_tokens.weight"
 
     /// Decoder hyper-parameters.
     public var config: DecoderConfig { decoder.config }
