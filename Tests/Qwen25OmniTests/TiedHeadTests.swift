@@ -52,8 +52,9 @@ final class TiedHeadTests: XCTestCase {
 
         let ref = try loadSafetensors(c.reference.appendingPathComponent("text.safetensors")).tensors
         let ids = try XCTUnwrap(ref["input_ids"]).int64s().map { Int($0) }
-        func logits(_ path: String) throws -> [Float] {
-            let model = try OmniModel.fromPretrained(path, registry: registry, executor: Executor(registry: registry))
+        func logits(_ path: String, dtype: DTypePolicy = .auto) throws -> [Float] {
+            let model = try OmniModel.fromPretrained(path, options: LoadOptions(dtype: dtype), registry: registry,
+                                                     executor: Executor(registry: registry))
             let session = try model.newSession(capacity: ids.count)
             let out = try session.prefill(ids: ids)
             return try XCTUnwrap(out[ThinkerTextModel.logits]).floats()
@@ -66,6 +67,22 @@ final class TiedHeadTests: XCTestCase {
         XCTAssertEqual(tied, untiedEmbedHead, "the tied head is the embedding")
         XCTAssertEqual(tiedKeepingHead, untiedEmbedHead, "a tied checkpoint's own head is not read")
         XCTAssertNotEqual(tied, own, "the fixture's own head differs from its embedding")
+
+        // Quantized (Q8_0): the tied table is the LM head too, so it is quantized (as llama.cpp quantizes a tied
+        // token_embd), bound interleaved for the decode kernels, and the embedding reads its rows from there; an
+        // untied table stays as stored.
+        let tiedPath = root.appendingPathComponent("tied").path
+        let q8 = DTypePolicy(.q8_0)
+        let tiedModel = try OmniModel.fromPretrained(tiedPath, options: LoadOptions(dtype: q8), registry: registry,
+                                                     executor: Executor(registry: registry))
+        XCTAssertEqual(try tiedModel.weights.tensor(embedKey).dtype, .q8_0)
+        let ownModel = try OmniModel.fromPretrained(c.model.path, options: LoadOptions(dtype: q8), registry: registry,
+                                                    executor: Executor(registry: registry))
+        XCTAssertEqual(try ownModel.weights.tensor(embedKey).dtype, try XCTUnwrap(source.info(embedKey)).dtype)
+        let tiedQ8 = try logits(tiedPath, dtype: q8)
+        // Every linear and the table in Q8_0 against all f32: 2.2e-2 of max here. The bound only tells a table read in
+        // the right layout from a wrong one (wrong rows give errors of order 1), it is not a parity tolerance.
+        XCTAssertLessThanOrEqual(Tolerance.relativeMaxError(tiedQ8, tied), 5e-2)
 
         // Untied without a head is still an error naming the tensor.
         XCTAssertThrowsError(try logits(copy("untied-no-head", tie: false, head: nil))) { error in

@@ -109,7 +109,7 @@ public struct ActivationPlanner: Sendable {
     func memory(_ graph: Graph, cachedRows: Int = 0) -> RunMemory {
         let weightDType = { (key: String) -> DType in
             guard let (dtype, shape) = storedDTypes[key] else { return .f32 }
-            return options.dtype.dtype(for: key, stored: dtype, shape: shape)
+            return options.dtype.tied(config).dtype(for: key, stored: dtype, shape: shape)
         }
         if let plugin = devicePlugin, let m = plugin.runMemory(graph: graph, keep: [], cachedRows: cachedRows,
                                                                 precision: options.computePrecision, weightDType: weightDType) {

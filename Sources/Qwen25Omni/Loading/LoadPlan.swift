@@ -104,7 +104,7 @@ public struct LoadPlan: Sendable {
         let workload = Workload(input, vision: config.thinker.vision, positionIDPerSeconds: config.thinker.positionIDPerSeconds)
         try CheckpointLimits.checkPositions(largestPosition: workload.largestPosition ?? (input.promptTokens - 1),
                                             maxNewTokens: input.maxNewTokens, config: config, promptName: "prompt length")
-        var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
+        var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype.tied(config),
                                                     enableAudioOutput: audioOutput)
         // Components that will not be loaded (not built by this version) take no budget.
         skipped += units.filter { !components.contains($0.component) }.flatMap(\.tensorNames)
@@ -133,7 +133,7 @@ public struct LoadPlan: Sendable {
             try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch,
                                 cacheDType: KVCache.elementType(precision: options.computePrecision, device: computeDevice ?? .cpu))
         }
-        var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
+        var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype.tied(config), audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,
                             maxMemory: options.maxMemory, budgets: [], placement: PlacementPlan(),
                             estimates: try estimates(smallest), pagingReserve: 0, computeDevice: computeDevice)

@@ -27,7 +27,7 @@ public struct ThinkerTextModel: Sendable {
     }
 
     /// The embedding a tied LM head reads.
-    static let tiedHeadKey = "thinker.model.embed_tokens.weight"
+    public static let tiedHeadKey = "thinker.model.embed_tokens.weight"
 
     /// Decoder hyper-parameters.
     public var config: DecoderConfig { decoder.config }
