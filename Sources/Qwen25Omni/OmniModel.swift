@@ -122,7 +122,7 @@ public final class OmniModel: @unchecked Sendable {
                                      computeDevice: executor.device.id == .cpu ? nil : executor.device.id)
         let diskKeys = Set(plan.units.filter { plan.placement.device(for: $0.unit.prefix) == .disk }
             .flatMap(\.tensorNames))
-        let weights = ModelWeights(source: source, registry: registry, policy: options.dtype.tied(config), device: executor.hostDevice,
+        let weights = ModelWeights(source: source, registry: registry, policy: plan.dtypePolicy, device: executor.hostDevice,
                                    diskKeys: diskKeys)
         if options.preload {
             // Only what this model runs: the thinker's text decoder, the towers and the talker (token2wav is

@@ -16,6 +16,8 @@ public struct ActivationPlanner: Sendable {
     public let threads: Int
     /// Stored dtype per checkpoint key (missing keys count as f32).
     let storedDTypes: [String: (DType, Shape)]
+    /// `options.dtype` for this config (a tied table quantized with the linears).
+    let weightPolicy: DTypePolicy
     /// Whether the towers are loaded (a text-only export has none).
     let audioTower: Bool, visionTower: Bool
     /// The compute device the runs are planned for (nil: the cpu) and its plugin, which sizes a run there.
@@ -37,6 +39,7 @@ public struct ActivationPlanner: Sendable {
         self.config = config
         self.workload = workload
         self.options = options
+        weightPolicy = options.dtype.tied(config)
         self.registry = registry
         self.threads = max(1, threads)
         var stored: [String: (DType, Shape)] = [:]
@@ -109,7 +112,7 @@ public struct ActivationPlanner: Sendable {
     func memory(_ graph: Graph, cachedRows: Int = 0) -> RunMemory {
         let weightDType = { (key: String) -> DType in
             guard let (dtype, shape) = storedDTypes[key] else { return .f32 }
-            return options.dtype.tied(config).dtype(for: key, stored: dtype, shape: shape)
+            return weightPolicy.dtype(for: key, stored: dtype, shape: shape)
         }
         if let plugin = devicePlugin, let m = plugin.runMemory(graph: graph, keep: [], cachedRows: cachedRows,
                                                                 precision: options.computePrecision, weightDType: weightDType) {

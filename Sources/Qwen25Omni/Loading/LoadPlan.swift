@@ -94,6 +94,8 @@ public struct LoadPlan: Sendable {
                             explicitPlacement: (([String: DeviceID]) -> any PlacementStrategy)? = nil,
                             components: Set<Component> = Set(Component.allCases),
                             computeDevice: DeviceID? = nil) throws -> LoadPlan {
+        var options = options
+        options.dtype = options.dtype.tied(config)   // what every weight below is sized at, and the plan records
         let audioOutput = options.enableAudioOutput && config.enableAudioOutput && config.talker != nil
             && config.token2wav != nil
         // Limits from the model itself, before anything is sized: layers present, positions.
@@ -104,7 +106,7 @@ public struct LoadPlan: Sendable {
         let workload = Workload(input, vision: config.thinker.vision, positionIDPerSeconds: config.thinker.positionIDPerSeconds)
         try CheckpointLimits.checkPositions(largestPosition: workload.largestPosition ?? (input.promptTokens - 1),
                                             maxNewTokens: input.maxNewTokens, config: config, promptName: "prompt length")
-        var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype.tied(config),
+        var (units, skipped) = try WeightUnits.make(infos: infos, config: config, dtype: options.dtype,
                                                     enableAudioOutput: audioOutput)
         // Components that will not be loaded (not built by this version) take no budget.
         skipped += units.filter { !components.contains($0.component) }.flatMap(\.tensorNames)
@@ -133,7 +135,7 @@ public struct LoadPlan: Sendable {
             try MemoryEstimates(config: config, input: input, audioOutput: audioOutput, thinker: thinker, attentionScratch: scratch,
                                 cacheDType: KVCache.elementType(precision: options.computePrecision, device: computeDevice ?? .cpu))
         }
-        var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype.tied(config), audioOutput: audioOutput,
+        var plan = LoadPlan(directory: directory, config: config, dtypePolicy: options.dtype, audioOutput: audioOutput,
                             units: units, skippedTensors: skipped, strategyName: strategy.name,
                             maxMemory: options.maxMemory, budgets: [], placement: PlacementPlan(),
                             estimates: try estimates(smallest), pagingReserve: 0, computeDevice: computeDevice)
