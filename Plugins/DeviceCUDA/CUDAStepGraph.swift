@@ -69,8 +69,9 @@ final class CUDAStepState {
     /// OMNI_CUDA_TRACE=1: each capture, and the counts when a plan's state goes, on stderr.
     static let trace = ProcessInfo.processInfo.environment["OMNI_CUDA_TRACE"] == "1"
     /// OMNI_CUDA_STEP_TIMES=1: each replayed step synchronizes once more (after the graph, before the results are
-    /// downloaded) so that the trace at the end can split a step's wall time into the graph on the GPU, the results'
-    /// download, and the host's time outside the executor between steps (the caller's sampling and bookkeeping).
+    /// downloaded) so that the trace at the end can split a step's wall time into the executor's segments (plan
+    /// lookups, begin, shortcut, inputs, commits, graph, results; `CUDAExecutor.mark`) and the host's time outside the
+    /// executor between steps (the caller's sampling and bookkeeping).
     static let stepTimes = ProcessInfo.processInfo.environment["OMNI_CUDA_STEP_TIMES"] == "1"
     /// Summed nanoseconds per segment of a replayed step (segment i runs from mark i to mark i + 1), and the host's
     /// time between steps.

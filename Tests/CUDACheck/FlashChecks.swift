@@ -57,9 +57,7 @@ func checkFlashAgainstEager(registry: PluginRegistry) throws -> Bool {
             let tensorCores = precision == .bf16 && [64, 80, 128].contains(c.headDim)
             let tol: Float = tensorCores ? 2e-2 : 1e-5
             let err = Tolerance.relativeMaxError(outs["flash_attention_2"]!, outs["eager"]!)
-            let pass = err <= tol
-            ok = ok && pass
-            print("flash_attention_2 vs eager (\(precision), \(c.label)): rel err \(err), tol \(tol) \(pass ? "ok" : "FAIL")")
+            ok = withinBound("flash_attention_2 vs eager (\(precision), \(c.label))", err, tol) && ok
         }
     }
     return ok
@@ -106,9 +104,7 @@ func checkDecodeAgainstEager(registry: PluginRegistry) throws -> Bool {
     var ok = true
     for (i, t) in steps.enumerated() where i > 0 {
         let err = Tolerance.relativeMaxError(outs["flash_attention_2"]![i], outs["eager"]![i])
-        let pass = err <= 1e-5
-        ok = ok && pass
-        print("split-K decode vs eager (\(t) row(s) after \(steps[0]) cached): rel err \(err) \(pass ? "ok" : "FAIL")")
+        ok = withinBound("split-K decode vs eager (\(t) row(s) after \(steps[0]) cached)", err, 1e-5) && ok
     }
     return ok
 }
@@ -132,9 +128,7 @@ func checkGemvAgainstCPU(registry: PluginRegistry) throws -> Bool {
         let gpu = try CUDAExecutor(ordinal: 0, registry: registry, precision: .bf16, host: CPUDevice())
             .run(g, bucket: nil, inputs: inputs, weights: weights, cache: nil, keep: [])
         let err = Tolerance.relativeMaxError(try gpu["y"]?.floats() ?? [], try cpu["y"]?.floats() ?? [])
-        let pass = err <= 1e-5
-        ok = ok && pass
-        print("bf16 GEMV (\(rows) row(s), \(outF)×\(inF), bias) vs CPU f32: rel err \(err) \(pass ? "ok" : "FAIL")")
+        ok = withinBound("bf16 GEMV (\(rows) row(s), \(outF)×\(inF), bias) vs CPU f32", err, 1e-5) && ok
     }
     return ok
 }
@@ -179,9 +173,8 @@ func checkGroupedGemvAgainstCPU(registry: PluginRegistry) throws -> Bool {
                 var err: Float = 0
                 for j in 0..<count { err = max(err, Tolerance.relativeMaxError(try gpu["y\(j)"]?.floats() ?? [], try cpu["y\(j)"]?.floats() ?? [])) }
                 let bound: Float = q8 && ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] != "0" ? 2e-2 : 1e-5
-                let pass = err <= bound
-                ok = ok && pass
-                print("\(count) \(q8 ? "Q8_0" : "bf16") linears over one x (\(rows) row(s), fuse \(ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] ?? "default")) vs CPU f32: rel err \(err) (bound \(bound)) \(pass ? "ok" : "FAIL")")
+                let fuse = ProcessInfo.processInfo.environment["OMNI_CUDA_FUSE"] ?? "default"
+                ok = withinBound("\(count) \(q8 ? "Q8_0" : "bf16") linears over one x (\(rows) row(s), fuse \(fuse)) vs CPU f32", err, bound) && ok
             }
         }
     }
@@ -206,9 +199,7 @@ func checkBF16CacheAgainstF32(registry: PluginRegistry) throws -> Bool {
         }
         for (i, t) in steps.enumerated() {
             let err = Tolerance.relativeMaxError(outs[.bf16]![i], outs[.f32]![i])
-            let pass = err <= 2e-2
-            ok = ok && pass
-            print("bf16 KV cache vs f32 (\(backend), \(t) row(s), step \(i)): rel err \(err) \(pass ? "ok" : "FAIL")")
+            ok = withinBound("bf16 KV cache vs f32 (\(backend), \(t) row(s), step \(i))", err, 2e-2) && ok
         }
     }
     return ok
@@ -245,9 +236,8 @@ func checkMLPAgainstCPU(registry: PluginRegistry) throws -> Bool {
                 if keepGate { err = max(err, Tolerance.relativeMaxError(try gpu["gate"]?.floats() ?? [], try cpu["gate"]?.floats() ?? [])) }
                 // ≤ 8 rows: the GEMVs (gate, up and SwiGLU in one launch) keep x in f32: the f32 bound.
                 let bound: Float = rows <= 8 ? 1e-5 : 2e-2
-                let pass = err <= bound
-                ok = ok && pass
-                print("MLP bf16 (\(rows) rows, \(biased ? "gate/up biases" : "no gate/up bias")\(keepGate ? ", gate kept" : "")) vs CPU f32: rel err \(err) (bound \(bound)) \(pass ? "ok" : "FAIL")")
+                let form = "\(biased ? "gate/up biases" : "no gate/up bias")\(keepGate ? ", gate kept" : "")"
+                ok = withinBound("MLP bf16 (\(rows) rows, \(form)) vs CPU f32", err, bound) && ok
             }
         }
     }
@@ -300,4 +290,11 @@ func checkRunMemoryEstimate(registry: PluginRegistry) throws -> Bool {
         print("run memory on the GPU (\(label)): planned \(planned) B, measured \(measured) B, ratio \(String(format: "%.3f", ratio)) \(pass ? "ok" : "FAIL")")
     }
     return ok
+}
+
+/// Prints "`label`: rel err E (bound B) ok" (or FAIL) and returns whether `err` is within `bound`.
+func withinBound(_ label: String, _ err: Float, _ bound: Float) -> Bool {
+    let pass = err <= bound
+    print("\(label): rel err \(err) (bound \(bound)) \(pass ? "ok" : "FAIL")")
+    return pass
 }

@@ -1,9 +1,9 @@
 // Row-wise reductions: one block per row.
 
 // The decode step runs these on one row: a loop of dependent loads there is one memory latency per element a
-// thread owns (≈ 14 per thread at d = 3584, ≈ 15 µs). With d ≤ NORM_REG · blockDim every element a thread owns
-// is loaded up front into registers (all loads in flight at once), then summed in the same order as the loop:
-// the same values, bit for bit. `regs` = 0 keeps the loop (OMNI_CUDA_NORM_REGS=0, for A/B runs).
+// thread owns (14 per thread at d = 3584). With d ≤ NORM_REG · blockDim every element a thread owns is loaded up
+// front into registers (all loads in flight at once), then summed in the same order as the loop: the same values,
+// bit for bit (7B decode on the H200: 189.9 → 193.2 tokens/s, docs/BENCHMARKS.md "Stop 23"). `regs` = 0 keeps the loop (OMNI_CUDA_NORM_REGS=0, for A/B runs).
 #define NORM_REG 16
 
 /// RMSNorm of x [rows, d] with weight [d]: y = x / sqrt(mean(x²) + eps) · w. y may alias x.
