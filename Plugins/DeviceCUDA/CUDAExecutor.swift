@@ -23,7 +23,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     private var bucketKeys: [String: PlanKey] = [:]
     /// Step-mode state of decode plans (CUDAStepGraph.swift), and the plans that cannot run in step mode.
     private var steps: [PlanKey: CUDAStepState] = [:]
-    private var plainPlans: Set<PlanKey> = []
+    private var plainPlans: [PlanKey: String] = [:]
     /// The running step, while a decode plan runs in step mode (the cache kernels read its lengths).
     private(set) var step: CUDAStepState?
     private var resident = ResidentWeights()
@@ -107,12 +107,12 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         var state: CUDAStepState?
         if bucket != nil, let cache, CUDAStepState.stepModeEnabled {
             let key = PlanKey(graph: graph, keep: keep)
-            if let s = steps[key], s.slots >= cache.slots {
+            if let s = steps.value(adoptingKey: key, isSame: PlanKey.same), s.slots >= cache.slots {
                 state = s
-            } else if !plainPlans.contains(key) {
+            } else if plainPlans.value(adoptingKey: key, isSame: PlanKey.same) == nil {
                 if let why = CUDAStepState.ineligible(graph) {
                     if CUDAStepState.trace { CUDAStepState.say("cuda: plan \(bucket ?? "") runs kernel by kernel: \(why)") }
-                    plainPlans.insert(key)
+                    plainPlans[key] = why
                 } else {
                     try context.makeCurrent()
                     state = try CUDAStepState(graph: graph, slots: cache.slots, context: context, device: cuda)
@@ -136,8 +136,8 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     public func cachedPlan(_ graph: Graph, bucket: String?, keep: Set<String>) -> ExecutionPlan {
         guard let b = bucket else { return Self.makePlan(graph, keep: keep) }
         let key = PlanKey(graph: graph, keep: keep)
-        if let p = plans[key] { return p }
-        if let old = bucketKeys[b] { plans[old] = nil; steps[old] = nil; plainPlans.remove(old) }
+        if let p = plans.value(adoptingKey: key, isSame: PlanKey.same) { return p }
+        if let old = bucketKeys[b] { plans[old] = nil; steps[old] = nil; plainPlans[old] = nil }
         let plan = Self.makePlan(graph, keep: keep)
         plans[key] = plan
         bucketKeys[b] = key
@@ -638,6 +638,9 @@ extension CUDAExecutor {
 struct PlanKey: Hashable {
     let graph: Graph
     let keep: Set<String>
+
+    /// Whether `a` and `b` hold the same graph instance (`Dictionary.value(adoptingKey:isSame:)`).
+    static func same(_ a: PlanKey, _ b: PlanKey) -> Bool { a.graph.isSameInstance(as: b.graph) && a.keep == b.keep }
 }
 
 struct RopeKey: Hashable {

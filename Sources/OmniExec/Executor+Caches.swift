@@ -4,6 +4,9 @@ import OmniCore
 struct PlanKey: Hashable {
     let graph: Graph
     let keep: Set<String>
+
+    /// Whether `a` and `b` hold the same graph instance (`Dictionary.value(adoptingKey:isSame:)`).
+    static func same(_ a: PlanKey, _ b: PlanKey) -> Bool { a.graph.isSameInstance(as: b.graph) && a.keep == b.keep }
 }
 
 /// f32 conversions of weights, per provider: a provider is identified by object identity, and a weak reference

@@ -225,7 +225,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     private func cachedPlanLocked(_ graph: Graph, bucket: String?, keep: Set<String>) -> ExecutionPlan {
         guard let b = bucket else { return ExecutionPlan(graph: graph, keep: keep) }
         let key = PlanKey(graph: graph, keep: keep)
-        if let p = plans[key] { return p }
+        if let p = plans.value(adoptingKey: key, isSame: PlanKey.same) { return p }
         if let old = bucketKeys[b] { plans[old] = nil }
         let plan = ExecutionPlan(graph: graph, keep: keep)
         plans[key] = plan
@@ -235,7 +235,7 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
 
     /// `make(graph)`, computed once per graph and kept in `cache` (emptied when 64 graphs were seen).
     private static func perGraph<T>(_ cache: inout [Graph: T], _ graph: Graph, _ make: (Graph) -> T) -> T {
-        if let d = cache[graph] { return d }
+        if let d = cache.value(adoptingKey: graph, isSame: { $0.isSameInstance(as: $1) }) { return d }
         if cache.count >= 64 { cache.removeAll() }
         let d = make(graph)
         cache[graph] = d

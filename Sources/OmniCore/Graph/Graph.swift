@@ -58,7 +58,14 @@ public struct Graph: Sendable, Hashable {
     }
 
     public static func == (a: Graph, b: Graph) -> Bool {
-        a.structureHash == b.structureHash && a.nodes == b.nodes && a.outputs == b.outputs
+        a.isSameInstance(as: b) || (a.structureHash == b.structureHash && a.nodes == b.nodes && a.outputs == b.outputs)
+    }
+
+    /// Whether `other` is this very graph (a copy of the same value: the same node storage and outputs), in O(1).
+    /// Two equal graphs built separately are equal but not the same instance; comparing those walks every node.
+    public func isSameInstance(as other: Graph) -> Bool {
+        structureHash == other.structureHash && nodes.count == other.nodes.count && outputs == other.outputs
+            && nodes.withUnsafeBufferPointer { a in other.nodes.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(structureHash) }
