@@ -210,6 +210,32 @@ final class CUDAContext: @unchecked Sendable {
         }
     }
 
+    /// Device → host for several regions with one wait: every copy is queued into the pinned staging buffer, the
+    /// stream is synchronized once, then each region is copied out (a decode step's logits and hidden row). When
+    /// the regions do not fit the staging buffer together they go one by one through `download(_:bytes:to:)`.
+    func download(_ regions: [(address: UInt64, bytes: Int, host: UnsafeMutableRawPointer)]) throws {
+        let round = { (n: Int) in (n + 255) / 256 * 256 }
+        let total = regions.reduce(0) { $0 + round($1.bytes) }
+        guard total <= 64 << 20 else {
+            for r in regions where r.bytes > 0 { try download(r.address, bytes: r.bytes, to: r.host) }
+            return
+        }
+        lock.lock(); defer { lock.unlock() }
+        let buf = try pinned(max(total, 1))
+        var at = 0
+        for r in regions where r.bytes > 0 {
+            noteOtherWork()
+            try check(api.pointee.cuMemcpyDtoHAsync(buf + at, r.address, r.bytes, stream), "device→host copy")
+            at += round(r.bytes)
+        }
+        try synchronize()
+        at = 0
+        for r in regions where r.bytes > 0 {
+            r.host.copyMemory(from: buf + at, byteCount: r.bytes)
+            at += round(r.bytes)
+        }
+    }
+
     /// Device → device on the stream (recorded while a recorder is set).
     func copy(from src: UInt64, to dst: UInt64, bytes: Int) throws {
         guard bytes > 0 else { return }

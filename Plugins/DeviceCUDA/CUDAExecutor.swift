@@ -240,9 +240,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             try state.finish(recorder.ops, blas: blas)
             state.keepShortcut(buffers: stepBuffers, cache: cache, weights: weights as AnyObject, results: pairs, log: log)
         }
-        var result: [String: Tensor] = [:]
-        for (name, t) in pairs { result[name] = try download(t) }
-        try context.synchronize()
+        let result = try downloadAll(pairs)
         profile?.report()
         completed = true
         return GraphResult(values: result, attentionLog: log)
@@ -285,9 +283,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             try context.synchronize()
             mark("graph")
         }
-        var result: [String: Tensor] = [:]
-        for (name, t) in sc.results { result[name] = try download(t) }
-        try context.synchronize()
+        let result = try downloadAll(sc.results)
         mark("results")
         if CUDAStepState.stepTimes { state.noteTimes(marks) }
         completed = true
@@ -536,6 +532,18 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         withExtendedLifetime(t) {}
         if keepForRun { runBuffers.append(s) }
         return Tensor(storage: s, shape: shape, dtype: t.dtype)
+    }
+
+    /// Host copies of a run's results, read back with one wait (`CUDAContext.download(_:)`); a name given twice
+    /// gets the last tensor, as a dictionary built in order would.
+    private func downloadAll(_ pairs: [(name: String, tensor: Tensor)]) throws -> [String: Tensor] {
+        let hosts = pairs.map { Tensor(storage: Storage(uninitializedByteCount: max($0.tensor.byteCount, 1)),
+                                       shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
+        let regions = zip(pairs, hosts).map { (address: $0.tensor.address, bytes: $0.tensor.byteCount, host: $1.mutableRawPointer) }
+        try withExtendedLifetime(hosts) { try context.download(regions) }
+        var result: [String: Tensor] = [:]
+        for (p, host) in zip(pairs, hosts) { result[p.name] = host }
+        return result
     }
 
     /// A host copy of a device tensor (the stream is synchronized by the copy).
