@@ -118,9 +118,18 @@ extension CUDAKernels {
     /// default; OMNI_CUDA_Q8_DP4A=0 keeps the activations f32 (exact products, slower).
     static let q8ByDP4A = ProcessInfo.processInfo.environment["OMNI_CUDA_Q8_DP4A"] != "0"
 
+    /// The bf16 GEMV's warps-per-multiprocessor target: 32 (OMNI_CUDA_GEMV_WARPS=8 … 64 for A/B runs). The GEMV
+    /// harness's sweep had picked 16 (q/o and down on 4 warps a row group); whole decode steps on the H200 ran 1.8%
+    /// faster with 32 (q/o and down on 8), three rounds out of three (docs/BENCHMARKS.md, stop 24).
+    static let gemvWarps: Int = {
+        guard let v = ProcessInfo.processInfo.environment["OMNI_CUDA_GEMV_WARPS"], let n = Int(v), (8...64).contains(n) else { return 32 }
+        return n
+    }()
+
     /// Warps per group of four output features (1, 2, 4 or 8): the fewest that still give each of the H200's 132
-    /// multiprocessors 16 warps (the harness's sweep: q/o 4, k/v 8, gate/up and lm_head 1, down 4).
-    static func gemvSplit(outFeatures: Int, multiprocessors: Int = 132, warpsPerMultiprocessor: Int = 16) -> Int {
+    /// multiprocessors `warpsPerMultiprocessor` warps (at 32 on the 7B shapes: q/o, k/v and down 8, gate/up and
+    /// lm_head 1).
+    static func gemvSplit(outFeatures: Int, multiprocessors: Int = 132, warpsPerMultiprocessor: Int = gemvWarps) -> Int {
         let groups = (outFeatures + 3) / 4
         var wpr = 1
         while wpr < 8 && groups * wpr < warpsPerMultiprocessor * multiprocessors { wpr *= 2 }
