@@ -121,6 +121,8 @@ final class CUDAStepState {
     private(set) var graphOff: String?
     /// Steps replayed from an instantiated graph, and graphs captured.
     private(set) var replays = 0, captures = 0
+    /// OMNI_CUDA_STEP_PROFILE=1: every step's operations timed one by one (CUDAStepProfile).
+    private let profile: CUDAStepProfile?
 
     var lensAddress: UInt64 { device.deviceAddress }
 
@@ -177,6 +179,8 @@ final class CUDAStepState {
         try context.check(context.api.pointee.cuMemHostAlloc(&p, top, 0), "cuMemHostAlloc(\(top) bytes)")
         guard let p else { throw CUDALibrary.unavailable("pinned allocation returned nothing") }
         host = p
+        profile = CUDAStepProfile.enabled ? CUDAStepProfile(context: context) : nil
+        if CUDAStepProfile.enabled, profile == nil { Self.say("cuda: OMNI_CUDA_STEP_PROFILE=1 ignored: the driver has no event entry points") }
     }
 
     deinit {
@@ -186,6 +190,7 @@ final class CUDAStepState {
             let parts = zip(timed.names, timed.sums).map { "\($0) \(us($1, n))" }.joined(separator: ", ")
             Self.say("cuda: per replayed step (\(timed.steps)), µs: \(parts); outside the executor \(us(timed.outside, n - 1))")
         }
+        if let report = profile?.report { Self.say(report) }
         _ = context.api.pointee.cuCtxSetCurrent(context.context)
         if let e = exec, let destroy = context.api.pointee.cuGraphExecDestroy { _ = destroy(e) }
         _ = context.api.pointee.cuMemFreeHost(host)
@@ -250,6 +255,7 @@ final class CUDAStepState {
         lastOps = newOps
         try context.uploadAsync(host, bytes: bytes, to: device.deviceAddress)
         for c in deviceInputs { try context.copy(from: c.src, to: c.dst, bytes: c.bytes) }
+        if let profile { return try profile.issue(newOps) { try issue([$0], blas: blas) } }
         let f = context.api.pointee
         guard Self.graphsEnabled, graphOff == nil, let beginCapture = f.cuStreamBeginCapture, let endCapture = f.cuStreamEndCapture,
               let instantiate = f.cuGraphInstantiateWithFlags, let launch = f.cuGraphLaunch, let destroy = f.cuGraphDestroy,

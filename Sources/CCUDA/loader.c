@@ -99,6 +99,12 @@ static int load_driver(const char *libdir) {
     OPTIONAL_SYM(cuda, cuGraphDestroy, "cuGraphDestroy");
     OPTIONAL_SYM(cuda, cuGraphExecDestroy, "cuGraphExecDestroy");
     OPTIONAL_SYM(cuda, cuLaunchKernelEx, "cuLaunchKernelEx");
+    OPTIONAL_SYM(cuda, cuEventCreate, "cuEventCreate");
+    OPTIONAL_SYM(cuda, cuEventRecord, "cuEventRecord");
+    OPTIONAL_SYM(cuda, cuEventSynchronize, "cuEventSynchronize");
+    OPTIONAL_SYM(cuda, cuEventElapsedTime, "cuEventElapsedTime_v2");
+    if (!g_api.cuEventElapsedTime) OPTIONAL_SYM(cuda, cuEventElapsedTime, "cuEventElapsedTime");
+    OPTIONAL_SYM(cuda, cuEventDestroy, "cuEventDestroy_v2");
     return OMNI_CUDA_OK;
 }
 

@@ -27,6 +27,7 @@ typedef void *omni_CUfunction;
 typedef void *omni_CUstream;
 typedef void *omni_CUgraph;
 typedef void *omni_CUgraphExec;
+typedef void *omni_CUevent;
 typedef uint64_t omni_CUdeviceptr;
 typedef void *omni_nvrtcProgram;
 typedef int omni_nvrtcResult;
@@ -94,6 +95,14 @@ typedef struct {
     /// cuLaunchKernelEx(config, f, params, extra) (CUDA 12+): omni_cuda_launch_dependent's way to pass the
     /// programmatic-dependent-launch attribute. Optional: NULL on older drivers, and launches stay plain.
     omni_CUresult (* OMNI_NULLABLE cuLaunchKernelEx)(const void *, omni_CUfunction, void **, void **);
+    // Events (OMNI_CUDA_STEP_PROFILE=1 times each operation of a decode step on the GPU). Optional.
+    /// cuEventCreate(event, flags): flags 0 (timing on).
+    omni_CUresult (* OMNI_NULLABLE cuEventCreate)(omni_CUevent *, unsigned int);
+    omni_CUresult (* OMNI_NULLABLE cuEventRecord)(omni_CUevent, omni_CUstream);
+    omni_CUresult (* OMNI_NULLABLE cuEventSynchronize)(omni_CUevent);
+    /// Milliseconds between two recorded events (cuEventElapsedTime_v2 where the driver has it).
+    omni_CUresult (* OMNI_NULLABLE cuEventElapsedTime)(float *, omni_CUevent, omni_CUevent);
+    omni_CUresult (* OMNI_NULLABLE cuEventDestroy)(omni_CUevent);
     // NVRTC.
     omni_nvrtcResult (* OMNI_NONNULL nvrtcVersion)(int *, int *);
     omni_nvrtcResult (* OMNI_NONNULL nvrtcCreateProgram)(omni_nvrtcProgram *, const char *, const char *, int, const char *const *,
