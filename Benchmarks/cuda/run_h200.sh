@@ -10,8 +10,8 @@
 #   --check BIN     the cuda-check program (conformance, flash_attention_2 and split-K against GPU eager, GEMV).
 #   --omni BIN      the whole-model comparison: writes the synthetic 7B checkpoint with numpy
 #                   (Benchmarks/make_synthetic_omni7b.py), then for N rounds runs our
-#                   `omni bench prefill/decode/towers … --device-map cuda:0` rows and transformers' sdpa rows one
-#                   after the other (A B A B), and prints one table of medians with ratios.
+#                   `omni bench prefill/decode/towers … --device-map cuda:0` rows and transformers' sdpa and eager
+#                   rows one after the other (A B A B), and prints one table of medians with ratios.
 # Everything is logged under $OUT (the run tool's folder) or /tmp/omni-h200; the table is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -84,11 +84,11 @@ if [[ -n "$OMNI" ]]; then
         $BIN bench decode $CKPT --dtype bf16 --compute-dtype bf16 --device-map cuda:0 --new-tokens 128 --runs 3 2>&1 | tee -a "$LOG"
         $BIN bench towers $CKPT --dtype bf16 --compute-dtype bf16 --device-map cuda:0 --runs 3 2>&1 | tee -a "$LOG"
         echo "[transformers round $r]" >>"$LOG"
-        python3 Benchmarks/cuda/bench_transformers.py --attn sdpa --towers --runs 3 2>&1 | tee -a "$LOG"
+        python3 Benchmarks/cuda/bench_transformers.py --attn sdpa,eager --towers --runs 3 2>&1 | tee -a "$LOG"
     done
     python3 - "$LOG" <<'EOF'
 import json, re, statistics, sys
-omni, tf = {}, {}
+omni, tf, eager = {}, {}, {}
 for line in open(sys.argv[1]):
     line = line.strip()
     m = re.match(r"prefill: ([0-9.]+) tokens/s .*tokens (\d+)", line)
@@ -102,16 +102,18 @@ for line in open(sys.argv[1]):
     if line.startswith("{"):
         r = json.loads(line)
         if "error" in r: continue
-        if r["row"] == "prefill": tf.setdefault(f"prefill {r['tokens']}", []).append(r["tokens_per_s"])
-        if r["row"] == "decode": tf.setdefault("decode 128", []).append(r["tokens_per_s"])
-        if r["row"] == "audio": tf.setdefault("audio 30 s (s)", []).append(r["seconds"])
-        if r["row"] == "vision": tf.setdefault("vision 448 (s)", []).append(r["seconds"])
-print(f"{'row':<18} {'omni cuda':>12} {'transformers sdpa':>18} {'ratio':>7}")
+        d = eager if r.get("attn") == "eager" else tf
+        if r["row"] == "prefill": d.setdefault(f"prefill {r['tokens']}", []).append(r["tokens_per_s"])
+        if r["row"] == "decode": d.setdefault("decode 128", []).append(r["tokens_per_s"])
+        if r["row"] == "audio": d.setdefault("audio 30 s (s)", []).append(r["seconds"])
+        if r["row"] == "vision": d.setdefault("vision 448 (s)", []).append(r["seconds"])
+def med(d, k): return statistics.median(d[k]) if k in d else None
+def ratio(a, b, k): return "-" if not (a and b) else f"{(a / b if '(s)' not in k else b / a):.2f}"
+print(f"{'row':<18} {'omni cuda':>12} {'transformers sdpa':>18} {'ratio':>7} {'transformers eager':>19} {'ratio':>7}")
 for k in ["prefill 512", "prefill 2048", "prefill 8192", "decode 128", "audio 30 s (s)", "vision 448 (s)"]:
-    a = statistics.median(omni[k]) if k in omni else None
-    b = statistics.median(tf[k]) if k in tf else None
-    ratio = "-" if not (a and b) else f"{(a / b if '(s)' not in k else b / a):.2f}"
-    print(f"{k:<18} {a if a is not None else '-':>12} {b if b is not None else '-':>18} {ratio:>7}")
+    a, b, c = med(omni, k), med(tf, k), med(eager, k)
+    print(f"{k:<18} {a if a is not None else '-':>12} {b if b is not None else '-':>18} {ratio(a, b, k):>7} "
+          f"{c if c is not None else '-':>19} {ratio(a, c, k):>7}")
 print("ratio > 1: omni faster (tokens/s over tokens/s; for towers, seconds over seconds inverted)")
 EOF
 fi
