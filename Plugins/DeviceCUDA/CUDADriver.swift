@@ -44,6 +44,8 @@ final class CUDAContext: @unchecked Sendable {
     let info: ComputeDeviceInfo
     /// Compute capability (9, 0) → sm_90.
     let capability: (major: Int, minor: Int)
+    /// Streaming multiprocessors (132 on the H200): the GEMV split and the split-K block count are sized by it.
+    let multiprocessors: Int
     private var staging: UnsafeMutableRawPointer?
     private var stagingBytes = 0
     private let lock = NSLock()
@@ -72,6 +74,9 @@ final class CUDAContext: @unchecked Sendable {
         try CUDALibrary.check(api, f.cuDeviceGetAttribute(&major, Int32(OMNI_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR), dev), "compute capability")
         try CUDALibrary.check(api, f.cuDeviceGetAttribute(&minor, Int32(OMNI_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR), dev), "compute capability")
         capability = (Int(major), Int(minor))
+        var sms: Int32 = 0
+        try CUDALibrary.check(api, f.cuDeviceGetAttribute(&sms, Int32(OMNI_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT), dev), "multiprocessor count")
+        multiprocessors = max(1, Int(sms))
         var total = 0
         try CUDALibrary.check(api, f.cuDeviceTotalMem(&total, dev), "cuDeviceTotalMem")
         var ctx: omni_CUcontext?

@@ -26,8 +26,6 @@ enum CUDAFlash {
     static let kernelDims: Set<Int> = [64, 80, 128]
     /// Most (query head, query row) pairs one split-K block holds (the kernel's register tile).
     static let maxDecodeRows = 32
-    /// Split-K blocks aimed at (about two per multiprocessor on the H200's 132).
-    static let decodeBlocks = 264
 
     /// Whether the split-K decode kernel takes this call.
     static func usesDecode(_ s: AttentionShape, _ m: AttentionMask) -> Bool {
@@ -35,9 +33,10 @@ enum CUDAFlash {
             && (s.heads / s.kvHeads) * s.queryLength <= maxDecodeRows && s.keyLength > 0
     }
 
-    /// Keys per split-K block: about `decodeBlocks` blocks, 32 … 256 keys each (shared memory ≤ 48 KiB).
-    static func decodeChunk(keys: Int, kvHeads: Int) -> Int {
-        let splits = max(1, (decodeBlocks + kvHeads - 1) / kvHeads)
+    /// Keys per split-K block: about two blocks per multiprocessor (264 on the H200's 132), 32 … 256 keys each
+    /// (shared memory ≤ 48 KiB).
+    static func decodeChunk(keys: Int, kvHeads: Int, multiprocessors: Int) -> Int {
+        let splits = max(1, (2 * multiprocessors + kvHeads - 1) / kvHeads)
         let chunk = ((keys + splits - 1) / splits + 31) / 32 * 32
         return min(256, max(32, chunk))
     }
@@ -105,7 +104,7 @@ enum CUDAFlash {
     /// kernel reads the real key count on the device (blocks past it contribute nothing).
     static func decode(_ c: CUDAAttentionCall) throws {
         let s = c.shape, d = s.headDim
-        let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads)
+        let chunk = decodeChunk(keys: s.keyLength, kvHeads: s.kvHeads, multiprocessors: c.module.context.multiprocessors)
         let splits = (s.keyLength + chunk - 1) / chunk
         let rows = (s.heads / s.kvHeads) * s.queryLength
         let kv = c.k.dtype == .bf16 ? "_bf16" : ""

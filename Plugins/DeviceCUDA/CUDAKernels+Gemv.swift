@@ -10,7 +10,7 @@ extension CUDAKernels {
         guard rows >= 1, rows <= 8, w.dtype == .bf16, inF % 8 == 0, x.address % 16 == 0, w.address % 16 == 0,
               bias.map({ $0.dtype == .f32 }) ?? true else { return false }
         let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
-        let wpr = gemvSplit(outFeatures: outF)
+        let wpr = gemvSplit(outFeatures: outF, multiprocessors: c.module.context.multiprocessors)
         let groups = (outF + 3) / 4, perBlock = 8 / wpr
         try c.module.launch("omni_gemv_bf16_m\(capacity)", grid: (groups + perBlock - 1) / perBlock, block: 256, [
             .ptr(x.address), .int(inF), .ptr(w.address), .ptr(bias?.address ?? 0), .ptr(c.out.address), .int(outF),
@@ -25,7 +25,7 @@ extension CUDAKernels {
               bias.map({ $0.dtype == .f32 }) ?? true else { return false }
         let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
         // 8 warps a multiprocessor (the harness's Q8_0 choice: its kernel runs 3 blocks of 8 warps at most).
-        let wpr = gemvSplit(outFeatures: outF, warpsPerMultiprocessor: 8)
+        let wpr = gemvSplit(outFeatures: outF, multiprocessors: c.module.context.multiprocessors, warpsPerMultiprocessor: 8)
         let groups = (outF + 3) / 4, perBlock = 8 / wpr
         if q8ByDP4A {
             // Activations quantized per 32 (llama.cpp's q8_1), then dp4a: int8 [rows, K] and f32 scales [rows, K / 32].
@@ -61,7 +61,9 @@ extension CUDAKernels {
             guard c.inputs[0].address == x.address, w.dtype == w0.dtype, w.shape.rank == 2, w.shape[1] == inF,
                   w.address % 16 == 0, bias.map({ $0.dtype == .f32 }) ?? true, c.out.elementCount == rows * w.shape[0] else { return false }
             let outF = w.shape[0]
-            let wpr = q8 ? gemvSplit(outFeatures: outF, warpsPerMultiprocessor: 8) : gemvSplit(outFeatures: outF)
+            let sms = c.module.context.multiprocessors
+            let wpr = q8 ? gemvSplit(outFeatures: outF, multiprocessors: sms, warpsPerMultiprocessor: 8)
+                : gemvSplit(outFeatures: outF, multiprocessors: sms)
             let groups = (outF + 3) / 4, perBlock = 8 / wpr
             segs.append((w.address, bias?.address ?? 0, c.out.address, outF, wpr, (groups + perBlock - 1) / perBlock))
         }
@@ -105,7 +107,7 @@ extension CUDAKernels {
               gate.inputs.count == 2 || gate.inputs[2].dtype == .f32, up.inputs.count == 2 || up.inputs[2].dtype == .f32
         else { return false }
         let capacity = rows == 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8
-        let wpr = gemvSplit(outFeatures: outF)
+        let wpr = gemvSplit(outFeatures: outF, multiprocessors: act.module.context.multiprocessors)
         let groups = (outF + 1) / 2, perBlock = 8 / wpr
         try act.module.launch("omni_gemv_swiglu_bf16_m\(capacity)", grid: (groups + perBlock - 1) / perBlock, block: 256, [
             .ptr(x.address), .int(inF), .ptr(wg.address), .ptr(wu.address),
@@ -126,10 +128,10 @@ extension CUDAKernels {
         return n
     }()
 
-    /// Warps per group of four output features (1, 2, 4 or 8): the fewest that still give each of the H200's 132
-    /// multiprocessors `warpsPerMultiprocessor` warps (at 32 on the 7B shapes: q/o, k/v and down 8, gate/up and
+    /// Warps per group of four output features (1, 2, 4 or 8): the fewest that still give each of the GPU's
+    /// multiprocessors (132 on the H200) `warpsPerMultiprocessor` warps (at 32 on the 7B shapes: q/o, k/v and down 8, gate/up and
     /// lm_head 1).
-    static func gemvSplit(outFeatures: Int, multiprocessors: Int = 132, warpsPerMultiprocessor: Int = gemvWarps) -> Int {
+    static func gemvSplit(outFeatures: Int, multiprocessors: Int, warpsPerMultiprocessor: Int = gemvWarps) -> Int {
         let groups = (outFeatures + 3) / 4
         var wpr = 1
         while wpr < 8 && groups * wpr < warpsPerMultiprocessor * multiprocessors { wpr *= 2 }

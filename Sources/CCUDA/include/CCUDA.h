@@ -38,6 +38,7 @@ typedef void *omni_cublasLtMatrixLayout;
 
 /// Values of the enums we pass (from the public CUDA 12/13 headers).
 enum {
+    OMNI_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
     OMNI_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
     OMNI_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
     OMNI_CUDA_R_32F = 0,
