@@ -5,10 +5,10 @@ import Foundation
 /// operations are issued one by one (no CUDA graph) with a CUDA event after each; the GPU time between consecutive
 /// events is booked to the operation (kernel name and grid, device copy, cuBLASLt matmul), and a table is printed
 /// on stderr when the plan's step state goes: the operations of the first `detail` positions of a step in order (one
-/// layer and what precedes it) and every kind summed, in µs per step. Unlike a profiler's replay, which leaves the
-/// GPU idle between kernels (so short kernels run at idle clocks), the kernels run back to back on a busy GPU; but
-/// an event between every two launches turns dependent launches off and adds the gaps a graph would hide, so
-/// compare the shares, not the total, with a normal run.
+/// layer and what precedes it) and every kind summed, in µs per step. Unlike a profiler's replay (each kernel alone,
+/// caches flushed, the GPU idle in between), the kernels run back to back as in a step; but an event between every
+/// two launches turns dependent launches off and adds the gaps a graph would hide, so compare the shares, not the
+/// total, with a normal run.
 final class CUDAStepProfile {
     static let enabled = ProcessInfo.processInfo.environment["OMNI_CUDA_STEP_PROFILE"] == "1"
     static let detail = 12
