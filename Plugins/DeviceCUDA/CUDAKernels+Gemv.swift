@@ -55,13 +55,13 @@ extension CUDAKernels {
         let q8 = w0.dtype == .q8_0
         guard rows >= 1, rows <= 8, x.address % 16 == 0, x.shape.dims.last == inF, w0.dtype == .bf16 || q8,
               inF % (q8 ? 32 : 8) == 0 else { return false }
+        let sms = c0.module.context.multiprocessors
         var segs: [(w: UInt64, bias: UInt64, y: UInt64, n: Int, wpr: Int, blocks: Int)] = []
         for c in calls {
             let w = c.inputs[1], bias = c.inputs.count > 2 ? c.inputs[2] : nil
             guard c.inputs[0].address == x.address, w.dtype == w0.dtype, w.shape.rank == 2, w.shape[1] == inF,
                   w.address % 16 == 0, bias.map({ $0.dtype == .f32 }) ?? true, c.out.elementCount == rows * w.shape[0] else { return false }
             let outF = w.shape[0]
-            let sms = c.module.context.multiprocessors
             let wpr = q8 ? gemvSplit(outFeatures: outF, multiprocessors: sms, warpsPerMultiprocessor: 8)
                 : gemvSplit(outFeatures: outF, multiprocessors: sms)
             let groups = (outF + 3) / 4, perBlock = 8 / wpr

@@ -6,6 +6,16 @@
 // bit for bit (7B decode on the H200: 189.9 → 193.2 tokens/s, docs/BENCHMARKS.md "Stop 23"). `regs` = 0 keeps the loop (OMNI_CUDA_NORM_REGS=0, for A/B runs).
 #define NORM_REG 16
 
+// Elements j = threadIdx.x + k · blockDim.x (k < NORM_REG) of a row into registers, zeros past d: every load in flight
+// at once. Plain loads (no __restrict__): under a dependent launch x is written by the kernel before.
+static __device__ __forceinline__ void norm_load(const float *p, int d, float (&v)[NORM_REG]) {
+#pragma unroll
+    for (int k = 0; k < NORM_REG; ++k) {
+        const int j = threadIdx.x + k * blockDim.x;
+        v[k] = j < d ? p[j] : 0.f;
+    }
+}
+
 /// RMSNorm of x [rows, d] with weight [d]: y = x / sqrt(mean(x²) + eps) · w. y may alias x.
 extern "C" __global__ void omni_rms_norm_f32(const float *x, const float *w, float *y, int d, float eps, int regs) {
     omni_pdl_trigger();
@@ -14,17 +24,9 @@ extern "C" __global__ void omni_rms_norm_f32(const float *x, const float *w, flo
     float s = 0.f;
     if (regs && d <= NORM_REG * (int)blockDim.x) {
         float xv[NORM_REG], wv[NORM_REG];
-#pragma unroll
-        for (int k = 0; k < NORM_REG; ++k) {
-            const int j = threadIdx.x + k * blockDim.x;
-            wv[k] = j < d ? w[j] : 0.f;
-        }
+        norm_load(w, d, wv);
         omni_pdl_wait();  // w is a weight; x comes from the kernel before
-#pragma unroll
-        for (int k = 0; k < NORM_REG; ++k) {
-            const int j = threadIdx.x + k * blockDim.x;
-            xv[k] = j < d ? xr[j] : 0.f;
-        }
+        norm_load(xr, d, xv);
 #pragma unroll
         for (int k = 0; k < NORM_REG; ++k)
             if (threadIdx.x + k * blockDim.x < d) s += xv[k] * xv[k];
@@ -84,11 +86,7 @@ extern "C" __global__ void omni_add_rms_norm_f32(const float *a, const float *b,
     float q = 0.f;
     if (regs && d <= NORM_REG * (int)blockDim.x) {
         float sv[NORM_REG], wv[NORM_REG];
-#pragma unroll
-        for (int k = 0; k < NORM_REG; ++k) {
-            const int j = threadIdx.x + k * blockDim.x;
-            wv[k] = j < d ? w[j] : 0.f;
-        }
+        norm_load(w, d, wv);
         omni_pdl_wait();
 #pragma unroll
         for (int k = 0; k < NORM_REG; ++k) {
