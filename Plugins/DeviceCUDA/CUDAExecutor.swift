@@ -92,8 +92,7 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
             throw OmniError.invalidArgument(name: "tensor", expected: "a tensor on \(cuda.id)", actual: "one on \(tensor.device)")
         }
         try context.makeCurrent()
-        try context.synchronize()
-        return try download(tensor)
+        return try download([tensor])[0]
     }
 
     /// Memory use of the GPU.
@@ -534,23 +533,20 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
         return Tensor(storage: s, shape: shape, dtype: t.dtype)
     }
 
-    /// Host copies of a run's results, read back with one wait (`CUDAContext.download(_:)`); a name given twice
-    /// gets the last tensor, as a dictionary built in order would.
-    private func downloadAll(_ pairs: [(name: String, tensor: Tensor)]) throws -> [String: Tensor] {
-        let hosts = pairs.map { Tensor(storage: Storage(uninitializedByteCount: max($0.tensor.byteCount, 1)),
-                                       shape: $0.tensor.shape, dtype: $0.tensor.dtype) }
-        let regions = zip(pairs, hosts).map { (address: $0.tensor.address, bytes: $0.tensor.byteCount, host: $1.mutableRawPointer) }
+    /// Host copies of device tensors, read back with one wait (`CUDAContext.download(_:)`).
+    private func download(_ tensors: [Tensor]) throws -> [Tensor] {
+        let hosts = tensors.map { Tensor(storage: Storage(uninitializedByteCount: max($0.byteCount, 1)), shape: $0.shape, dtype: $0.dtype) }
+        let regions = zip(tensors, hosts).map { (address: $0.address, bytes: $0.byteCount, host: $1.mutableRawPointer) }
         try withExtendedLifetime(hosts) { try context.download(regions) }
-        var result: [String: Tensor] = [:]
-        for (p, host) in zip(pairs, hosts) { result[p.name] = host }
-        return result
+        return hosts
     }
 
-    /// A host copy of a device tensor (the stream is synchronized by the copy).
-    private func download(_ t: Tensor) throws -> Tensor {
-        let host = Tensor(zeros: t.shape, dtype: t.dtype)
-        if t.byteCount > 0 { try context.download(t.address, bytes: t.byteCount, to: host.mutableRawPointer) }
-        return host
+    /// A run's results by name, read back with one wait; a name given twice gets the last tensor, as a dictionary
+    /// built in order would.
+    private func downloadAll(_ pairs: [(name: String, tensor: Tensor)]) throws -> [String: Tensor] {
+        var result: [String: Tensor] = [:]
+        for (p, host) in zip(pairs, try download(pairs.map(\.tensor))) { result[p.name] = host }
+        return result
     }
 
     /// Weight `key` on the device in `dtype` (f32, or bf16 for GEMM weights in the speed mode), uploaded once per
