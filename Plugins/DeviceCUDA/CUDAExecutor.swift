@@ -379,6 +379,9 @@ public final class CUDAExecutor: GraphExecutor, Backend, @unchecked Sendable {
     /// `gemm(bf16Input:…)`.
     func bf16Input(elements n: Int) throws -> UInt64 { try scratch(&gemmScratch, n * 2).deviceAddress }
 
+    /// The same GEMM scratch as f32 elements (an f32 GEMM's unrolled input, e.g. a convolution's columns).
+    func f32Input(elements n: Int) throws -> UInt64 { try scratch(&gemmScratch, n * 4).deviceAddress }
+
     /// y = x · Wᵀ (+ bias in the epilogue) for x already rounded to bf16 at `x` (from `bf16Input`) and a bf16 weight.
     func gemm(bf16Input x: UInt64, weight: Tensor, out: Tensor, rows: Int, inF: Int, outF: Int, bias: Tensor? = nil) throws {
         try gemm(bf16Input: x, weight: weight, outAddress: out.address, bf16Output: false, rows: rows, inF: inF, outF: outF,

@@ -134,22 +134,24 @@ final class CUDABlas: @unchecked Sendable {
     }
 
     /// y [rows, outF] = x [rows, inF] · W [outF, inF]ᵀ, with x and W both f32 or both bf16 (`type`), f32
-    /// accumulation, y f32 or (from bf16 inputs) bf16 (`outType`, rounded once). Column-major view: Y (outF × rows)
-    /// = Wᵀ-as-stored (inF × outF, transposed) · X (inF × rows). Recorded while the context records (a decode step),
-    /// issued otherwise.
+    /// accumulation, y f32 or (from bf16 inputs) bf16 (`outType`, rounded once); y's rows `ldy` elements apart
+    /// (0: outF, contiguous). Column-major view: Y (outF × rows) = Wᵀ-as-stored (inF × outF, transposed) · X
+    /// (inF × rows). Recorded while the context records (a decode step), issued otherwise.
     func matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
-                outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0) throws {
+                outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0, ldy: Int = 0) throws {
         if let r = context.recorder {
-            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias))
+            r.ops.append(.matmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias,
+                                 ldy: ldy))
             return
         }
-        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias)
+        try issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias, ldy: ldy)
     }
 
     /// `matmul` issued on the stream now; a non-zero `bias` (f32 [outF], device address) is added by cuBLASLt's
     /// BIAS epilogue.
     func issueMatmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32,
-                     outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0) throws {
+                     outType: Int32 = Int32(OMNI_CUDA_R_32F), bias: UInt64 = 0, ldy: Int = 0) throws {
+        precondition(ldy == 0 || ldy >= outF, "matmul: ldy \(ldy) < outF \(outF)")
         let f = context.api.pointee
         var desc: omni_cublasLtMatmulDesc?
         try check(f.cublasLtMatmulDescCreate(&desc, Int32(OMNI_CUBLAS_COMPUTE_32F), Int32(OMNI_CUDA_R_32F)), "matmul desc")
@@ -167,7 +169,7 @@ final class CUDABlas: @unchecked Sendable {
         defer { _ = f.cublasLtMatrixLayoutDestroy(a) }
         try check(f.cublasLtMatrixLayoutCreate(&b, type, UInt64(inF), UInt64(rows), Int64(inF)), "layout B")
         defer { _ = f.cublasLtMatrixLayoutDestroy(b) }
-        try check(f.cublasLtMatrixLayoutCreate(&d, outType, UInt64(outF), UInt64(rows), Int64(outF)), "layout D")
+        try check(f.cublasLtMatrixLayoutCreate(&d, outType, UInt64(outF), UInt64(rows), Int64(ldy > 0 ? ldy : outF)), "layout D")
         defer { _ = f.cublasLtMatrixLayoutDestroy(d) }
         var alpha: Float = 1, beta: Float = 0
         let ws = workspace.deviceAddress

@@ -20,7 +20,7 @@ import OmniCore
 enum CUDAStreamOp: Equatable {
     case launch(function: omni_CUfunction, grid: Int, block: Int, shared: Int, args: [CUDAArg], name: String)
     case copy(src: UInt64, dst: UInt64, bytes: Int)
-    case matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32, outType: Int32, bias: UInt64)
+    case matmul(x: UInt64, w: UInt64, y: UInt64, rows: Int, inF: Int, outF: Int, type: Int32, outType: Int32, bias: UInt64, ldy: Int)
 }
 
 /// The operations of one step, in stream order.
@@ -308,8 +308,9 @@ final class CUDAStepState {
                 try context.issueLaunch(fn, grid: grid, block: block, shared: shared, args, name: name)
             case let .copy(src, dst, n):
                 try context.copy(from: src, to: dst, bytes: n)
-            case let .matmul(x, w, y, rows, inF, outF, type, outType, bias):
-                try blas.issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias)
+            case let .matmul(x, w, y, rows, inF, outF, type, outType, bias, ldy):
+                try blas.issueMatmul(x: x, w: w, y: y, rows: rows, inF: inF, outF: outF, type: type, outType: outType, bias: bias,
+                                     ldy: ldy)
             }
         }
     }

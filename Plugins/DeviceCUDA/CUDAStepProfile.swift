@@ -36,7 +36,7 @@ final class CUDAStepProfile {
         switch op {
         case let .launch(_, grid, _, _, _, name): return "\(name) [grid \(grid)]"
         case let .copy(_, _, bytes): return "device copy (\(bytes) B)"
-        case let .matmul(_, _, _, rows, inF, outF, _, _, _): return "cuBLASLt matmul \(rows)×\(inF)→\(outF)"
+        case let .matmul(_, _, _, rows, inF, outF, _, _, _, _): return "cuBLASLt matmul \(rows)×\(inF)→\(outF)"
         }
     }
 

@@ -212,6 +212,20 @@ public enum BackendConformance {
             g.markOutput(g.conv1d(g.input("x", shape: [cin, len]), g.weight("w", shape: [cout, cin / 2, kk]),
                                   bias: g.weight("b", shape: [cout]), stride: 2, padding: 2, dilation: 2, groups: 2, name: "y"))
         })
+        // Groups 1 with ≥ 16 output channels and positions: the GEMM form on a device that has one (im2col + GEMM).
+        let cin1 = 8, len1 = 40, cout1 = 24, xg = rand(cin1 * len1), wg = rand(cout1 * cin1 * kk, 0.4), bg = rand(cout1)
+        add(.conv1d, "conv1d groups 1, padding 2, dilation 2 (GEMM-sized)", inputs: ["x": Tensor(xg, shape: [cin1, len1])],
+          weights: ["w": Tensor(wg, shape: [cout1, cin1, kk]), "b": Tensor(bg, shape: [cout1])],
+          expected: ["y": conv1d(xg, wg, bg, cin: cin1, len: len1, cout: cout1, k: kk, stride: 1, padding: 2, dilation: 2, groups: 1)], build: { g in
+            g.markOutput(g.conv1d(g.input("x", shape: [cin1, len1]), g.weight("w", shape: [cout1, cin1, kk]),
+                                  bias: g.weight("b", shape: [cout1]), stride: 1, padding: 2, dilation: 2, groups: 1, name: "y"))
+        })
+        add(.conv1d, "conv1d groups 1, stride 2, no bias (GEMM-sized)", inputs: ["x": Tensor(xg, shape: [cin1, len1])],
+          weights: ["w": Tensor(wg, shape: [cout1, cin1, kk])],
+          expected: ["y": conv1d(xg, wg, [Float](repeating: 0, count: cout1), cin: cin1, len: len1, cout: cout1, k: kk, stride: 2, padding: 1, dilation: 1, groups: 1)], build: { g in
+            g.markOutput(g.conv1d(g.input("x", shape: [cin1, len1]), g.weight("w", shape: [cout1, cin1, kk]),
+                                  bias: nil, stride: 2, padding: 1, dilation: 1, groups: 1, name: "y"))
+        })
         let wt = rand(cin * cout * kk, 0.4)
         add(.convTranspose1d, "convTranspose1d stride 2, padding 1", inputs: ["x": Tensor(xc, shape: [cin, len])], weights: ["w": Tensor(wt, shape: [cin, cout, kk]), "b": Tensor(bc, shape: [cout])],
           expected: ["y": convTranspose1d(xc, wt, bc, cin: cin, len: len, cout: cout, k: kk, stride: 2, padding: 1)], build: { g in
