@@ -37,7 +37,7 @@ if [[ $KERNELS == 1 ]]; then
     B=/tmp/omni-cuda-bench; mkdir -p $B
     t0=$(date +%s)
     for f in flash decode gemv; do
-        $NVCC -O3 -std=c++17 -Xcompiler -fopenmp -gencode arch=compute_90,code=sm_90 -Xptxas -v \
+        $NVCC -O3 -std=c++17 -Xcompiler -fopenmp -gencode arch=compute_90a,code=sm_90a -Xptxas -v \
             Benchmarks/cuda/bench_$f.cu -o $B/bench_$f >$B/build_$f.log 2>&1 &
     done
     wait

@@ -1,3 +1,4 @@
+import Foundation
 import OmniCore
 
 /// The CUDA side of the `flash_attention_2` backend (kernels/flash_attention.cu and kernels/decode_attention.cu;
@@ -6,7 +7,9 @@ import OmniCore
 ///   flash-decoding, f32 arithmetic over f32 or bf16 K and V, one block per (KV head, key chunk) serving all of its
 ///   query heads;
 /// - otherwise, in the bf16 compute mode with head dim 64, 80 or 128: flash-attention-2 on the tensor cores (f32 K and
-///   V rounded to bf16 once into scratch, a bf16 cache's rows read as they are; f32 accumulation and softmax);
+///   V rounded to bf16 once into scratch, a bf16 cache's rows read as they are; f32 accumulation and softmax): on
+///   sm_90 with head dim 128 and at least `wgmmaRows` query rows Hopper's warpgroup MMAs (kernels/flash_wgmma.cu),
+///   elsewhere mma.sync (kernels/flash_attention.cu);
 /// - otherwise (the f32 parity mode, other head dims): the same online softmax in f32 arithmetic.
 /// The structural mask arrives as each query's visible key range (`ranges`), the explicit mask as is.
 extension CUDAAttentionKernels {
@@ -55,6 +58,12 @@ enum CUDAFlash {
         return max(kv, splits * s.heads * s.queryLength * (s.headDim + 2) * 4)
     }
 
+    /// Query rows from which head dim 128 takes the wgmma kernel on sm_90 (OMNI_CUDA_WGMMA_ROWS, default 512: the
+    /// harness timed it ahead of every mma.sync variant at 512, 2048 and 8192 rows; below 512 it was not measured).
+    static let wgmmaRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA_ROWS"] ?? "") ?? 512)
+    /// The wgmma kernel's dynamic shared memory: Q and two stages of K and V (32 KiB each), 1 KiB for alignment.
+    static let wgmmaShared = 5 * 32768 + 1024
+
     static func run(_ c: CUDAAttentionCall) throws {
         let s = c.shape, d = s.headDim
         guard s.queryLength > 0, s.heads > 0 else { return }
@@ -77,6 +86,16 @@ enum CUDAFlash {
                                     [.ptr(c.k.address), .int(s.keyLength), .int(width), .int(c.kStride), .ptr(kb)])
                 try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
                                     [.ptr(c.v.address), .int(s.keyLength), .int(width), .int(c.vStride), .ptr(vb)])
+            }
+            if d == 128, s.queryLength >= wgmmaRows, CUDACompiler.hasWgmma(architecture: c.module.context.info.architecture) {
+                // Hopper: warpgroup MMAs, 128 query rows a block of two warpgroups (kernels/flash_wgmma.cu).
+                try c.module.launch("omni_flash_attn_fwd_d128_wgmma", grid: s.heads * ((s.queryLength + 127) / 128), block: 256,
+                                    shared: wgmmaShared, [
+                    .ptr(c.q.address), .int(c.qStride), .ptr(kb), .int(ldk), .ptr(vb), .int(ldv),
+                    .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),
+                    .int(s.kvHeads), .f32(s.scale), .int(0), .int(0), .int(0), .ptr(0), .int(0), .ptr(explicit),
+                    .ptr(c.ranges.address)])
+                return
             }
             // 32 query rows a warp (FA2's split) from 1024 rows on, and for the towers' 80; 16 below (H200 runs).
             let wide = d == 80 || (d == 128 && s.queryLength >= 1024)

@@ -2,13 +2,24 @@ import CCUDA
 import Foundation
 import OmniCore
 
-/// The kernels of Plugins/DeviceCUDA/kernels compiled by NVRTC for one architecture (`sm_90`) to CUBIN, cached on
-/// disk at `${XDG_CACHE_HOME:-~/.cache}/swift-omni/cuda/sm_XX-<sha256 of source, options and NVRTC version>.cubin`.
+/// The kernels of Plugins/DeviceCUDA/kernels compiled by NVRTC for one architecture (`sm_90a` on the H200, see
+/// `target`) to CUBIN, cached on disk at
+/// `${XDG_CACHE_HOME:-~/.cache}/swift-omni/cuda/sm_XX-<sha256 of source, options and NVRTC version>.cubin`.
 enum CUDACompiler {
     /// The whole program: every embedded .cu file, in order.
     static var source: String { CUDAKernelSource.files.map { "// ---- \($0.name)\n" + $0.text }.joined(separator: "\n") }
 
     static func options(architecture: String) -> [String] { ["--gpu-architecture=\(architecture)", "-std=c++17"] }
+
+    /// The target NVRTC compiles for on a GPU of `architecture`: compute capability 9.0 gets `sm_90a`, whose
+    /// architecture-specific instructions (wgmma: kernels/flash_wgmma.cu) exist only there; others their own.
+    static func target(architecture: String) -> String { architecture == "sm_90" ? "sm_90a" : architecture }
+
+    /// Whether the module for `architecture` has the Hopper-only kernels (`target` is sm_90a) and they are wanted
+    /// (OMNI_CUDA_WGMMA=0 keeps the mma.sync kernels, for A/B measurements).
+    static func hasWgmma(architecture: String) -> Bool {
+        target(architecture: architecture) == "sm_90a" && ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA"] != "0"
+    }
 
     /// The CUBIN of `source` (default: the embedded kernels) for `architecture`, from the disk cache or compiled now
     /// (and then cached).
@@ -75,7 +86,7 @@ final class CUDAModule: @unchecked Sendable {
 
     init(context: CUDAContext, source: String = CUDACompiler.source) throws {
         self.context = context
-        let bin = try CUDACompiler.cubin(architecture: context.info.architecture, source: source)
+        let bin = try CUDACompiler.cubin(architecture: CUDACompiler.target(architecture: context.info.architecture), source: source)
         var m: omni_CUmodule?
         try bin.withUnsafeBytes { try context.check(context.api.pointee.cuModuleLoadData(&m, $0.baseAddress), "cuModuleLoadData") }
         guard let m else { throw CUDALibrary.unavailable("the kernel module did not load") }

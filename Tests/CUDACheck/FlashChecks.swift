@@ -26,6 +26,11 @@ func checkFlashAgainstEager(registry: PluginRegistry) throws -> Bool {
         FlashCase(label: "sliding window", tokens: 190, heads: 8, kvHeads: 2, headDim: 128, causal: true, window: 50),
         FlashCase(label: "explicit mask", tokens: 90, heads: 4, kvHeads: 1, headDim: 64, explicit: true),
         FlashCase(label: "head dim 32 (f32 kernel)", tokens: 70, heads: 4, kvHeads: 2, headDim: 32, causal: true),
+        // From 1024 query rows head dim 128 takes the wgmma kernel on sm_90: every mask kind through it.
+        FlashCase(label: "thinker causal, wgmma", tokens: 1300, heads: 14, kvHeads: 2, headDim: 128, causal: true),
+        FlashCase(label: "sliding window, wgmma", tokens: 1111, heads: 4, kvHeads: 2, headDim: 128, causal: true, window: 300),
+        FlashCase(label: "segments, wgmma", tokens: 1200, heads: 4, kvHeads: 4, headDim: 128, segments: [0, 500, 501, 1200]),
+        FlashCase(label: "explicit mask, wgmma", tokens: 1030, heads: 2, kvHeads: 1, headDim: 128, explicit: true),
     ]
     var ok = true
     for precision in [ComputePrecision.f32, .bf16] {

@@ -67,7 +67,7 @@ __device__ void __threadfence();
         return nil
     }
 
-    func check(_ source: String, clang: URL) throws -> (status: Int32, output: String) {
+    func check(_ source: String, clang: URL, defines: [String] = []) throws -> (status: Int32, output: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omni-cuda-syntax-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -77,7 +77,7 @@ __device__ void __threadfence();
         p.executableURL = clang
         p.currentDirectoryURL = dir
         p.arguments = ["-x", "cuda", "--cuda-device-only", "--cuda-gpu-arch=sm_90", "-nocudainc", "-nocudalib", "-std=c++17",
-                       "-fsyntax-only", "-include", "prelude.h", "kernels.cu"]
+                       "-fsyntax-only", "-include", "prelude.h"] + defines.map { "-D\($0)" } + ["kernels.cu"]
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -96,5 +96,9 @@ __device__ void __threadfence();
         XCTAssertNotEqual(bad.status, 0, "an undeclared function must fail the check")
         let r = try check(CUDACompiler.source, clang: clang)
         XCTAssertEqual(r.status, 0, String(r.output.prefix(4000)))
+        // Again as NVRTC sees the source for sm_90a (CUDAModule's choice on compute capability 9.0): the Hopper-only
+        // code (flash_wgmma.cu's wgmma kernel) is compiled only under this macro.
+        let hopper = try check(CUDACompiler.source, clang: clang, defines: ["__CUDA_ARCH_FEAT_SM90_ALL=1"])
+        XCTAssertEqual(hopper.status, 0, String(hopper.output.prefix(4000)))
     }
 }
