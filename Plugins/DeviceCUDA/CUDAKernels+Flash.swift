@@ -61,10 +61,6 @@ enum CUDAFlash {
     /// Query rows from which head dim 128 takes the wgmma kernel on sm_90 (OMNI_CUDA_WGMMA_ROWS, default 512: the
     /// harness timed it ahead of every mma.sync variant at 512, 2048 and 8192 rows; below 512 it was not measured).
     static let wgmmaRows = max(1, Int(ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA_ROWS"] ?? "") ?? 512)
-    /// OMNI_CUDA_WGMMA_PIPE=1: the wgmma kernel with each key tile's softmax overlapped with the last tile's P · V
-    /// (bit-identical results). Off by default: ptxas serializes its MMAs (C7514, the softmax reads accumulator
-    /// registers while P · V is in flight) and it measured level with the plain kernel (H200, session 25 call 5).
-    static let wgmmaPipe = ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA_PIPE"] == "1"
     /// The wgmma kernel's dynamic shared memory: Q and two stages of K and V (32 KiB each), 1 KiB for alignment.
     static let wgmmaShared = 5 * 32768 + 1024
 
@@ -93,7 +89,7 @@ enum CUDAFlash {
             }
             if d == 128, s.queryLength >= wgmmaRows, CUDACompiler.hasWgmma(architecture: c.module.context.info.architecture) {
                 // Hopper: warpgroup MMAs, 128 query rows a block of two warpgroups (kernels/flash_wgmma.cu).
-                try c.module.launch(wgmmaPipe ? "omni_flash_attn_fwd_d128_wgmma_pipe" : "omni_flash_attn_fwd_d128_wgmma", grid: s.heads * ((s.queryLength + 127) / 128), block: 256,
+                try c.module.launch("omni_flash_attn_fwd_d128_wgmma", grid: s.heads * ((s.queryLength + 127) / 128), block: 256,
                                     shared: wgmmaShared, [
                     .ptr(c.q.address), .int(c.qStride), .ptr(kb), .int(ldk), .ptr(vb), .int(ldv),
                     .ptr(c.out.address), .int(c.outStride), .int(s.queryLength), .int(s.keyLength), .int(s.heads),

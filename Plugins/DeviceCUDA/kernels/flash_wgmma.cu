@@ -13,10 +13,8 @@
 // into the log2 domain on the way). Dynamic shared memory: omni_flash_wgmma_smem_bytes = 5 × 32 KiB + 1 KiB
 // (alignment to 1024 bytes, which the swizzle needs).
 //
-// Entry points
-//   omni_flash_attn_fwd_d128_wgmma and omni_flash_attn_fwd_d128_wgmma_pipe (each tile's softmax overlapped with the
-//   last tile's P · V; same results but for rounding order), both
-//       (const float* q, int ldq, const unsigned short* k, int ldk, const unsigned short* v,
+// Entry point
+//   omni_flash_attn_fwd_d128_wgmma(const float* q, int ldq, const unsigned short* k, int ldk, const unsigned short* v,
 //        int ldv, float* out, int ldo, int Tq, int Tk, int H, int KV, float scale, int causal, int keyOffset,
 //        int window, const int* cuSeqlens, int nSeg, const float* mask, const int* ranges)
 //       Grid: H * ceil(Tq / 128); block: 256; the parameters as omni_flash_attn_fwd_d128 takes them. ldq, ldo multiples
@@ -78,133 +76,8 @@ static __device__ __forceinline__ void fw_fence_regs(float* d, int n) {
     for (int i = 0; i < n; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
-// Q tile → bf16, scaled into the log2 domain, swizzled (rows past Tq are zeros).
-static __device__ __forceinline__ void fw_stage_q(unsigned char* smem, const float* __restrict__ q, int ldq, int m0, int Tq,
-                                                  int h, float qs, int tid) {
-    for (int c = tid; c < FW_BM * 16; c += 256) {
-        int row = c >> 4, ch = c & 15;
-        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
-        if (m0 + row < Tq) {
-            const float* src = q + (long long)(m0 + row) * ldq + h * FW_D + ch * 8;
-            a = *(const float4*)src;
-            b = *(const float4*)(src + 4);
-        }
-        uint4 y;
-        y.x = fa_pack_bf16x2(a.x * qs, a.y * qs);
-        y.y = fa_pack_bf16x2(a.z * qs, a.w * qs);
-        y.z = fa_pack_bf16x2(b.x * qs, b.y * qs);
-        y.w = fa_pack_bf16x2(b.z * qs, b.w * qs);
-        *(uint4*)(smem + fw_off(row, ch, FW_BM)) = y;
-    }
-}
-
-// One 128-key tile of K or V (keys t0 …, KV head kvh) into swizzled shared memory at `dst` with cp.async (keys past
-// Tk are zero-filled).
-static __device__ __forceinline__ void fw_load(unsigned dst, const bf16raw* __restrict__ src, int ld, int kvh, int t0, int Tk,
-                                               int tid) {
-    for (int c = tid; c < FW_BN * 16; c += 256) {
-        int row = c >> 4, ch = c & 15;
-        int key = t0 + row;
-        int ok = key < Tk ? 16 : 0;
-        int kk = key < Tk ? key : 0;
-        fa_cp_async16(dst + fw_off(row, ch, FW_BN), src + (long long)kk * ld + kvh * FW_D + ch * 8, ok);
-    }
-}
-
-// S = Q · Kᵀ for this warpgroup's 64 rows and a 128-key tile: eight k-steps of 16 (four in each 64-column half, 32
-// bytes apart), issued and committed as one group (not waited for).
-static __device__ __forceinline__ void fw_qk(float* s, unsigned qBase, unsigned kBase) {
-#pragma unroll
-    for (int ks = 0; ks < 8; ++ks) {
-        const unsigned kof = (ks & 3) * 32;
-        unsigned long long da = fw_desc(qBase + (ks >> 2) * (FW_BM * 128) + kof, 16, 1024);
-        unsigned long long db = fw_desc(kBase + (ks >> 2) * (FW_BN * 128) + kof, 16, 1024);
-        fw_wgmma_ss(s, da, db, ks > 0);
-    }
-    fw_mma_commit();
-}
-
-// O += P · V: P's k-step kk (keys 16kk … 16kk + 15) in pa[kk]; V's rows 16kk … at 2048-byte steps, its two 64-column
-// halves `lbo` apart (8-row groups `sbo` apart). Issued and committed as one group.
-static __device__ __forceinline__ void fw_pv(float* o, unsigned (*pa)[4], unsigned vBase, unsigned lbo, unsigned sbo) {
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) fw_wgmma_rs_tb(o, pa[kk], fw_desc(vBase + kk * 2048, lbo, sbo));
-    fw_mma_commit();
-}
-
-// The structural and explicit mask on a score tile of keys t0 …, then the online softmax: s becomes P (f32), the row
-// maxima and sums advance, alpha gets each row's rescale factor for O.
-static __device__ __forceinline__ void fw_softmax(float* s, int t0, bool needMask, const float* __restrict__ mask, int Tk,
-                                                  int r0, int r1, const int* rlo, const int* rhi, int tq, float* mrow,
-                                                  float* lrow, float* alpha) {
-    const float LOG2E = 1.4426950408889634f;
-    if (needMask) {
-#pragma unroll
-        for (int j = 0; j < 16; ++j) {
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                int key = t0 + j * 8 + 2 * tq + (e & 1);
-                int ri = e >> 1;
-                int row = ri ? r1 : r0;
-                bool ok = key >= rlo[ri] && key < rhi[ri];
-                float x = s[j * 4 + e];
-                if (ok && mask) x += mask[(long long)row * Tk + key] * LOG2E;
-                s[j * 4 + e] = ok ? x : FA_NEG_INF;
-            }
-        }
-    }
-#pragma unroll
-    for (int ri = 0; ri < 2; ++ri) {
-        float mx = FA_NEG_INF;
-#pragma unroll
-        for (int j = 0; j < 16; ++j) mx = fmaxf(mx, fmaxf(s[j * 4 + 2 * ri], s[j * 4 + 2 * ri + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-        float mnew = fmaxf(mrow[ri], mx);
-        float msafe = mnew == FA_NEG_INF ? 0.f : mnew;
-        alpha[ri] = fa_exp2(mrow[ri] - msafe);
-        mrow[ri] = mnew;
-        float sum = 0.f;
-#pragma unroll
-        for (int j = 0; j < 16; ++j) {
-            float p0 = fa_exp2(s[j * 4 + 2 * ri] - msafe), p1 = fa_exp2(s[j * 4 + 2 * ri + 1] - msafe);
-            s[j * 4 + 2 * ri] = p0;
-            s[j * 4 + 2 * ri + 1] = p1;
-            sum += p0 + p1;
-        }
-        lrow[ri] = lrow[ri] * alpha[ri] + sum;
-    }
-}
-
-static __device__ __forceinline__ void fw_rescale(float* o, const float* alpha) {
-#pragma unroll
-    for (int j = 0; j < 16; ++j) {
-        o[j * 4 + 0] *= alpha[0];
-        o[j * 4 + 1] *= alpha[0];
-        o[j * 4 + 2] *= alpha[1];
-        o[j * 4 + 3] *= alpha[1];
-    }
-}
-
-// P (f32 score fragments) → the bf16 A fragments of the eight k-steps of P · V (score tiles 2kk and 2kk + 1).
-static __device__ __forceinline__ void fw_pack_p(unsigned (*pa)[4], const float* s) {
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-        pa[kk][0] = fa_pack_bf16x2(s[(2 * kk) * 4 + 0], s[(2 * kk) * 4 + 1]);
-        pa[kk][1] = fa_pack_bf16x2(s[(2 * kk) * 4 + 2], s[(2 * kk) * 4 + 3]);
-        pa[kk][2] = fa_pack_bf16x2(s[(2 * kk + 1) * 4 + 0], s[(2 * kk + 1) * 4 + 1]);
-        pa[kk][3] = fa_pack_bf16x2(s[(2 * kk + 1) * 4 + 2], s[(2 * kk + 1) * 4 + 3]);
-    }
-}
-
 // VSWAP: the V descriptor's leading and stride byte offsets swapped (kept for the kernel harness's layout check).
-// PIPE: each warpgroup's softmax of key tile i + 1 runs while its P · V MMAs of tile i do (FA3's intra-warpgroup
-// overlap): the next tile's S is issued with the current P · V, waited for first, and O is rescaled once P · V is done.
-// K is then needed a tile ahead of V: K and V each keep two stages, K(i + 2) and V(i + 1) load during iteration i.
-// PIPE 0: S, softmax, P · V one after another per tile (both stages of K and V loaded together): the default. PIPE 1
-// is bit-identical and checked by the harness, but not faster yet: ptxas reports C7514 (its MMAs serialized because
-// non-wgmma instructions read accumulator registers inside the pipeline stage) — the next thing to fix here.
-template <int VSWAP, int PIPE>
+template <int VSWAP>
 static __device__ __forceinline__ void flash_fwd_wgmma(const float* __restrict__ q, int ldq, const bf16raw* __restrict__ k,
                                                        int ldk, const bf16raw* __restrict__ v, int ldv,
                                                        float* __restrict__ out, int ldo, int Tq, int Tk, int H, int KV,
@@ -222,9 +95,27 @@ static __device__ __forceinline__ void flash_fwd_wgmma(const float* __restrict__
     const int h = blockIdx.x % H;
     const int m0 = ((int)(gridDim.x / H) - 1 - (int)(blockIdx.x / H)) * FW_BM;
     const int kvh = h / (H / KV);
-    const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31, tq = lane & 3;
-    const int r0 = m0 + wg * 64 + wl * 16 + (lane >> 2), r1 = r0 + 8;
-    fw_stage_q(smem, q, ldq, m0, Tq, h, scale * 1.4426950408889634f, tid);
+    const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, tq = lane & 3;
+    const int r0 = m0 + wg * 64 + wl * 16 + g, r1 = r0 + 8;
+    const float LOG2E = 1.4426950408889634f;
+    const float qs = scale * LOG2E;
+
+    // Q tile → bf16, scaled, swizzled (rows past Tq are zeros).
+    for (int c = tid; c < FW_BM * 16; c += 256) {
+        int row = c >> 4, ch = c & 15;
+        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
+        if (m0 + row < Tq) {
+            const float* src = q + (long long)(m0 + row) * ldq + h * FW_D + ch * 8;
+            a = *(const float4*)src;
+            b = *(const float4*)(src + 4);
+        }
+        uint4 y;
+        y.x = fa_pack_bf16x2(a.x * qs, a.y * qs);
+        y.y = fa_pack_bf16x2(a.z * qs, a.w * qs);
+        y.z = fa_pack_bf16x2(b.x * qs, b.y * qs);
+        y.w = fa_pack_bf16x2(b.z * qs, b.w * qs);
+        *(uint4*)(smem + fw_off(row, ch, FW_BM)) = y;
+    }
 
     int rlo[2], rhi[2];
     fa_row_range(r0, Tq, Tk, causal, off, window, cu, nSeg, ranges, rlo[0], rhi[0]);
@@ -233,97 +124,120 @@ static __device__ __forceinline__ void flash_fwd_wgmma(const float* __restrict__
     int fLo, fHi, lLo, lHi;
     fa_row_range(m0, Tq, Tk, causal, off, window, cu, nSeg, ranges, fLo, fHi);
     fa_row_range(last, Tq, Tk, causal, off, window, cu, nSeg, ranges, lLo, lHi);
-    // Ranges are monotone in the row: the union runs from the first row's lo to the last row's hi, and every row sees
-    // [last row's lo, first row's hi).
     const int blo = fLo, bhi = lHi;
     const int allLo = lLo, allHi = fHi;
 
-    float o[64], s[64], alpha[2];
-    unsigned pa[8][4];
+    float o[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.f;
     float mrow[2] = {FA_NEG_INF, FA_NEG_INF}, lrow[2] = {0.f, 0.f};
-    const unsigned lbo = VSWAP ? 1024 : FW_BN * 128, sbo = VSWAP ? FW_BN * 128 : 1024;
-    const unsigned qBase = sQ + wg * 64 * 128;  // this warpgroup's 64 rows in each half (1024-byte aligned)
-    const int nt = bhi > blo ? (bhi - blo + FW_BN - 1) / FW_BN : 0;
-    auto needMask = [&](int t0) { return mask != 0 || t0 < allLo || t0 + FW_BN > allHi; };
 
-    if (PIPE == 0) {
-        if (nt > 0) {
-            fw_load(sK0, k, ldk, kvh, blo, Tk, tid);
-            fw_load(sV0, v, ldv, kvh, blo, Tk, tid);
+    const int nt = bhi > blo ? (bhi - blo + FW_BN - 1) / FW_BN : 0;
+    auto load_tile = [&](int it, int stage) {
+        int t0 = blo + it * FW_BN;
+        unsigned dk = sK0 + stage * FW_TILE, dv = sV0 + stage * FW_TILE;
+        for (int c = tid; c < FW_BN * 16; c += 256) {
+            int row = c >> 4, ch = c & 15;
+            int key = t0 + row;
+            int ok = key < Tk ? 16 : 0;
+            int kk = key < Tk ? key : 0;
+            unsigned o_ = fw_off(row, ch, FW_BN);
+            fa_cp_async16(dk + o_, k + (long long)kk * ldk + kvh * FW_D + ch * 8, ok);
+            fa_cp_async16(dv + o_, v + (long long)kk * ldv + kvh * FW_D + ch * 8, ok);
         }
+    };
+    if (nt > 0) load_tile(0, 0);
+    fa_cp_commit();
+
+    const unsigned qBase = sQ + wg * 64 * 128;  // this warpgroup's 64 rows in each half (1024-byte aligned)
+    for (int it = 0; it < nt; ++it) {
+        const int stage = it & 1;
+        if (it + 1 < nt) load_tile(it + 1, stage ^ 1);
         fa_cp_commit();
-        for (int it = 0; it < nt; ++it) {
-            const int stage = it & 1, t0 = blo + it * FW_BN;
-            if (it + 1 < nt) {
-                fw_load(sK0 + (stage ^ 1) * FW_TILE, k, ldk, kvh, t0 + FW_BN, Tk, tid);
-                fw_load(sV0 + (stage ^ 1) * FW_TILE, v, ldv, kvh, t0 + FW_BN, Tk, tid);
-            }
-            fa_cp_commit();
-            fa_cp_wait<1>();
-            fw_proxy_fence();
-            __syncthreads();
-            fw_fence_regs(s, 64);
-            fw_mma_fence();
-            fw_qk(s, qBase, sK0 + stage * FW_TILE);
-            fw_mma_wait0();
-            fw_fence_regs(s, 64);
-            fw_softmax(s, t0, needMask(t0), mask, Tk, r0, r1, rlo, rhi, tq, mrow, lrow, alpha);
-            fw_rescale(o, alpha);
-            fw_pack_p(pa, s);
-            fw_fence_regs(o, 64);
-            fw_mma_fence();
-            fw_pv(o, pa, sV0 + stage * FW_TILE, lbo, sbo);
-            fw_mma_wait0();
-            fw_fence_regs(o, 64);
-            __syncthreads();
-        }
-    } else if (nt > 0) {
-        // Prologue: K(0), V(0), K(1); S(0) and its softmax (O is zero: its rescale is moot).
-        fw_load(sK0, k, ldk, kvh, blo, Tk, tid);
-        fw_load(sV0, v, ldv, kvh, blo, Tk, tid);
-        if (nt > 1) fw_load(sK0 + FW_TILE, k, ldk, kvh, blo + FW_BN, Tk, tid);
-        fa_cp_commit();
-        fa_cp_wait<0>();
+        fa_cp_wait<1>();
         fw_proxy_fence();
         __syncthreads();
+        const int t0 = blo + it * FW_BN;
+        const unsigned kBase = sK0 + stage * FW_TILE, vBase = sV0 + stage * FW_TILE;
+
+        // S = Q · Kᵀ over the 128 columns: 8 k-steps of 16 (4 in each 64-column half, 32 bytes apart).
+        float s[64];
         fw_fence_regs(s, 64);
         fw_mma_fence();
-        fw_qk(s, qBase, sK0);
+#pragma unroll
+        for (int ks = 0; ks < 8; ++ks) {
+            const unsigned kof = (ks & 3) * 32;
+            unsigned long long da = fw_desc(qBase + (ks >> 2) * (FW_BM * 128) + kof, 16, 1024);
+            unsigned long long db = fw_desc(kBase + (ks >> 2) * (FW_BN * 128) + kof, 16, 1024);
+            fw_wgmma_ss(s, da, db, ks > 0);
+        }
+        fw_mma_commit();
         fw_mma_wait0();
         fw_fence_regs(s, 64);
-        fw_softmax(s, blo, needMask(blo), mask, Tk, r0, r1, rlo, rhi, tq, mrow, lrow, alpha);
-        fw_pack_p(pa, s);
-        for (int it = 0; it < nt; ++it) {
-            // Both warpgroups are past the reads of K(it) (by S(it)) and V(it − 1) (by P · V(it − 1)): their stages
-            // take K(it + 2) and V(it + 1). K(it + 1) and V(it) (the last iteration's group) must have landed.
-            __syncthreads();
-            if (it + 2 < nt) fw_load(sK0 + (it & 1) * FW_TILE, k, ldk, kvh, blo + (it + 2) * FW_BN, Tk, tid);
-            if (it + 1 < nt) fw_load(sV0 + ((it + 1) & 1) * FW_TILE, v, ldv, kvh, blo + (it + 1) * FW_BN, Tk, tid);
-            fa_cp_commit();
-            fa_cp_wait<1>();
-            fw_proxy_fence();
-            __syncthreads();
-            const bool more = it + 1 < nt;
-            fw_fence_regs(s, 64);
-            fw_fence_regs(o, 64);
-            fw_mma_fence();
-            if (more) fw_qk(s, qBase, sK0 + ((it + 1) & 1) * FW_TILE);
-            fw_pv(o, pa, sV0 + (it & 1) * FW_TILE, lbo, sbo);
-            if (more) {
-                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");  // S(it + 1) done; P · V(it) may run
-                fw_fence_regs(s, 64);
-                const int t1 = blo + (it + 1) * FW_BN;
-                fw_softmax(s, t1, needMask(t1), mask, Tk, r0, r1, rlo, rhi, tq, mrow, lrow, alpha);
-            }
-            fw_mma_wait0();
-            fw_fence_regs(o, 64);
-            if (more) {
-                fw_rescale(o, alpha);
-                fw_pack_p(pa, s);
+
+        const bool needMask = mask != 0 || t0 < allLo || t0 + FW_BN > allHi;
+        if (needMask) {
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    int key = t0 + j * 8 + 2 * tq + (e & 1);
+                    int ri = e >> 1;
+                    int row = ri ? r1 : r0;
+                    bool ok = key >= rlo[ri] && key < rhi[ri];
+                    float x = s[j * 4 + e];
+                    if (ok && mask) x += mask[(long long)row * Tk + key] * LOG2E;
+                    s[j * 4 + e] = ok ? x : FA_NEG_INF;
+                }
             }
         }
+
+#pragma unroll
+        for (int ri = 0; ri < 2; ++ri) {
+            float mx = FA_NEG_INF;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) mx = fmaxf(mx, fmaxf(s[j * 4 + 2 * ri], s[j * 4 + 2 * ri + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+            float mnew = fmaxf(mrow[ri], mx);
+            float msafe = mnew == FA_NEG_INF ? 0.f : mnew;
+            float alpha = fa_exp2(mrow[ri] - msafe);
+            mrow[ri] = mnew;
+            float sum = 0.f;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                float p0 = fa_exp2(s[j * 4 + 2 * ri] - msafe), p1 = fa_exp2(s[j * 4 + 2 * ri + 1] - msafe);
+                s[j * 4 + 2 * ri] = p0;
+                s[j * 4 + 2 * ri + 1] = p1;
+                sum += p0 + p1;
+            }
+            lrow[ri] = lrow[ri] * alpha + sum;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                o[j * 4 + 2 * ri] *= alpha;
+                o[j * 4 + 2 * ri + 1] *= alpha;
+            }
+        }
+
+        // O += P · V: P's k-step kk (keys 16kk … 16kk + 15) from score tiles 2kk and 2kk + 1; V's rows 16kk … at
+        // 2048-byte steps, its two 64-column halves FW_BN × 128 bytes apart.
+        unsigned pa[8][4];
+#pragma unroll
+        for (int kk = 0; kk < 8; ++kk) {
+            pa[kk][0] = fa_pack_bf16x2(s[(2 * kk) * 4 + 0], s[(2 * kk) * 4 + 1]);
+            pa[kk][1] = fa_pack_bf16x2(s[(2 * kk) * 4 + 2], s[(2 * kk) * 4 + 3]);
+            pa[kk][2] = fa_pack_bf16x2(s[(2 * kk + 1) * 4 + 0], s[(2 * kk + 1) * 4 + 1]);
+            pa[kk][3] = fa_pack_bf16x2(s[(2 * kk + 1) * 4 + 2], s[(2 * kk + 1) * 4 + 3]);
+        }
+        const unsigned lbo = VSWAP ? 1024 : FW_BN * 128, sbo = VSWAP ? FW_BN * 128 : 1024;
+        fw_fence_regs(o, 64);
+        fw_mma_fence();
+#pragma unroll
+        for (int kk = 0; kk < 8; ++kk) fw_wgmma_rs_tb(o, pa[kk], fw_desc(vBase + kk * 2048, lbo, sbo));
+        fw_mma_commit();
+        fw_mma_wait0();
+        fw_fence_regs(o, 64);
+        __syncthreads();
     }
 
 #pragma unroll
@@ -349,16 +263,6 @@ omni_flash_attn_fwd_d128_wgmma(const float* q, int ldq, const bf16raw* k, int ld
                                int ldo, int Tq, int Tk, int H, int KV, float scale, int causal, int off, int window,
                                const int* cu, int nSeg, const float* mask, const int* ranges) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    flash_fwd_wgmma<0, 0>(q, ldq, k, ldk, v, ldv, out, ldo, Tq, Tk, H, KV, scale, causal, off, window, cu, nSeg, mask, ranges);
-#endif
-}
-
-// The same with the softmax of each key tile overlapped with the previous tile's P · V (PIPE 1).
-extern "C" __global__ void __launch_bounds__(256, 1)
-omni_flash_attn_fwd_d128_wgmma_pipe(const float* q, int ldq, const bf16raw* k, int ldk, const bf16raw* v, int ldv,
-                                    float* out, int ldo, int Tq, int Tk, int H, int KV, float scale, int causal, int off,
-                                    int window, const int* cu, int nSeg, const float* mask, const int* ranges) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    flash_fwd_wgmma<0, 1>(q, ldq, k, ldk, v, ldv, out, ldo, Tq, Tk, H, KV, scale, causal, off, window, cu, nSeg, mask, ranges);
+    flash_fwd_wgmma<0>(q, ldq, k, ldk, v, ldv, out, ldo, Tq, Tk, H, KV, scale, causal, off, window, cu, nSeg, mask, ranges);
 #endif
 }
