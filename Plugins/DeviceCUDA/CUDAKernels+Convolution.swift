@@ -13,7 +13,7 @@ extension CUDAKernels {
             guard cin % groups == 0, cout % groups == 0, w.shape[1] == cin / groups else {
                 throw OmniError.invalidArgument(name: c.node.name, expected: "weight [\(cout), \(cin / max(groups, 1)), K]", actual: "\(w.shape)")
             }
-            if convGemm, groups == 1, cout >= 16, lOut >= 16 {
+            if usesConvGemm(groups: groups, cout: cout, lOut: lOut) {
                 try conv1dGemm(c, cin: cin, len: len, cout: cout, k: k, stride: stride, padding: padding, dilation: dilation,
                                lOut: lOut, bias: b == nil ? nil : c.inputs[2])
                 return
@@ -35,9 +35,14 @@ extension CUDAKernels {
     /// conv1d's GEMM form on (the default); OMNI_CUDA_CONV_GEMM=0 runs every conv1d on the direct kernel (A/B).
     static let convGemm = ProcessInfo.processInfo.environment["OMNI_CUDA_CONV_GEMM"] != "0"
 
-    /// Output positions a conv1d GEMM takes at once: its unrolled input stays under 64 MiB
-    /// (OMNI_CUDA_CONV_CHUNK=N caps it at N positions, to exercise the chunking).
+    /// OMNI_CUDA_CONV_CHUNK=N caps a conv1d GEMM at N output positions at a time (to exercise the chunking).
     static let convChunkCap = Int(ProcessInfo.processInfo.environment["OMNI_CUDA_CONV_CHUNK"] ?? "") ?? Int.max
+
+    /// Whether a conv1d takes the GEMM form (the executor and `CUDARunMemory` ask the same question).
+    static func usesConvGemm(groups: Int, cout: Int, lOut: Int) -> Bool { convGemm && groups == 1 && cout >= 16 && lOut >= 16 }
+
+    /// Output positions a conv1d GEMM unrolls at once: its columns ([n, cin·k] f32) stay under 64 MiB.
+    static func convChunk(cin: Int, k: Int, lOut: Int) -> Int { max(1, min(lOut, convChunkCap, (64 << 20) / max(cin * k * 4, 1))) }
 
     /// conv1d (groups 1) as im2col + cuBLASLt SGEMM: for each chunk of output positions, the input unrolled into
     /// cols [n, cin·k] (`omni_im2col1d_f32`, GEMM scratch), then y[:, l0 ..< l0 + n] = W [cout, cin·k] · colsᵀ
@@ -47,7 +52,7 @@ extension CUDAKernels {
     static func conv1dGemm(_ c: CUDAKernelCall, cin: Int, len: Int, cout: Int, k: Int, stride: Int, padding: Int,
                            dilation: Int, lOut: Int, bias: Tensor?) throws {
         let x = c.inputs[0], w = c.inputs[1], kk = cin * k
-        let chunk = max(1, min(lOut, convChunkCap, (64 << 20) / (kk * 4)))
+        let chunk = convChunk(cin: cin, k: k, lOut: lOut)
         let cols = try c.executor.f32Input(elements: chunk * kk)
         for l0 in Swift.stride(from: 0, to: lOut, by: chunk) {
             let n = min(chunk, lOut - l0)

@@ -17,9 +17,8 @@ enum CUDACompiler {
 
     /// Whether the module for `architecture` has the Hopper-only kernels (`target` is sm_90a) and they are wanted
     /// (OMNI_CUDA_WGMMA=0 keeps the mma.sync kernels, for A/B measurements).
-    static func hasWgmma(architecture: String) -> Bool {
-        target(architecture: architecture) == "sm_90a" && ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA"] != "0"
-    }
+    static func hasWgmma(architecture: String) -> Bool { wgmmaWanted && target(architecture: architecture) == "sm_90a" }
+    private static let wgmmaWanted = ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA"] != "0"
 
     /// The CUBIN of `source` (default: the embedded kernels) for `architecture`, from the disk cache or compiled now
     /// (and then cached).

@@ -13,8 +13,8 @@ extension CUDAPlugin {
 /// its own plan (in-place SwiGLU, fusion groups' held inputs); the attention scratch of the kernel each attention
 /// node gets (flash: bf16 K/V copies unless they come from a bf16 cache, split-K partials; eager: the scores, and a
 /// bf16 cache widened); and staging: the run's uploaded inputs, the GEMMs' bf16 activations (x rounded once per
-/// linear with more than 8 rows; SwiGLU → down `swigluChunkRows` rows at a time), a Q8_0 weight widened for a GEMM,
-/// and cuBLASLt's workspace. Grow-only buffers are sized by the run's largest use, as the executor grows them.
+/// linear with more than 8 rows; SwiGLU → down `swigluChunkRows` rows at a time) or a conv1d's unrolled columns (the
+/// same buffer), a Q8_0 weight widened for a GEMM, and cuBLASLt's workspace. Grow-only buffers are sized by the run's largest use, as the executor grows them.
 enum CUDARunMemory {
     static func estimate(_ g: Graph, keep: Set<String>, cachedRows: Int, precision: ComputePrecision,
                          weightDType: (String) -> DType) -> RunMemory {
@@ -53,6 +53,11 @@ enum CUDARunMemory {
                 if case .swiglu = g[x].op { staged = min(rows, CUDAKernels.swigluChunkRows) }
                 gemmBF16 = max(gemmBF16, (Checked(staged) * inF * 2).saturated)
                 if weightDType(key) == .q8_0 { widen = max(widen, (Checked(outF) * inF * 2).saturated) }
+            case let .conv1d(x, w, _, _, _, _, groups):
+                // The GEMM form's columns share the grow-only GEMM scratch (CUDAKernels.conv1dGemm).
+                let cin = g[x].shape[0], k = g[w].shape[2], cout = g[w].shape[0], lOut = node.shape[1]
+                guard CUDAKernels.usesConvGemm(groups: groups, cout: cout, lOut: lOut) else { continue }
+                gemmBF16 = max(gemmBF16, (Checked(CUDAKernels.convChunk(cin: cin, k: k, lOut: lOut)) * cin * k * 4).saturated)
             default:
                 continue
             }
