@@ -87,7 +87,7 @@ enum CUDAFlash {
                 try c.module.launch("omni_attn_convert_bf16", grid: CUDAModule.blocks(n4), block: 256,
                                     [.ptr(c.v.address), .int(s.keyLength), .int(width), .int(c.vStride), .ptr(vb)])
             }
-            if d == 128, s.queryLength >= wgmmaRows, CUDACompiler.hasWgmma(architecture: c.module.context.info.architecture) {
+            if d == 128, s.queryLength >= wgmmaRows, c.module.hasWgmma {
                 // Hopper: warpgroup MMAs, 128 query rows a block of two warpgroups (kernels/flash_wgmma.cu).
                 try c.module.launch("omni_flash_attn_fwd_d128_wgmma", grid: s.heads * ((s.queryLength + 127) / 128), block: 256,
                                     shared: wgmmaShared, [

@@ -15,10 +15,9 @@ enum CUDACompiler {
     /// architecture-specific instructions (wgmma: kernels/flash_wgmma.cu) exist only there; others their own.
     static func target(architecture: String) -> String { architecture == "sm_90" ? "sm_90a" : architecture }
 
-    /// Whether the module for `architecture` has the Hopper-only kernels (`target` is sm_90a) and they are wanted
-    /// (OMNI_CUDA_WGMMA=0 keeps the mma.sync kernels, for A/B measurements).
-    static func hasWgmma(architecture: String) -> Bool { wgmmaWanted && target(architecture: architecture) == "sm_90a" }
-    private static let wgmmaWanted = ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA"] != "0"
+    /// Whether the Hopper-only kernels are wanted where they were compiled (OMNI_CUDA_WGMMA=0 keeps the mma.sync
+    /// kernels, for A/B measurements).
+    static let wgmmaWanted = ProcessInfo.processInfo.environment["OMNI_CUDA_WGMMA"] != "0"
 
     /// The CUBIN of `source` (default: the embedded kernels) for `architecture`, from the disk cache or compiled now
     /// (and then cached).
@@ -83,9 +82,23 @@ final class CUDAModule: @unchecked Sendable {
     /// The dynamic shared-memory limit raised so far, per kernel (beyond the default 48 KiB).
     private var sharedLimits: [String: Int] = [:]
 
+    /// Whether this module holds the wgmma kernels (compiled for sm_90a) and they are wanted.
+    let hasWgmma: Bool
+
     init(context: CUDAContext, source: String = CUDACompiler.source) throws {
         self.context = context
-        let bin = try CUDACompiler.cubin(architecture: CUDACompiler.target(architecture: context.info.architecture), source: source)
+        let arch = context.info.architecture, target = CUDACompiler.target(architecture: arch)
+        var bin: [UInt8], built = target
+        do {
+            bin = try CUDACompiler.cubin(architecture: target, source: source)
+        } catch {
+            // An NVRTC older than CUDA 12 has no sm_90a: the GPU's own architecture then, without the Hopper-only
+            // kernels (the attention falls back to mma.sync), rather than no GPU at all.
+            guard target != arch else { throw error }
+            bin = try CUDACompiler.cubin(architecture: arch, source: source)
+            built = arch
+        }
+        hasWgmma = CUDACompiler.wgmmaWanted && built == "sm_90a"
         var m: omni_CUmodule?
         try bin.withUnsafeBytes { try context.check(context.api.pointee.cuModuleLoadData(&m, $0.baseAddress), "cuModuleLoadData") }
         guard let m else { throw CUDALibrary.unavailable("the kernel module did not load") }
