@@ -10,8 +10,8 @@
 // rounded to bf16 in registers, is the A operand of O += P · V (eight more, V read transposed from shared memory).
 // Shared memory holds Q and two stages of K and V, each as two 64-column halves of 128-byte rows with the 128-byte
 // swizzle (16-byte chunk c of row r at chunk c ^ (r mod 8)), loaded with cp.async (Q converted from f32 and scaled
-// into the log2 domain on the way). Dynamic shared memory: omni_flash_wgmma_smem_bytes = 5 × 32 KiB + 1 KiB
-// (alignment to 1024 bytes, which the swizzle needs).
+// into the log2 domain on the way). Dynamic shared memory: 5 × 32 KiB + 1 KiB (alignment to 1024 bytes, which the
+// swizzle needs; CUDAFlash.wgmmaShared).
 //
 // Entry point
 //   omni_flash_attn_fwd_d128_wgmma(const float* q, int ldq, const unsigned short* k, int ldk, const unsigned short* v,
