@@ -49,6 +49,19 @@ void omni_matvec_q4_0(const uint8_t *w, const float *x, const uint8_t *xp, float
 size_t omni_q4_0_prepared_bytes(size_t in);
 /// Prepares x for omni_matvec_q4_0: its Q8_0 blocks (omni_quantize_q8_0's bytes) first, then per-block terms.
 void omni_q4_0_prepare_x(const float *x, uint8_t *xp, size_t in);
+// ---- bf16 compute GEMM (`--compute-dtype bf16`): y[m, n] (+)= Σ_k bf16(x[m, k]) · w[n, k] (gemm_bf16.c) ----
+// x: rows × in f32 (row-major, rounded to bf16 to nearest even as it is packed), w: bf16 rows of `in` (a linear's
+// [out, in] weight), columns [n0, n1) of y (row stride ldy; accumulate adds to y instead of overwriting it).
+/// 1 when this CPU runs omni_gemm_bf16w (AMX-BF16, and Linux granting this process the tile state), else 0.
+int omni_gemm_bf16w_available(void);
+/// 4-byte words of scratch one call needs for `rows` rows of x and `cols` columns (the packed panels).
+size_t omni_gemm_bf16w_scratch_words(size_t rows, size_t in, size_t cols);
+/// The AMX GEMM; returns -1 and writes nothing where omni_gemm_bf16w_available() is 0.
+int omni_gemm_bf16w(const float *x, size_t rows, size_t in, const uint16_t *w, size_t n0, size_t n1, float *y,
+                    size_t ldy, int accumulate, void *scratch);
+/// The same function in scalar C (k summed in order): the tests' reference on every CPU.
+void omni_gemm_bf16w_reference(const float *x, size_t rows, size_t in, const uint16_t *w, size_t n0, size_t n1,
+                               float *y, size_t ldy, int accumulate);
 // ---- small-batch products y[r, o] = dot(x[r, :], W[o, :]) for m rows, rows [row0, row1) of W (batched decode) ----
 // Each weight row is read once for all m rows; row r equals the matvec of x[r] bit for bit (matmul_small.c).
 void omni_matmul_small_f32(const float *w, const float *x, float *y, size_t in, size_t out, size_t m, size_t row0, size_t row1);
