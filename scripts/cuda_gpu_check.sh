@@ -3,6 +3,7 @@
 # checkpoint through `omni forward` on cuda:0 in f32 and bf16 compute, and on the CPU), and greedy tokens of
 # `omni generate` on cuda:0 against the reference's. Usage: scripts/cuda_gpu_check.sh OMNI CUDA_CHECK OUTDIR
 # FORWARD_MODES / GREEDY_MODES pick modes (default: all; a short device call can skip the CPU and no-graph modes).
+# Forward mode cpubf16 (not in the default: it is the f32 path on a CPU without AMX-BF16) runs the CPU in bf16 compute.
 set -uo pipefail
 omni=$1; check=$2; out=$3
 mkdir -p "$out"
@@ -16,8 +17,8 @@ for model in Models/tiny-omni Tests/Fixtures/variants/gqa5; do
         ref=$refdir/$kind.safetensors; [ -f "$ref" ] || continue
         label=$(basename $model)-$kind
         for mode in ${FORWARD_MODES:-cpu f32 bf16}; do
-            dev=cuda:0; [ $mode = cpu ] && dev=cpu
-            cd_=f32; [ $mode = bf16 ] && cd_=bf16
+            dev=cuda:0; [[ $mode == cpu* ]] && dev=cpu
+            cd_=f32; [[ $mode == *bf16 ]] && cd_=bf16
             s=$(date +%s%N)
             "$omni" forward "$model" --inputs "$ref" --out "$out/${mode}_$label.safetensors" --device-map $dev \
                 --compute-dtype $cd_ > "$out/${mode}_$label.log" 2>&1 || { echo "forward $mode $label failed:"; tail -5 "$out/${mode}_$label.log"; status=1; }

@@ -40,22 +40,22 @@ if sys.argv[1] == "--t2w":
 
 outdir = sys.argv[1]
 ok = True
-print(f"{'case':28} {'mode':5} {'logits rel err':>15} {'last_hidden':>12} {'bound':>6}  result")
+print(f"{'case':28} {'mode':7} {'logits rel err':>15} {'last_hidden':>12} {'bound':>6}  result")
 for spec in sys.argv[2:]:
     _, refpath, label = spec.split(":")
     ref = load(refpath)
     want = ref["logits"] if "logits" in ref else ref["logits_tail"]
     modes = os.environ.get("FORWARD_MODES", "cpu f32 bf16").split()
-    for mode, bound in ((m, b) for m, b in (("cpu", 1e-4), ("f32", 1e-4), ("bf16", 2e-2)) if m in modes):
+    for mode, bound in ((m, b) for m, b in (("cpu", 1e-4), ("cpubf16", 2e-2), ("f32", 1e-4), ("bf16", 2e-2)) if m in modes):
         try:
             got = load(f"{outdir}/{mode}_{label}.safetensors")
         except OSError:
-            print(f"{label:28} {mode:5} {'missing':>15}")
+            print(f"{label:28} {mode:7} {'missing':>15}")
             ok = False
             continue
         logits = got["logits"][-want.shape[0]:]
         e1, e2 = rel(logits, want), rel(got["last_hidden"], ref["last_hidden"])
         good = e1 <= bound and e2 <= bound and np.array_equal(got["position_ids"], ref["position_ids"])
         ok &= good
-        print(f"{label:28} {mode:5} {e1:15.3e} {e2:12.3e} {bound:6.0e}  {'ok' if good else 'FAIL'}")
+        print(f"{label:28} {mode:7} {e1:15.3e} {e2:12.3e} {bound:6.0e}  {'ok' if good else 'FAIL'}")
 sys.exit(0 if ok else 1)

@@ -16,7 +16,8 @@ extension CPUKernelTable {
         }
         t.register(.linear, dtypes: f) { c in
             try Kernels.linear(x: c.inputs[0], weight: c.inputs[1], bias: c.inputs.count > 2 ? try c.f32(2) : nil,
-                               out: c.out, threads: c.executor.threads, scratch: c.executor.scratchPanels)
+                               out: c.out, threads: c.executor.threads, bf16Compute: c.executor.precision == .bf16,
+                               scratch: c.executor.scratchPanels)
         }
         t.register(.rmsNorm, dtypes: f) { c in
             guard case let .rmsNorm(_, _, eps) = c.node.op else { throw c.mismatch() }

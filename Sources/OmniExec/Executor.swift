@@ -23,6 +23,10 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     let kernels = CPUKernelTable.standard
     /// Worker threads for kernels.
     public let threads: Int
+    /// GEMM precision: `.bf16` runs the GEMMs of linears with bf16 weights (prefill, the towers, the talker and the DiT)
+    /// in bf16 compute where the CPU has AMX-BF16 (`omni_gemm_bf16w`: x rounded to bf16, f32 sums), else in f32 as
+    /// `.f32` (the parity default) does. Decode's matrix-vector kernels and attention are f32 either way.
+    public let precision: ComputePrecision
     private var arena: Storage?
     /// f32 copies of small non-f32 weights, per weight provider (a model), by key.
     private var converted = ConvertedWeights()
@@ -48,10 +52,11 @@ public final class Executor: GraphExecutor, Backend, @unchecked Sendable {
     /// Stands in for the result of nodes that own no arena bytes (inputs and weights are bound instead).
     private let placeholder = Tensor(zeros: [0])
 
-    /// An executor on `device` with `threads` workers (default: all cores).
-    public init(registry: PluginRegistry, device: CPUDevice = CPUDevice(), threads: Int? = nil) {
+    /// An executor on `device` with `threads` workers (default: all cores) and GEMMs in `precision`.
+    public init(registry: PluginRegistry, device: CPUDevice = CPUDevice(), threads: Int? = nil, precision: ComputePrecision = .f32) {
         self.registry = registry
         self.cpu = device
+        self.precision = precision
         let t = threads ?? System.coreCount
         self.threads = max(1, t)
         self.scratch = Array(repeating: nil, count: max(1, t))

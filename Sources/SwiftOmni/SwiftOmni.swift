@@ -60,12 +60,13 @@ public enum ComputeSelection {
     }
 
     /// The executor for `deviceMap`: the selected GPU's (budget `maxMemory[cuda:N]`, GEMMs in `precision`, weights read
-    /// on a CPU device with budget `maxMemory[.cpu]`), else the CPU executor with `threads` workers.
+    /// on a CPU device with budget `maxMemory[.cpu]`), else the CPU executor with `threads` workers and GEMMs in
+    /// `precision` (bf16 where the CPU has AMX-BF16, see `Executor.precision`).
     public static func executor(for deviceMap: DeviceMap, registry: PluginRegistry, maxMemory: [DeviceID: Int] = [:],
                                 precision: ComputePrecision = .f32, threads: Int? = nil) throws -> any GraphExecutor {
         let cpu = CPUDevice(budget: maxMemory[.cpu])
         guard let gpu = try device(for: deviceMap, registry: registry) else {
-            return Executor(registry: registry, device: cpu, threads: threads)
+            return Executor(registry: registry, device: cpu, threads: threads, precision: precision)
         }
         return try registry.computeDevice(kind: gpu.kind).makeExecutor(
             index: gpu.index ?? 0, options: ComputeExecutorOptions(budget: maxMemory[gpu], precision: precision, host: cpu),

@@ -19,7 +19,7 @@ struct ModelArguments: ParsableArguments {
     @Option(name: .customLong("max-memory"), help: "Budgets, e.g. cpu=8GiB,disk=64GiB,cuda:0=20GiB.")
     var maxMemory: String?
 
-    @Option(name: .customLong("compute-dtype"), help: "GEMM precision on a GPU: f32 (parity) or bf16 (speed).")
+    @Option(name: .customLong("compute-dtype"), help: "GEMM precision: f32 (parity) or bf16 (speed: on a GPU, and on a CPU with AMX-BF16; elsewhere f32).")
     var computeDType: String = "f32"
 
     @Option(help: "Branch, tag or commit in the Hugging Face cache.")

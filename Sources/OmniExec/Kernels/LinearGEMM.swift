@@ -19,9 +19,16 @@ extension Kernels {
     /// per thread. f32 weights go straight to SGEMM. Other dtypes are widened once per call, a block at a time
     /// (at most `gemmPanelFloats`), into one of `threads` scratch slots that the block holds for its GEMM.
     /// The bias is written into y first and the GEMM accumulates onto it (beta = 1): no second pass over y.
+    ///
+    /// `bf16Compute` with bf16 weights on a CPU with AMX-BF16: each block runs `omni_gemm_bf16w` instead (x rounded to
+    /// bf16, products and sums in f32; the weights are packed inside, a k-block of one block at a time, in the slot).
     static func gemm(x xp: UnsafePointer<Float>, rows t: Int, inF: Int, weight w: Tensor, bias: UnsafeMutablePointer<Float>?,
-                     y yp: UnsafeMutablePointer<Float>, outF: Int, threads: Int,
+                     y yp: UnsafeMutablePointer<Float>, outF: Int, threads: Int, bf16Compute: Bool = false,
                      scratch: (Int, Int) throws -> UnsafeMutablePointer<Float>) throws {
+        if bf16Compute, w.dtype == .bf16, omni_gemm_bf16w_available() != 0 {
+            try gemmBF16(x: xp, rows: t, inF: inF, weight: w, bias: bias, y: yp, outF: outF, threads: threads, scratch: scratch)
+            return
+        }
         let widened = w.dtype != .f32
         let perThread = outF / (2 * threads) >= gemmMinColumns ? 2 : 1
         var parts = threads * perThread
@@ -71,6 +78,31 @@ extension Kernels {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(n), Int32(inF), 1,
                         xp, Int32(inF), b, Int32(inF), beta, yp + r.lowerBound, Int32(outF))
             if slot >= 0 { free.give(slot) }
+        }
+    }
+}
+
+extension Kernels {
+    /// `gemm`'s bf16-compute path: the same column blocks, each one `omni_gemm_bf16w` call with its packed panels in a
+    /// scratch slot (`omni_gemm_bf16w_scratch_words`, planned by `RunMemory`).
+    private static func gemmBF16(x xp: UnsafePointer<Float>, rows t: Int, inF: Int, weight w: Tensor,
+                                 bias: UnsafeMutablePointer<Float>?, y yp: UnsafeMutablePointer<Float>, outF: Int,
+                                 threads: Int, scratch: (Int, Int) throws -> UnsafeMutablePointer<Float>) throws {
+        let perThread = outF / (2 * threads) >= gemmMinColumns ? 2 : 1
+        let blocks = split(outF, parts: threads * perThread, multiple: 16)
+        let widest = blocks.map(\.count).max() ?? 0
+        let words = omni_gemm_bf16w_scratch_words(t, inF, widest)
+        var slots: [UnsafeMutablePointer<Float>] = []
+        for i in 0..<min(max(threads, 1), blocks.count) { slots.append(try scratch(i, words)) }
+        let free = SlotList(count: slots.count)
+        let wp = w.rawPointer.assumingMemoryBound(to: UInt16.self)
+        try parallelFor(blocks.count) { j in
+            let r = blocks[j]
+            let slot = free.take()
+            defer { free.give(slot) }
+            if let bias { omni_fill_rows(yp + r.lowerBound, outF, bias + r.lowerBound, t, r.count) }
+            let status = omni_gemm_bf16w(xp, t, inF, wp, r.lowerBound, r.upperBound, yp, outF, bias == nil ? 0 : 1, slots[slot])
+            if status != 0 { throw OmniError.unsupported(what: "bf16 compute GEMM", reasons: ["this CPU has no AMX-BF16"]) }
         }
     }
 }
