@@ -5,6 +5,7 @@
 //   cc -O2 -pthread -ISources/CKernels/include Benchmarks/gemm_bf16_peak.c Sources/CKernels/*.c -lm -o /tmp/gemm_bf16_peak
 //   (add -DWITH_BLAS … -lopenblas to time OpenBLAS's SGEMM beside it, on widened f32 weights)
 //   /tmp/gemm_bf16_peak [THREADS …]          # default: 1 2
+//   SGEMM=0 skips the SGEMM timings; CHECK=0 skips the correctness cases (blocking sweeps: -DGB_KP=… -DGB_MC=…)
 //
 // Correctness: random x (normal-ish, with a few large and tiny values) and bf16 w, shapes with odd `in`, tails of
 // rows (not a multiple of 12) and of columns (not of 32), a column block not at 0, a row stride wider than the
@@ -124,12 +125,12 @@ static double timed(size_t m, size_t n, size_t k, int threads, int blas, const f
 
 int main(int argc, char **argv) {
     printf("path %s, bf16 GEMM %s\n", omni_cpu_path(), omni_gemm_bf16w_available() ? "AMX-BF16" : "unavailable (reference only)");
-    int ok = 1;
+    int ok = 1, sgemm = !getenv("SGEMM") || atoi(getenv("SGEMM")), checks = !getenv("CHECK") || atoi(getenv("CHECK"));
     size_t cases[][6] = {   // rows, in, n0, n1, ldy, accumulate
         {1, 1, 0, 1, 1, 0}, {5, 3, 0, 7, 7, 0}, {13, 33, 2, 31, 40, 1}, {12, 384, 0, 32, 32, 0}, {25, 385, 16, 81, 100, 0},
         {100, 1000, 0, 100, 100, 1}, {400, 130, 5, 38, 64, 0}, {397, 2050, 32, 129, 160, 0}, {24, 17, 0, 64, 64, 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t i = 0; checks && i < sizeof cases / sizeof cases[0]; i++)
         ok &= check(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], (int)cases[i][5]);
     printf("correctness: %s\n", ok ? "all ok" : "FAILED");
     if (!omni_gemm_bf16w_available()) return ok ? 0 : 1;
@@ -153,7 +154,7 @@ int main(int argc, char **argv) {
         for (int t = 0; t < nt; t++) {
             double g = timed(m, n, k, nthreads[t], 0, x, w, wf, y);
 #ifdef WITH_BLAS
-            double f = timed(m, n, k, nthreads[t], 1, x, w, wf, y);
+            double f = sgemm ? timed(m, n, k, nthreads[t], 1, x, w, wf, y) : NAN;
             printf("%5zu x %5zu x %5zu threads %3d: bf16 %7.1f GFLOP/s, sgemm %7.1f, ratio %.2f\n", m, n, k, nthreads[t], g, f, g / f);
 #else
             printf("%5zu x %5zu x %5zu threads %3d: bf16 %7.1f GFLOP/s\n", m, n, k, nthreads[t], g);

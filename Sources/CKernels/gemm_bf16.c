@@ -26,8 +26,12 @@
 
 #define GB_NR 32       // columns of a panel (two B tiles)
 #define GB_MT 32       // rows of a block of y (two A tiles)
+#ifndef GB_KP
 #define GB_KP 192      // pairs of k per block (a multiple of 16): a panel is 192 × 32 words = 24 KiB
+#endif
+#ifndef GB_MC
 #define GB_MC 384      // rows of x per packed block (a multiple of GB_MT): 384 × 192 words = 288 KiB
+#endif
 
 static size_t gb_pairs(size_t in) { return (in + 1) / 2; }
 static size_t gb_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
@@ -46,15 +50,21 @@ static inline uint32_t gb_wword(const uint16_t *row, size_t in, size_t p) {
 }
 
 // Panels of W's rows [n0, n1) over pairs [p0, p0 + kp) with kpad ≥ kp words a lane: panel j at b + j * kpad * 32;
-// columns past n1 and pairs past kp are zero.
-static void gb_pack_w(const uint16_t *w, size_t in, size_t n0, size_t n1, size_t p0, size_t kp, size_t kpad, uint32_t *b) {
+// columns past n1 and pairs past kp are zero. `fast8` transposes whole 8 × 8 blocks of words (8 rows, 8 pairs) with
+// AVX2 and returns how many pairs of every full group of 8 rows it did; the scalar loop does the rest.
+static void gb_pack_w(const uint16_t *w, size_t in, size_t n0, size_t n1, size_t p0, size_t kp, size_t kpad, uint32_t *b,
+                      size_t (*fast8)(const uint16_t *, size_t, size_t, size_t, uint32_t *)) {
     size_t panels = (n1 - n0 + GB_NR - 1) / GB_NR;
     for (size_t j = 0; j < panels; j++) {
         uint32_t *pb = b + j * kpad * GB_NR;
-        for (size_t lane = 0; lane < GB_NR; lane++) {
-            size_t n = n0 + j * GB_NR + lane;
-            const uint16_t *row = w + n * in;
-            for (size_t p = 0; p < kpad; p++) pb[p * GB_NR + lane] = n < n1 && p < kp ? gb_wword(row, in, p0 + p) : 0;
+        for (size_t lane = 0; lane < GB_NR; lane += 8) {
+            size_t n = n0 + j * GB_NR + lane, done = 0;
+            if (fast8 && n + 8 <= n1) done = fast8(w + n * in, in, p0, kp, pb + lane);
+            for (size_t l = lane; l < lane + 8; l++) {
+                size_t nl = n0 + j * GB_NR + l;
+                const uint16_t *row = w + nl * in;
+                for (size_t p = done; p < kpad; p++) pb[p * GB_NR + l] = nl < n1 && p < kp ? gb_wword(row, in, p0 + p) : 0;
+            }
         }
     }
 }
@@ -77,6 +87,33 @@ void omni_gemm_bf16w_reference(const float *x, size_t rows, size_t in, const uin
 
 #if defined(__x86_64__)
 #define TAMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+// 8 rows of W from `rows` (row stride `in`) over the pairs [p0, p0 + kp): whole groups of 8 pairs (all inside the rows:
+// 2·(p0 + p + 8) ≤ in) transposed with AVX2 into dst[p · 32 + lane] (lane 0 … 7). Returns the pairs done.
+__attribute__((target("avx2"))) static size_t gb_pack8_avx2(const uint16_t *rows, size_t in, size_t p0, size_t kp, uint32_t *dst) {
+    size_t p = 0;
+    for (; p + 8 <= kp && 2 * (p0 + p + 8) <= in; p += 8) {
+        __m256i r[8];
+        for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_si256((const __m256i *)(rows + i * in + 2 * (p0 + p)));
+        __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+        __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+        __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+        __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+        __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+        __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+        __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+        __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+        // u0: words 0 of rows 0–3 | words 4 of rows 0–3 (low | high 128 bits), u4 the same for rows 4–7; u1 words 1 | 5 …
+        __m256i o[8] = {
+            _mm256_permute2x128_si256(u0, u4, 0x20), _mm256_permute2x128_si256(u1, u5, 0x20),
+            _mm256_permute2x128_si256(u2, u6, 0x20), _mm256_permute2x128_si256(u3, u7, 0x20),
+            _mm256_permute2x128_si256(u0, u4, 0x31), _mm256_permute2x128_si256(u1, u5, 0x31),
+            _mm256_permute2x128_si256(u2, u6, 0x31), _mm256_permute2x128_si256(u3, u7, 0x31),
+        };
+        for (int q = 0; q < 8; q++) _mm256_storeu_si256((__m256i *)(dst + (p + q) * GB_NR), o[q]);
+    }
+    return p;
+}
 
 // AMX needs the CPU's two feature bits, the OS's tile state in XCR0 (bits 17 and 18), and Linux's permission for
 // this process (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, granted to every thread of the process).
@@ -165,7 +202,7 @@ TAMX static void gb_amx_gemm(const float *x, size_t rows, size_t in, const uint1
     _tile_loadconfig(cfg);
     for (size_t p0 = 0; p0 < pairs; p0 += GB_KP) {
         size_t kp = pairs - p0 < GB_KP ? pairs - p0 : GB_KP, kpad = gb_up(kp, 16);
-        gb_pack_w(w, in, n0, n1, p0, kp, kpad, b);
+        gb_pack_w(w, in, n0, n1, p0, kp, kpad, b, gb_pack8_avx2);
         int load = accumulate || p0 > 0;
         for (size_t m0 = 0; m0 < rows; m0 += GB_MC) {
             size_t mc = rows - m0 < GB_MC ? rows - m0 : GB_MC;
