@@ -110,14 +110,14 @@ public struct RunMemory: Sendable, Hashable {
 
     /// 4-byte words of one thread slot of the CPU's bf16-compute GEMM (`Kernels.gemm` with bf16 compute): the widest
     /// of its column blocks as `omni_gemm_bf16w_scratch_words` (CKernels/gemm_bf16.c) counts it — the packed weight
-    /// panels (32 columns × up to 192 pairs of k, padded to 16), up to 384 packed rows of x (padded to 32), a 32 × 32
+    /// panels (32 columns × up to 384 pairs of k, padded to 16), up to 384 packed rows of x (padded to 32), a 32 × 32
     /// block of sums and the AMX tile configuration. Mirrors those constants (a test compares the two).
     public static func bf16GemmScratchWords(rows t: Int, inF: Int, outF: Int, threads: Int) -> Int {
         let threads = max(1, threads)
         let parts = threads * (outF / (2 * threads) >= 512 ? 2 : 1)                 // Kernels.gemmMinColumns
         let p = max(1, min(parts, (outF + 15) / 16))
         let cols = min(((outF + p - 1) / p + 15) / 16 * 16, outF)                  // split(outF, parts:, multiple: 16)
-        let kp = (min((inF + 1) / 2, 192) + 15) / 16 * 16, mc = min(t, 384)
+        let kp = (min((inF + 1) / 2, 384) + 15) / 16 * 16, mc = min(t, 384)
         return (cols + 31) / 32 * 32 * kp + (mc + 31) / 32 * 32 * kp + 32 * 32 + 32
     }
 
