@@ -2,8 +2,8 @@
 // `--compute-dtype bf16` (x rounded to bf16 to nearest even, products and sums in f32, as a bf16 matmul in PyTorch or
 // llama.cpp computes). It runs on AMX (Intel Sapphire Rapids and later): one TDPBF16PS multiplies a 16 × 32 bf16 tile
 // of x by a 32 × 16 tile of W into 16 × 16 f32 sums, 8192 products where an AVX-512 FMA does 16. f32 stays the parity
-// default. (A first version on AVX512-BF16's vdpbf16ps, a 12 × 32 register tile, ran at 0.5–0.7× OpenBLAS's SGEMM on
-// the one AVX512-BF16 CPU measured, the same Sapphire Rapids: not kept.)
+// default. (A first version on AVX512-BF16's vdpbf16ps, a 12 × 32 register tile, ran at 0.5–0.8× OpenBLAS's SGEMM on
+// 1 and 2 threads of the one AVX512-BF16 CPU measured, the same Sapphire Rapids: not kept.)
 //
 // Blocking (one call computes the column block [n0, n1) for every row of x, one task of the caller's pool):
 //   for each block of GB_KP pairs of k (a pair = the two bf16 that multiply into one f32 sum):

@@ -118,14 +118,18 @@ final class GemmBF16Tests: XCTestCase {
         XCTAssertNotEqual(bf.map(\.bitPattern), f32.map(\.bitPattern), "bf16 compute rounds x: it cannot equal f32 here")
     }
 
-    /// `RunMemory.bf16GemmScratchWords` (the plan) is what the kernel asks for in its widest column block.
+    /// `RunMemory.bf16GemmScratchWords` / `bf16GemmSlots` (the plan) are what the kernel asks for in its widest column
+    /// block, and the slots `Kernels.gemm` takes.
     func testPlannedScratchIsTheKernelsCount() {
         for (t, inF, outF, threads) in [(3, 896, 896, 2), (1500, 1280, 5120, 2), (1024, 3420, 1280, 16), (7, 1, 5, 1),
                                         (400, 385, 67, 3), (2048, 3584, 18944, 8)] {
             let perThread = outF / (2 * threads) >= Kernels.gemmMinColumns ? 2 : 1
-            let widest = split(outF, parts: threads * perThread, multiple: 16).map(\.count).max() ?? 0
+            let blocks = split(outF, parts: threads * perThread, multiple: 16)
+            let widest = blocks.map(\.count).max() ?? 0
             XCTAssertEqual(RunMemory.bf16GemmScratchWords(rows: t, inF: inF, outF: outF, threads: threads),
                            omni_gemm_bf16w_scratch_words(t, inF, widest), "t \(t) in \(inF) out \(outF) threads \(threads)")
+            XCTAssertEqual(RunMemory.bf16GemmSlots(outF: outF, threads: threads), min(threads, blocks.count),
+                           "slots: out \(outF) threads \(threads)")
         }
     }
 }

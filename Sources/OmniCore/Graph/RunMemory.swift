@@ -32,8 +32,10 @@ public struct RunMemory: Sendable, Hashable {
     ///   - cachedRows: KV-cache rows before this run (the key offset of every `cachedAttention`).
     ///   - registry: picks each attention node's backend along its chain, as the executor does.
     ///   - weightDType: the dtype a weight key is computed in (its stored dtype under the load's dtype policy).
+    ///   - bf16GEMM: whether linears with bf16 weights run the bf16-compute GEMM (an executor in bf16 precision on a CPU
+    ///     with AMX-BF16: `omni_gemm_bf16w_available()`), which packs panels instead of widening the weights.
     public init(graph: Graph, keep: Set<String> = [], cachedRows: Int = 0, registry: PluginRegistry, threads: Int,
-                weightDType: (String) -> DType) {
+                weightDType: (String) -> DType, bf16GEMM: Bool = false) {
         let threads = max(1, threads)
         var attention = 0, slots: [Int] = []
         func weightKey(_ v: ValueID) -> String? {
@@ -86,6 +88,11 @@ public struct RunMemory: Sendable, Hashable {
                         need(0, (bytes + 3) / 4)
                     }
                     if dtype == .q4_k || dtype == .q6_k { need(0, (inF / 256 * 292 + 3) / 4) }   // omni_q8_k_bytes
+                } else if dtype == .bf16, bf16GEMM {
+                    // Kernels.gemm's bf16-compute path: one slot of packed panels per thread, as many as blocks.
+                    let slots = Self.bf16GemmSlots(outF: outF, threads: threads)
+                    let words = Self.bf16GemmScratchWords(rows: t, inF: inF, outF: outF, threads: threads)
+                    for slot in 0..<slots { need(slot, words) }
                 } else if dtype != .f32 {
                     let panelFloats = 1 << 22, minColumns = 512                           // Kernels.gemm's constants
                     var parts = threads * (outF / (2 * threads) >= minColumns ? 2 : 1)
@@ -95,11 +102,6 @@ public struct RunMemory: Sendable, Hashable {
                     let blocks = (outF + max(chunk, 1) - 1) / max(chunk, 1)
                     let widest = min(chunk, outF)
                     for slot in 0..<min(threads, blocks) { need(slot, widest * inF) }
-                    // bf16 weights in bf16 compute (an executor's precision, where the CPU has AMX-BF16) pack
-                    // panels instead; planned whatever the precision, as the plan does not know the CPU.
-                    if dtype == .bf16 {
-                        for slot in 0..<threads { need(slot, Self.bf16GemmScratchWords(rows: t, inF: inF, outF: outF, threads: threads)) }
-                    }
                 }
             default:
                 continue
@@ -113,12 +115,25 @@ public struct RunMemory: Sendable, Hashable {
     /// panels (32 columns × up to 384 pairs of k, padded to 16), up to 384 packed rows of x (padded to 32), a 32 × 32
     /// block of sums and the AMX tile configuration. Mirrors those constants (a test compares the two).
     public static func bf16GemmScratchWords(rows t: Int, inF: Int, outF: Int, threads: Int) -> Int {
+        let (_, chunk) = bf16GemmBlocks(outF: outF, threads: threads)
+        let cols = min(chunk, outF)
+        let kp = (min((inF + 1) / 2, 384) + 15) / 16 * 16, mc = min(t, 384)
+        return (cols + 31) / 32 * 32 * kp + (mc + 31) / 32 * 32 * kp + 32 * 32 + 32
+    }
+
+    /// Thread slots the bf16-compute GEMM takes for `outF` columns: one per column block, at most `threads`.
+    public static func bf16GemmSlots(outF: Int, threads: Int) -> Int {
+        let (blocks, _) = bf16GemmBlocks(outF: outF, threads: threads)
+        return min(max(1, threads), blocks)
+    }
+
+    /// The column blocks of `Kernels.gemm` (`split(outF, parts: threads × (1 or 2), multiple: 16)`): count and width.
+    private static func bf16GemmBlocks(outF: Int, threads: Int) -> (count: Int, chunk: Int) {
         let threads = max(1, threads)
         let parts = threads * (outF / (2 * threads) >= 512 ? 2 : 1)                 // Kernels.gemmMinColumns
         let p = max(1, min(parts, (outF + 15) / 16))
-        let cols = min(((outF + p - 1) / p + 15) / 16 * 16, outF)                  // split(outF, parts:, multiple: 16)
-        let kp = (min((inF + 1) / 2, 384) + 15) / 16 * 16, mc = min(t, 384)
-        return (cols + 31) / 32 * 32 * kp + (mc + 31) / 32 * 32 * kp + 32 * 32 + 32
+        let chunk = max(((outF + p - 1) / p + 15) / 16 * 16, 1)
+        return ((outF + chunk - 1) / chunk, chunk)
     }
 
     /// What the executor holds after all of `runs`: the largest arena, the largest attention scratch, the largest

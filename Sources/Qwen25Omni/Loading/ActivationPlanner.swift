@@ -1,3 +1,4 @@
+import CKernels
 import OmniCore
 
 /// The thinker side's activation memory for a workload and chunk sizes, from the graphs those runs build (issue 14):
@@ -118,7 +119,8 @@ public struct ActivationPlanner: Sendable {
                                                                 precision: options.computePrecision, weightDType: weightDType) {
             return m
         }
-        return RunMemory(graph: graph, cachedRows: cachedRows, registry: registry, threads: threads, weightDType: weightDType)
+        return RunMemory(graph: graph, cachedRows: cachedRows, registry: registry, threads: threads, weightDType: weightDType,
+                         bf16GEMM: options.computePrecision == .bf16 && omni_gemm_bf16w_available() != 0)
     }
 
     /// The phases for `chunks`.
