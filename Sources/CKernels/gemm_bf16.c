@@ -51,17 +51,22 @@ static inline uint32_t gb_wword(const uint16_t *row, size_t in, size_t p) {
     return 2 * p + 1 < in ? lo | (uint32_t)row[2 * p + 1] << 16 : lo;
 }
 
+#if defined(__x86_64__)
+static size_t gb_pack8_avx2(const uint16_t *rows, size_t in, size_t p0, size_t kp, uint32_t *dst);
+#endif
+
 // Panels of W's rows [n0, n1) over pairs [p0, p0 + kp) with kpad ≥ kp words a lane: panel j at b + j * kpad * 32;
-// columns past n1 and pairs past kp are zero. `fast8` transposes whole 8 × 8 blocks of words (8 rows, 8 pairs) with
-// AVX2 and returns how many pairs of every full group of 8 rows it did; the scalar loop does the rest.
-static void gb_pack_w(const uint16_t *w, size_t in, size_t n0, size_t n1, size_t p0, size_t kp, size_t kpad, uint32_t *b,
-                      size_t (*fast8)(const uint16_t *, size_t, size_t, size_t, uint32_t *)) {
+// columns past n1 and pairs past kp are zero. Whole 8 × 8 blocks of words (8 rows, 8 pairs) go through an AVX2 transpose
+// (gb_pack8_avx2, which returns how many pairs of a full group of 8 rows it did); the scalar loop does the rest.
+void omni_gemm_bf16w_pack_w(const uint16_t *w, size_t in, size_t n0, size_t n1, size_t p0, size_t kp, size_t kpad, uint32_t *b) {
     size_t panels = (n1 - n0 + GB_NR - 1) / GB_NR;
     for (size_t j = 0; j < panels; j++) {
         uint32_t *pb = b + j * kpad * GB_NR;
         for (size_t lane = 0; lane < GB_NR; lane += 8) {
             size_t n = n0 + j * GB_NR + lane, done = 0;
-            if (fast8 && n + 8 <= n1) done = fast8(w + n * in, in, p0, kp, pb + lane);
+#if defined(__x86_64__)
+            if (n + 8 <= n1 && (omni_cpu_features() & OMNI_CPU_AVX2)) done = gb_pack8_avx2(w + n * in, in, p0, kp, pb + lane);
+#endif
             for (size_t l = lane; l < lane + 8; l++) {
                 size_t nl = n0 + j * GB_NR + l;
                 const uint16_t *row = w + nl * in;
@@ -193,18 +198,17 @@ TAMX static void gb_amx_gemm(const float *x, size_t rows, size_t in, const uint1
                              float *y, size_t ldy, int accumulate, void *scratch) {
     uint32_t *base = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     size_t pairs = gb_pairs(in), cols = n1 - n0, panels = (cols + GB_NR - 1) / GB_NR;
-    size_t kpmax = gb_up(pairs < GB_KP ? pairs : GB_KP, 16), mcmax = rows < GB_MC ? rows : GB_MC;
+    size_t kpmax = gb_up(pairs < GB_KP ? pairs : GB_KP, 16);
     GbTileConfig *cfg = (GbTileConfig *)base;
     float *c = (float *)(base + 16);
-    uint32_t *b = base + 16 + GB_MT * GB_NR, *a = b + panels * GB_NR * kpmax;   // a: gb_up(mcmax, GB_MT) × kpmax
-    (void)mcmax;
+    uint32_t *b = base + 16 + GB_MT * GB_NR, *a = b + panels * GB_NR * kpmax;   // a: up to gb_up(GB_MC, GB_MT) × kpmax
     memset(cfg, 0, sizeof *cfg);
     cfg->palette = 1;
     for (int t = 0; t < 8; t++) { cfg->colsb[t] = 64; cfg->rows[t] = 16; }
     _tile_loadconfig(cfg);
     for (size_t p0 = 0; p0 < pairs; p0 += GB_KP) {
         size_t kp = pairs - p0 < GB_KP ? pairs - p0 : GB_KP, kpad = gb_up(kp, 16);
-        gb_pack_w(w, in, n0, n1, p0, kp, kpad, b, gb_pack8_avx2);
+        omni_gemm_bf16w_pack_w(w, in, n0, n1, p0, kp, kpad, b);
         int load = accumulate || p0 > 0;
         for (size_t m0 = 0; m0 < rows; m0 += GB_MC) {
             size_t mc = rows - m0 < GB_MC ? rows - m0 : GB_MC;

@@ -118,6 +118,34 @@ final class GemmBF16Tests: XCTestCase {
         XCTAssertNotEqual(bf.map(\.bitPattern), f32.map(\.bitPattern), "bf16 compute rounds x: it cannot equal f32 here")
     }
 
+    /// The weight panels, on AVX2 (8 × 8 transposes) and the portable path, against their definition word by word:
+    /// ragged column blocks, odd `in`, a block of k past the first, padding pairs.
+    func testWeightPanelsOnEveryPath() {
+        var rng = SeededGenerator(seed: 14)
+        for (rows, inF, n0, n1, p0, kp) in [(100, 64, 0, 100, 0, 32), (77, 385, 3, 70, 5, 188), (64, 1280, 0, 64, 192, 384),
+                                            (40, 17, 1, 40, 0, 9), (96, 500, 32, 96, 240, 10), (70, 2050, 5, 70, 384, 384)] {
+            let w = (0..<(rows * inF)).map { _ in UInt16.random(in: 0...UInt16.max, using: &rng) }
+            let kpad = (kp + 15) / 16 * 16, panels = (n1 - n0 + 31) / 32
+            var want = [UInt32](repeating: 0, count: panels * 32 * kpad)
+            for j in 0..<panels {
+                for lane in 0..<32 where n0 + 32 * j + lane < n1 {
+                    let row = (n0 + 32 * j + lane) * inF
+                    for p in 0..<kp {
+                        let k = 2 * (p0 + p)
+                        want[j * kpad * 32 + p * 32 + lane] = UInt32(w[row + k]) | (k + 1 < inF ? UInt32(w[row + k + 1]) << 16 : 0)
+                    }
+                }
+            }
+            for path: Int32 in [-1, 0] {
+                omni_cpu_override(path)
+                defer { omni_cpu_override(-1) }
+                var got = [UInt32](repeating: 0xdead_beef, count: want.count)
+                omni_gemm_bf16w_pack_w(w, inF, n0, n1, p0, kp, kpad, &got)
+                XCTAssertEqual(got, want, "path \(path) rows \(rows) in \(inF) [\(n0), \(n1)) p0 \(p0) kp \(kp)")
+            }
+        }
+    }
+
     /// `RunMemory.bf16GemmScratchWords` / `bf16GemmSlots` (the plan) are what the kernel asks for in its widest column
     /// block, and the slots `Kernels.gemm` takes.
     func testPlannedScratchIsTheKernelsCount() {

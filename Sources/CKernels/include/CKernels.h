@@ -59,6 +59,11 @@ size_t omni_gemm_bf16w_scratch_words(size_t rows, size_t in, size_t cols);
 /// The AMX GEMM; returns -1 and writes nothing where omni_gemm_bf16w_available() is 0.
 int omni_gemm_bf16w(const float *x, size_t rows, size_t in, const uint16_t *w, size_t n0, size_t n1, float *y,
                     size_t ldy, int accumulate, void *scratch);
+/// The GEMM's weight panels (exposed for its tests): rows [n0, n1) of w over pairs of k [p0, p0 + kp), panel j at
+/// out + j·kpad·32, word (p, lane) = (w[n0 + 32j + lane, 2(p0 + p)], w[…, 2(p0 + p) + 1]) as low and high halves; zero
+/// past n1, past kp (up to kpad) and past the row's end. 8 × 8 blocks go through AVX2 where the CPU has it.
+void omni_gemm_bf16w_pack_w(const uint16_t *w, size_t in, size_t n0, size_t n1, size_t p0, size_t kp, size_t kpad,
+                            uint32_t *out);
 /// The same function in scalar C (k summed in order): the tests' reference on every CPU.
 void omni_gemm_bf16w_reference(const float *x, size_t rows, size_t in, const uint16_t *w, size_t n0, size_t n1,
                                float *y, size_t ldy, int accumulate);

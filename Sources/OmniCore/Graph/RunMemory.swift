@@ -94,14 +94,10 @@ public struct RunMemory: Sendable, Hashable {
                     let words = Self.bf16GemmScratchWords(rows: t, inF: inF, outF: outF, threads: threads)
                     for slot in 0..<slots { need(slot, words) }
                 } else if dtype != .f32 {
-                    let panelFloats = 1 << 22, minColumns = 512                           // Kernels.gemm's constants
-                    var parts = threads * (outF / (2 * threads) >= minColumns ? 2 : 1)
-                    parts = max(parts, (outF * inF + panelFloats - 1) / panelFloats)
-                    let p = max(1, min(parts, (outF + 15) / 16))
-                    let chunk = ((outF + p - 1) / p + 15) / 16 * 16
-                    let blocks = (outF + max(chunk, 1) - 1) / max(chunk, 1)
-                    let widest = min(chunk, outF)
-                    for slot in 0..<min(threads, blocks) { need(slot, widest * inF) }
+                    let panelFloats = 1 << 22                                             // Kernels.gemmPanelFloats
+                    let parts = max(Self.gemmParts(outF: outF, threads: threads), (outF * inF + panelFloats - 1) / panelFloats)
+                    let (blocks, chunk) = Self.gemmColumnBlocks(outF: outF, parts: parts)
+                    for slot in 0..<min(threads, blocks) { need(slot, min(chunk, outF) * inF) }
                 }
             default:
                 continue
@@ -127,10 +123,19 @@ public struct RunMemory: Sendable, Hashable {
         return min(max(1, threads), blocks)
     }
 
-    /// The column blocks of `Kernels.gemm` (`split(outF, parts: threads × (1 or 2), multiple: 16)`): count and width.
+    /// The column blocks of the bf16-compute GEMM: `Kernels.gemm`'s blocks before any widening split.
     private static func bf16GemmBlocks(outF: Int, threads: Int) -> (count: Int, chunk: Int) {
+        gemmColumnBlocks(outF: outF, parts: gemmParts(outF: outF, threads: threads))
+    }
+
+    /// `Kernels.gemm`'s column blocks per thread: two when each stays `Kernels.gemmMinColumns` (512) wide, else one.
+    private static func gemmParts(outF: Int, threads: Int) -> Int {
         let threads = max(1, threads)
-        let parts = threads * (outF / (2 * threads) >= 512 ? 2 : 1)                 // Kernels.gemmMinColumns
+        return threads * (outF / (2 * threads) >= 512 ? 2 : 1)
+    }
+
+    /// Count and width of `split(outF, parts:, multiple: 16)`'s ranges (OmniExec's Parallel.swift).
+    private static func gemmColumnBlocks(outF: Int, parts: Int) -> (count: Int, chunk: Int) {
         let p = max(1, min(parts, (outF + 15) / 16))
         let chunk = max(((outF + p - 1) / p + 15) / 16 * 16, 1)
         return ((outF + chunk - 1) / chunk, chunk)
